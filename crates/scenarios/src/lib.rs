@@ -1,0 +1,1 @@
+//! scenarios (work in progress)

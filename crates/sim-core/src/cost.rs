@@ -1,0 +1,88 @@
+//! The cost model: how long each runtime operation takes, in nanoseconds.
+//!
+//! Every cost the model charges comes from this one struct; no other code has a
+//! cost literal. The defaults are committed here and are the only default, so
+//! results never depend on the host that runs the simulator. They describe the
+//! reference machine (x86_64 Linux, 2 cores, go1.27.3); a fit for another host
+//! is used only when named explicitly (`gmpsim run --cost-model FILE`).
+//!
+//! Costs of the operating system that the runtime cannot avoid (timer slack on
+//! every timed sleep, waking a parked thread, creating a thread, delivering a
+//! preemption signal) are part of the model too: they are why sysmon's 20 µs
+//! sleeps really last about 70 µs on Linux.
+
+use serde::{Deserialize, Serialize};
+
+/// Costs of runtime operations, in nanoseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostModel {
+    /// `go f()`: newproc1 (gfget or malg, goid, status change) plus runqput.
+    pub go_statement_ns: u64,
+    /// A goroutine returning: goexit1, goexit0, gdestroy, gfput.
+    pub goexit_ns: u64,
+    /// `schedule` + `execute` + `gogo` when the G comes from the local run queue.
+    pub context_switch_ns: u64,
+    /// Extra cost of taking Gs from the global run queue (`sched.lock`).
+    pub global_runq_ns: u64,
+    /// Looking at one victim P during work stealing (runqgrab on an empty ring).
+    pub steal_probe_ns: u64,
+    /// Moving Gs from a victim's ring into the thief's ring (per successful steal).
+    pub steal_success_ns: u64,
+    /// The `usleep(3)` a thief makes before taking a running P's runnext
+    /// (the timer slack below is added on top, as for every timed sleep).
+    pub runnext_steal_backoff_ns: u64,
+    /// Linux timer slack: every timed sleep (usleep, futex or epoll timeouts)
+    /// lasts this much longer than asked. 50 µs is the default for normal threads.
+    pub os_timer_slack_ns: u64,
+    /// Creating an OS thread for a new M (newm, clone, mstart).
+    pub thread_create_ns: u64,
+    /// Waking a parked M (futex wake until the thread runs).
+    pub thread_wake_ns: u64,
+    /// entersyscall (the G keeps its P; the M enters the kernel).
+    pub syscall_enter_ns: u64,
+    /// exitsyscall's fast path (the P is still there, or an idle one is taken).
+    pub syscall_exit_ns: u64,
+    /// gopark + park_m (G to waiting, drop it from the M).
+    pub park_ns: u64,
+    /// goready (G to runnable, runqput into runnext, wakep check).
+    pub ready_ns: u64,
+    /// Adding a timer to a P's heap (time.Sleep's resetForSleep).
+    pub timer_add_ns: u64,
+    /// Running one expired timer (timers.check firing a sleep).
+    pub timer_run_ns: u64,
+    /// Asynchronous preemption: SIGURG sent by preemptM until the target G
+    /// stops at a safe point.
+    pub signal_preempt_ns: u64,
+    /// Distance between function calls (cooperative preemption points) in
+    /// compute that has them; a preemption request takes effect at the next one.
+    pub cooperative_check_interval_ns: u64,
+    /// A WaitGroup Add, Done or Wait that does not block.
+    pub wait_group_op_ns: u64,
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        Self {
+            go_statement_ns: 250,
+            goexit_ns: 100,
+            context_switch_ns: 150,
+            global_runq_ns: 50,
+            steal_probe_ns: 20,
+            steal_success_ns: 150,
+            runnext_steal_backoff_ns: 3_000,
+            os_timer_slack_ns: 50_000,
+            thread_create_ns: 30_000,
+            thread_wake_ns: 8_000,
+            syscall_enter_ns: 60,
+            syscall_exit_ns: 80,
+            park_ns: 120,
+            ready_ns: 60,
+            timer_add_ns: 50,
+            timer_run_ns: 80,
+            signal_preempt_ns: 6_000,
+            cooperative_check_interval_ns: 100,
+            wait_group_op_ns: 20,
+        }
+    }
+}

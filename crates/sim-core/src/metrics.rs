@@ -1,0 +1,170 @@
+//! The run summary, keyed by Go's `runtime/metrics` names.
+//!
+//! Simulated runs and real Go runs produce the same `Summary` shape, so the
+//! comparison is metric by metric with the same names (`/sched/latencies:seconds`,
+//! `/sched/goroutines:goroutines`, ...). Metrics Go does not have are named
+//! under `/gmpsim/` and say so; each one is something a generated Go program can
+//! measure for itself (for example how late each `time.Sleep` woke up).
+//!
+//! Values are kept in integers (nanoseconds, counts) while the run goes and are
+//! converted to Go's units (seconds) only when the summary is written.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `/sched/gomaxprocs:threads`.
+pub const SCHED_GOMAXPROCS: &str = "/sched/gomaxprocs:threads";
+/// `/sched/goroutines:goroutines`: live non-system goroutines at the end.
+pub const SCHED_GOROUTINES: &str = "/sched/goroutines:goroutines";
+/// `/sched/goroutines-created:goroutines`: cumulative.
+pub const SCHED_GOROUTINES_CREATED: &str = "/sched/goroutines-created:goroutines";
+/// `/sched/latencies:seconds`: time goroutines spent runnable before running.
+pub const SCHED_LATENCIES: &str = "/sched/latencies:seconds";
+/// `/sched/threads/total:threads`: threads the runtime created (`mcount`).
+pub const SCHED_THREADS_TOTAL: &str = "/sched/threads/total:threads";
+/// How late each `time.Sleep` returned after its due time (not a Go metric;
+/// the generated Go program measures it around each sleep).
+pub const GMPSIM_SLEEP_LATENESS: &str = "/gmpsim/sleep/lateness:seconds";
+/// Wall time of the whole program (start to exit).
+pub const GMPSIM_ELAPSED: &str = "/gmpsim/process/elapsed:seconds";
+/// Sysmon preemption requests (time slice expired).
+pub const GMPSIM_PREEMPTIONS: &str = "/gmpsim/sched/preemptions:events";
+/// Successful steals from another P's run queue.
+pub const GMPSIM_STEALS: &str = "/gmpsim/sched/steals:events";
+/// Ps retaken from syscalling threads by sysmon.
+pub const GMPSIM_SYSCALL_RETAKES: &str = "/gmpsim/sched/syscall-retakes:events";
+
+/// A histogram of durations, kept exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DurationHistogram {
+    samples_ns: Vec<u64>,
+}
+
+impl DurationHistogram {
+    /// Records one duration.
+    pub fn record(&mut self, duration_ns: u64) {
+        self.samples_ns.push(duration_ns);
+    }
+
+    /// Number of samples.
+    pub fn count(&self) -> u64 {
+        self.samples_ns.len() as u64
+    }
+
+    /// Summarises the samples (quantiles by the nearest-rank method).
+    pub fn summarize(&self) -> HistogramSummary {
+        let mut sorted = self.samples_ns.clone();
+        sorted.sort_unstable();
+        let rank = |q_permille: u64| -> u64 {
+            if sorted.is_empty() {
+                return 0;
+            }
+            let n = sorted.len() as u64;
+            let idx = (q_permille * n).div_ceil(1000).clamp(1, n) - 1;
+            sorted[idx as usize]
+        };
+        let total: u128 = sorted.iter().map(|&v| u128::from(v)).sum();
+        HistogramSummary {
+            count: sorted.len() as u64,
+            p50: ns_to_seconds(rank(500)),
+            p99: ns_to_seconds(rank(990)),
+            max: ns_to_seconds(sorted.last().copied().unwrap_or(0)),
+            mean: if sorted.is_empty() {
+                0.0
+            } else {
+                total as f64 / sorted.len() as f64 / 1e9
+            },
+        }
+    }
+}
+
+fn ns_to_seconds(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+/// The figures a histogram metric is compared by, in seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistogramSummary {
+    pub count: u64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// One metric's value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MetricValue {
+    /// A count (goroutines, threads, cycles, events).
+    Count(u64),
+    /// A quantity in the unit of the metric name (seconds, bytes as float).
+    Float(f64),
+    /// A distribution.
+    Histogram(HistogramSummary),
+}
+
+/// How the program ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The process exit status (0, or 2 for a Go fatal error).
+    pub exit_code: i32,
+    /// Why it ended, in words.
+    pub reason: String,
+}
+
+/// A run's summary: the outcome plus metrics by name, in name order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The Go release the figures describe (`go1.27.3`).
+    pub go_version: String,
+    pub outcome: Outcome,
+    pub metrics: BTreeMap<String, MetricValue>,
+}
+
+impl Summary {
+    /// The metric called `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&MetricValue> {
+        self.metrics.get(name)
+    }
+
+    /// A count metric's value.
+    pub fn count(&self, name: &str) -> Option<u64> {
+        match self.metrics.get(name)? {
+            MetricValue::Count(v) => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// A histogram metric's summary.
+    pub fn histogram(&self, name: &str) -> Option<&HistogramSummary> {
+        match self.metrics.get(name)? {
+            MetricValue::Histogram(h) => Some(h),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_use_nearest_rank() {
+        let mut h = DurationHistogram::default();
+        for v in 1..=100 {
+            h.record(v * 1_000_000);
+        }
+        let s = h.summarize();
+        assert_eq!(s.count, 100);
+        assert_eq!(s.p50, 0.050);
+        assert_eq!(s.p99, 0.099);
+        assert_eq!(s.max, 0.100);
+    }
+
+    #[test]
+    fn an_empty_histogram_summarises_to_zeros() {
+        let s = DurationHistogram::default().summarize();
+        assert_eq!((s.count, s.p50, s.max), (0, 0.0, 0.0));
+    }
+}

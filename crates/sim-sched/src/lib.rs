@@ -1,0 +1,2 @@
+//! sim-sched (work in progress)
+pub mod config;
