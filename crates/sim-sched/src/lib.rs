@@ -1,2 +1,37 @@
-//! sim-sched (work in progress)
+//! sim-sched: the Go runtime's scheduler, as a deterministic discrete-event
+//! model of go1.27.3's proc.go.
+//!
+//! Gs, Ms and Ps keep Go's names and statuses. The per-P 256-slot run queue
+//! with runnext, the global queue, `findRunnable`'s ordered sources with work
+//! stealing, spinning Ms and `wakep`, syscalls with sysmon's retake and
+//! `handoffp`, sysmon's preemption of long-running Gs (cooperative and
+//! asynchronous), per-P timer heaps for `time.Sleep`, WaitGroups, `checkdead`,
+//! and `GODEBUG=schedtrace` output follow the Go source; each module's header
+//! says which functions it mirrors and what it simplifies.
+//!
+//! Where to start reading: `world.rs` (the state and the event loop), then
+//! `exec.rs` (what a running G does), `find_runnable.rs`, `procs.rs`,
+//! `sysmon.rs`.
+//!
+//! Architecture invariants: no wall clock, no OS randomness, no hash maps, no
+//! threads; all randomness comes from named streams of the run's seed, and a
+//! `World` clone is a complete snapshot.
+
 pub mod config;
+mod exec;
+mod find_runnable;
+#[cfg(test)]
+mod find_runnable_tests;
+pub mod g;
+pub mod invariants;
+pub mod m;
+pub mod p;
+mod procs;
+mod schedtrace;
+mod summary;
+mod sysmon;
+pub mod world;
+
+pub use config::{GoDebug, RuntimeConfig};
+pub use summary::GO_VERSION;
+pub use world::{EXIT_LIMIT_REACHED, SimConfig, World};

@@ -15,6 +15,8 @@ use crate::time::format_duration_ns;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub mod chrome;
+
 /// Why a goroutine is waiting: Go's `waitReason`, printed with Go's exact text
 /// (`waitReasonStrings` in runtime2.go of go1.27.3), in Go's enum order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -352,7 +354,8 @@ pub enum TraceEvent {
     GoCreate {
         g: Goid,
         parent: Goid,
-        program: ProgramId,
+        /// The workload program it runs; `None` for a runtime goroutine.
+        program: Option<ProgramId>,
         placement: Placement,
     },
     /// The scheduler chose `decision.g` on `p`, run by `m`.
@@ -390,6 +393,8 @@ pub enum TraceEvent {
     MWake { m: MId, p: PId, spinning: bool, reason: MStartReason },
     /// The M found no work and parked (stopm).
     MPark { m: MId },
+    /// The M, without a P, blocks in netpoll until the next timer is due.
+    NetpollBlock { m: MId, until_ns: u64 },
     /// The M released its P, which went idle.
     ProcIdle { p: PId, m: MId },
     /// The local ring was full: half of it plus the new G moved to the global queue.
@@ -413,7 +418,10 @@ impl fmt::Display for TraceEvent {
                 parent,
                 program,
                 placement,
-            } => write!(f, "GoCreate {g} by {parent} ({program}) -> {placement}"),
+            } => match program {
+                Some(program) => write!(f, "GoCreate {g} by {parent} ({program}) -> {placement}"),
+                None => write!(f, "GoCreate {g} by {parent} (runtime) -> {placement}"),
+            },
             TraceEvent::GoStart { p, m, decision } => {
                 write!(f, "GoStart {} on {p}/{m}: {decision}", decision.g)
             }
@@ -477,6 +485,10 @@ impl fmt::Display for TraceEvent {
                 if *spinning { " (spinning)" } else { "" }
             ),
             TraceEvent::MPark { m } => write!(f, "MPark {m}: no work found, stopm"),
+            TraceEvent::NetpollBlock { m, until_ns } => write!(
+                f,
+                "NetpollBlock {m}: no work found, sleeps in netpoll until the next timer at {until_ns}"
+            ),
             TraceEvent::ProcIdle { p, m } => write!(f, "ProcIdle {p} released by {m}"),
             TraceEvent::RunqSpill { p, moved } => write!(
                 f,

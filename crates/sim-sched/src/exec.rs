@@ -1,0 +1,576 @@
+//! Running goroutines: what an M does with its current G, op by op.
+//!
+//! Mirrors the parts of proc.go a goroutine passes through: `newproc` for
+//! `go`, `gopark`/`goready`, `goschedImpl` for Gosched and preemption,
+//! `entersyscall`/`exitsyscall`, `goexit0`, time.Sleep's timer, and the
+//! WaitGroup semaphore. Preemption points: every op except a Compute without
+//! preemption points (a loop with no calls) and loop bookkeeping is a function
+//! call in the equivalent Go program, so a pending preemption request takes
+//! effect when the G reaches one.
+//!
+//! Simplifications: a G's stack is not modelled (no morestack); WaitGroup
+//! waiters are a FIFO queue (Go's semaphore treap behaves the same for one
+//! address); `time.Sleep` readies the G from its P's timer heap exactly when
+//! a timer check runs, with no timer-modification states.
+
+use crate::g::{GIdx, GKind, GStatus};
+use crate::m::MState;
+use crate::p::{RunqPut, Timer, runqput};
+use crate::world::World;
+use sim_core::ids::{Goid, MId, PId, WaitGroupId};
+use sim_core::trace::{Placement, StopReason, SyscallExit, TraceEvent, WaitReason};
+use sim_core::workload::FlatOp;
+use std::cmp::Reverse;
+
+impl World {
+    /// An M's pending event fired: continue what its state says.
+    pub(crate) fn handle_m_event(&mut self, m: MId) {
+        match self.ms[m.index()].state {
+            MState::Starting => {
+                let p = self.ms[m.index()]
+                    .nextp
+                    .take()
+                    .expect("a starting M has a nextp");
+                self.acquirep(m, p);
+                self.schedule(m);
+            }
+            MState::Switching => {
+                self.ms[m.index()].state = MState::RunningG;
+                self.exec_g(m);
+            }
+            MState::RunningG => self.op_event(m),
+            MState::Syscall { since_ns } => self.exitsyscall(m, since_ns),
+            MState::Spinning { poll_until_ns } => self.spin_done(m, poll_until_ns),
+            MState::StealBackoff { victim, cursor } => self.resume_steal(m, victim, cursor),
+            MState::Netpoll { was_spinning, .. } => self.netpoll_return(m, was_spinning),
+            MState::Idle | MState::Sysmon => {
+                debug_assert!(false, "{m} has no pending activity in state {:?}", self.ms[m.index()].state)
+            }
+        }
+    }
+
+    fn curg(&self, m: MId) -> GIdx {
+        self.ms[m.index()].curg.expect("M runs a G")
+    }
+
+    fn current_op(&self, g: GIdx) -> Option<FlatOp> {
+        match self.gs[g.index()].kind {
+            GKind::User { program } => self.programs[program.index()]
+                .ops
+                .get(self.gs[g.index()].pc as usize)
+                .copied(),
+            GKind::System { .. } => None,
+        }
+    }
+
+    /// Runs M `m`'s current G from its program counter until it starts a
+    /// timed op, parks, yields, enters a syscall or exits.
+    pub(crate) fn exec_g(&mut self, m: MId) {
+        loop {
+            let gi = self.curg(m);
+            if gi == self.main_g && !self.init.done && !self.runtime_main_init(m) {
+                return;
+            }
+            let program = match self.gs[gi.index()].kind {
+                GKind::System {
+                    reason,
+                    signals_init,
+                } => {
+                    // A runtime goroutine: it has nothing to do yet and parks,
+                    // after telling gcenable it started.
+                    if signals_init {
+                        self.init_signal(m);
+                    }
+                    self.park(m, reason);
+                    self.schedule(m);
+                    return;
+                }
+                GKind::User { program } => program,
+            };
+            let pc = self.gs[gi.index()].pc as usize;
+            let Some(op) = self.programs[program.index()].ops.get(pc).copied() else {
+                self.goexit(m);
+                return;
+            };
+            let is_preemption_point = !matches!(
+                op,
+                FlatOp::Compute {
+                    preemptible: false,
+                    ..
+                } | FlatOp::LoopStart { .. }
+                    | FlatOp::LoopEnd { .. }
+            );
+            if is_preemption_point && self.gs[gi.index()].preempt {
+                self.preempt_stop(m, false);
+                return;
+            }
+            let now = self.now_ns;
+            let cost = self.config.cost.clone();
+            match op {
+                FlatOp::Compute { duration_ns, .. } => {
+                    let g = &mut self.gs[gi.index()];
+                    let left = g.compute_left_ns.unwrap_or(duration_ns);
+                    if left == 0 {
+                        g.compute_left_ns = None;
+                        g.pc += 1;
+                        continue;
+                    }
+                    g.compute_left_ns = Some(left);
+                    let mm = &mut self.ms[m.index()];
+                    mm.segment_start_ns = now;
+                    mm.segment_end_ns = now + left;
+                    self.schedule_m(m, now + left);
+                    return;
+                }
+                FlatOp::Spawn { count, .. } => {
+                    if count == 0 {
+                        self.gs[gi.index()].pc += 1;
+                        continue;
+                    }
+                    self.timed_op(m, cost.go_statement_ns);
+                    return;
+                }
+                FlatOp::WaitGroupAdd { .. } | FlatOp::WaitGroupDone { .. } => {
+                    self.timed_op(m, cost.wait_group_op_ns);
+                    return;
+                }
+                FlatOp::WaitGroupWait { wait_group } => {
+                    if self.wait_groups[wait_group.index()].counter == 0 {
+                        self.timed_op(m, cost.wait_group_op_ns);
+                    } else {
+                        self.gs[gi.index()].pc += 1;
+                        self.wait_groups[wait_group.index()].waiters.push_back(gi);
+                        self.park(m, WaitReason::SyncWaitGroupWait);
+                        self.schedule(m);
+                    }
+                    return;
+                }
+                FlatOp::Gosched => {
+                    self.gs[gi.index()].pc += 1;
+                    self.gosched(m);
+                    return;
+                }
+                FlatOp::Sleep { duration_ns } => {
+                    self.gs[gi.index()].pc += 1;
+                    if duration_ns > 0 {
+                        self.sleep(m, duration_ns);
+                        return;
+                    }
+                }
+                FlatOp::Syscall { duration_ns } => {
+                    self.gs[gi.index()].pc += 1;
+                    self.entersyscall(m, duration_ns);
+                    return;
+                }
+                FlatOp::LoopStart { count, end_pc } => {
+                    let g = &mut self.gs[gi.index()];
+                    if count == 0 {
+                        g.pc = end_pc + 1;
+                    } else {
+                        g.loop_counters.push(count);
+                        g.pc += 1;
+                    }
+                }
+                FlatOp::LoopEnd { start_pc } => {
+                    let g = &mut self.gs[gi.index()];
+                    let left = g.loop_counters.last_mut().expect("LoopEnd inside a loop");
+                    *left -= 1;
+                    if *left > 0 {
+                        g.pc = start_pc + 1;
+                    } else {
+                        g.loop_counters.pop();
+                        g.pc += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The main goroutine's part of runtime init (see `RuntimeInit`).
+    /// Returns true once `main.main` may start; false if main parked.
+    fn runtime_main_init(&mut self, m: MId) -> bool {
+        if self.init.received == 0 && !self.init.main_waiting {
+            // First entry: runtime init's forcegchelper, then gcenable's two.
+            self.newproc(
+                m,
+                GKind::System {
+                    reason: WaitReason::ForceGcIdle,
+                    signals_init: false,
+                },
+            );
+            for reason in [WaitReason::GcSweepWait, WaitReason::GcScavengeWait] {
+                self.newproc(
+                    m,
+                    GKind::System {
+                        reason,
+                        signals_init: true,
+                    },
+                );
+            }
+        }
+        while self.init.received < 2 {
+            if self.init.buffered == 0 {
+                self.init.main_waiting = true;
+                self.park(m, WaitReason::ChanReceive);
+                self.schedule(m);
+                return false;
+            }
+            self.init.buffered -= 1;
+            self.init.received += 1;
+        }
+        self.newproc(
+            m,
+            GKind::System {
+                reason: WaitReason::UpdateGomaxprocsIdle,
+                signals_init: false,
+            },
+        );
+        self.init.done = true;
+        true
+    }
+
+    /// bgsweep or bgscavenge sends on gcenable's channel: a direct handoff to
+    /// the parked main goroutine (readied into this P's runnext), or into the
+    /// buffer.
+    fn init_signal(&mut self, m: MId) {
+        if self.init.main_waiting {
+            self.init.main_waiting = false;
+            self.init.received += 1;
+            let p = self.ms[m.index()].p.expect("a running M holds a P");
+            self.ready(self.main_g, p, None);
+        } else {
+            self.init.buffered += 1;
+        }
+    }
+
+    /// Starts an op whose effect happens after `cost_ns` (a `go` statement,
+    /// a WaitGroup call).
+    fn timed_op(&mut self, m: MId, cost_ns: u64) {
+        let now = self.now_ns;
+        let mm = &mut self.ms[m.index()];
+        mm.segment_start_ns = now;
+        mm.segment_end_ns = now + cost_ns;
+        self.schedule_m(m, now + cost_ns);
+    }
+
+    /// The running op's event fired: it completed, or a preemption stopped it.
+    fn op_event(&mut self, m: MId) {
+        let gi = self.curg(m);
+        let op = self.current_op(gi).expect("a timed op is running");
+        let now = self.now_ns;
+        match op {
+            FlatOp::Compute { .. } => {
+                let end = self.ms[m.index()].segment_end_ns;
+                let g = &mut self.gs[gi.index()];
+                if now < end {
+                    // Stopped early by a preemption request.
+                    g.compute_left_ns = Some(end - now);
+                    let asynchronous = !self.config.runtime.godebug.asyncpreemptoff
+                        && !matches!(op, FlatOp::Compute { preemptible: true, .. });
+                    self.preempt_stop(m, asynchronous);
+                    return;
+                }
+                g.compute_left_ns = None;
+                g.pc += 1;
+            }
+            FlatOp::Spawn { program, count } => {
+                self.newproc(m, GKind::User { program });
+                let g = &mut self.gs[gi.index()];
+                g.spawned_in_op += 1;
+                if g.spawned_in_op >= count {
+                    g.spawned_in_op = 0;
+                    g.pc += 1;
+                }
+            }
+            FlatOp::WaitGroupAdd { wait_group, delta } => {
+                self.gs[gi.index()].pc += 1;
+                if !self.wait_group_add(m, wait_group, delta) {
+                    return;
+                }
+            }
+            FlatOp::WaitGroupDone { wait_group } => {
+                self.gs[gi.index()].pc += 1;
+                if !self.wait_group_add(m, wait_group, -1) {
+                    return;
+                }
+            }
+            FlatOp::WaitGroupWait { .. } => self.gs[gi.index()].pc += 1,
+            other => unreachable!("op {other:?} has no completion event"),
+        }
+        self.exec_g(m);
+    }
+
+    /// `newproc`: a new G in runnext of the creator's P, then `wakep`.
+    pub(crate) fn newproc(&mut self, m: MId, kind: GKind) {
+        let p = self.ms[m.index()].p.expect("newproc needs a P");
+        let parent = self.ms[m.index()]
+            .curg
+            .map(|g| self.goid(g))
+            .unwrap_or(Goid(0));
+        let gi = self.alloc_g(p, kind, parent);
+        let placement = self.runqput_traced(p, gi, true);
+        let program = match kind {
+            GKind::User { program } => Some(program),
+            GKind::System { .. } => None,
+        };
+        let goid = self.goid(gi);
+        self.emit(TraceEvent::GoCreate {
+            g: goid,
+            parent,
+            program,
+            placement,
+        });
+        self.wakep();
+    }
+
+    /// `runqput` plus the global-queue spill, reporting where the G went.
+    pub(crate) fn runqput_traced(&mut self, p: PId, g: GIdx, next: bool) -> Placement {
+        let result = runqput(&mut self.ps[p.index()], g, next);
+        let kicked = match &result {
+            RunqPut::Placed { kicked } | RunqPut::Spill { kicked, .. } => kicked.map(|k| self.goid(k)),
+        };
+        if let RunqPut::Spill { batch, .. } = result {
+            let moved = batch.len() as u32;
+            self.sched.runq.extend(batch);
+            self.emit(TraceEvent::RunqSpill { p, moved });
+        }
+        if next {
+            Placement::Runnext { p, kicked }
+        } else {
+            Placement::LocalTail { p }
+        }
+    }
+
+    /// `gopark`: the running G waits for `reason`. The caller records where
+    /// the G waits and then reschedules the M.
+    pub(crate) fn park(&mut self, m: MId, reason: WaitReason) {
+        let gi = self.curg(m);
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.gs[gi.index()].set_status(GStatus::Waiting(reason));
+        let goid = self.goid(gi);
+        self.emit(TraceEvent::GoBlock { g: goid, p, reason });
+        let park_ns = self.config.cost.park_ns;
+        let mm = &mut self.ms[m.index()];
+        mm.curg = None;
+        mm.g0_cost_ns += park_ns;
+    }
+
+    /// `goready` on P `p`: the G goes to `p`'s runnext, then `wakep`.
+    pub(crate) fn ready(&mut self, g: GIdx, p: PId, late_ns: Option<u64>) {
+        let reason = match self.gs[g.index()].status {
+            GStatus::Waiting(r) => r,
+            other => unreachable!("ready of a G that is not waiting: {other:?}"),
+        };
+        self.gs[g.index()].set_status(GStatus::Runnable);
+        self.gs[g.index()].runnable_since_ns = self.now_ns;
+        let placement = self.runqput_traced(p, g, true);
+        let goid = self.goid(g);
+        self.emit(TraceEvent::GoUnblock {
+            g: goid,
+            reason,
+            placement,
+            late_ns,
+        });
+        self.wakep();
+    }
+
+    /// `goschedImpl` for runtime.Gosched: to the global queue, `wakep`, schedule.
+    fn gosched(&mut self, m: MId) {
+        self.stop_to_global(m, StopReason::Gosched);
+    }
+
+    /// The G stops at a preemption point (`gopreempt_m`).
+    pub(crate) fn preempt_stop(&mut self, m: MId, asynchronous: bool) {
+        let gi = self.curg(m);
+        let slice_ns = self.gs[gi.index()].preempt_slice_ns;
+        self.stats.preemptions += 1;
+        self.stop_to_global(
+            m,
+            StopReason::Preempted {
+                slice_ns,
+                asynchronous,
+            },
+        );
+    }
+
+    fn stop_to_global(&mut self, m: MId, reason: StopReason) {
+        let gi = self.curg(m);
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        let now = self.now_ns;
+        let g = &mut self.gs[gi.index()];
+        g.set_status(GStatus::Runnable);
+        g.runnable_since_ns = now;
+        g.preempt = false;
+        let goid = g.goid;
+        self.emit(TraceEvent::GoStop { g: goid, p, reason });
+        self.ms[m.index()].curg = None;
+        self.sched.runq.push_back(gi);
+        self.wakep();
+        self.schedule(m);
+    }
+
+    /// `goexit0`: the G is dead; main returning ends the process.
+    fn goexit(&mut self, m: MId) {
+        let gi = self.curg(m);
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.gs[gi.index()].set_status(GStatus::Dead);
+        self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
+        let goid = self.goid(gi);
+        self.emit(TraceEvent::GoDestroy { g: goid, p });
+        self.ms[m.index()].curg = None;
+        if gi == self.main_g {
+            self.finish(0, "main returned".to_string());
+            return;
+        }
+        self.gfput(p, gi);
+        self.ms[m.index()].g0_cost_ns += self.config.cost.goexit_ns;
+        self.schedule(m);
+    }
+
+    /// `time.Sleep`: park, then (resetForSleep) put a timer on this P's heap,
+    /// waking the netpoller or an M if it is the P's earliest timer.
+    fn sleep(&mut self, m: MId, duration_ns: u64) {
+        let gi = self.curg(m);
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        let when_ns = self.now_ns + duration_ns;
+        self.gs[gi.index()].sleep_due_ns = Some(when_ns);
+        self.park(m, WaitReason::Sleep);
+        self.ms[m.index()].g0_cost_ns += self.config.cost.timer_add_ns;
+        let earliest = self.ps[p.index()]
+            .next_timer_ns()
+            .is_none_or(|w| when_ns < w);
+        let seq = self.timer_seq;
+        self.timer_seq += 1;
+        self.ps[p.index()].timers.push(Reverse(Timer {
+            when_ns,
+            seq,
+            g: gi,
+        }));
+        self.sched.netpoll_inited = true;
+        if earliest {
+            self.wake_net_poller(when_ns);
+        }
+        self.schedule(m);
+    }
+
+    /// Runs the expired timers on `heap_p`'s heap; each readies its G onto
+    /// `run_p` (the P of the M doing the check). Returns how many fired and
+    /// when the heap's next timer is due.
+    pub(crate) fn run_timers(&mut self, m: MId, heap_p: PId, run_p: PId) -> (u32, Option<u64>) {
+        let now = self.now_ns;
+        let mut fired = 0;
+        while let Some(Reverse(t)) = self.ps[heap_p.index()].timers.peek().copied() {
+            if t.when_ns > now {
+                break;
+            }
+            self.ps[heap_p.index()].timers.pop();
+            fired += 1;
+            self.ms[m.index()].g0_cost_ns += self.config.cost.timer_run_ns;
+            self.ready(t.g, run_p, Some(now - t.when_ns));
+        }
+        (fired, self.ps[heap_p.index()].next_timer_ns())
+    }
+
+    /// `entersyscall`: the G and M go into the kernel; the M keeps its P.
+    fn entersyscall(&mut self, m: MId, duration_ns: u64) {
+        let gi = self.curg(m);
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.gs[gi.index()].set_status(GStatus::Syscall { m });
+        let goid = self.goid(gi);
+        self.emit(TraceEvent::GoSyscallBegin { g: goid, p, m });
+        let now = self.now_ns;
+        self.ms[m.index()].state = MState::Syscall { since_ns: now };
+        if self.sysmon.deep_sleep {
+            self.wake_sysmon();
+        }
+        let end = now + self.config.cost.syscall_enter_ns + duration_ns;
+        self.schedule_m(m, end);
+    }
+
+    /// `exitsyscall`: keep the P if sysmon left it, else take an idle P, else
+    /// queue the G globally and stop the M (`exitsyscallNoP`).
+    fn exitsyscall(&mut self, m: MId, _since_ns: u64) {
+        let gi = self.curg(m);
+        self.gs[gi.index()].set_status(GStatus::Running { m });
+        let goid = self.goid(gi);
+        let exit = if let Some(p) = self.ms[m.index()].p {
+            SyscallExit::KeptP { p }
+        } else if let Some(p) = self.sched.pidle.pop() {
+            self.acquirep(m, p);
+            if self.sysmon.deep_sleep {
+                self.wake_sysmon();
+            }
+            SyscallExit::IdleP { p }
+        } else {
+            let now = self.now_ns;
+            let g = &mut self.gs[gi.index()];
+            g.set_status(GStatus::Runnable);
+            g.runnable_since_ns = now;
+            self.emit(TraceEvent::GoSyscallEnd {
+                g: goid,
+                m,
+                exit: SyscallExit::NoP,
+            });
+            self.ms[m.index()].curg = None;
+            self.sched.runq.push_back(gi);
+            self.stopm(m);
+            return;
+        };
+        let p = self.ms[m.index()].p.expect("just attached");
+        self.ps[p.index()].syscalltick += 1;
+        self.emit(TraceEvent::GoSyscallEnd { g: goid, m, exit });
+        self.ms[m.index()].state = MState::Switching;
+        let at = self.now_ns + self.config.cost.syscall_exit_ns;
+        self.schedule_m(m, at);
+    }
+
+    /// `wg.Add(delta)`. Returns false if the process died (negative counter).
+    fn wait_group_add(&mut self, m: MId, wait_group: WaitGroupId, delta: i64) -> bool {
+        let wg = &mut self.wait_groups[wait_group.index()];
+        wg.counter += delta;
+        if wg.counter < 0 {
+            self.fatal_panic("sync: negative WaitGroup counter");
+            return false;
+        }
+        if wg.counter == 0 && !wg.waiters.is_empty() {
+            // Each waiter is released through the semaphore in FIFO order and
+            // readied into this P's runnext, kicking the previous one.
+            let waiters: Vec<GIdx> = wg.waiters.drain(..).collect();
+            let p = self.ms[m.index()].p.expect("a running M holds a P");
+            for g in waiters {
+                self.ready(g, p, None);
+            }
+        }
+        true
+    }
+
+    /// A Go panic that nothing recovers: `panic: MSG` and exit status 2.
+    fn fatal_panic(&mut self, message: &str) {
+        self.stderr.push_str(&format!("panic: {message}\n\n"));
+        self.append_goroutine_dump();
+        self.finish(2, format!("panic: {message}"));
+    }
+
+    /// `fatal("...")`: `fatal error: MSG`, the goroutine dump, exit status 2.
+    pub(crate) fn fatal_error(&mut self, message: &str) {
+        self.stderr.push_str(&format!("fatal error: {message}\n\n"));
+        self.append_goroutine_dump();
+        self.finish(2, format!("fatal error: {message}"));
+    }
+
+    /// A goroutine dump in Go's shape: one header per user goroutine.
+    fn append_goroutine_dump(&mut self) {
+        let mut dump = String::new();
+        for g in self.gs.iter().filter(|g| g.is_user()) {
+            let state = match g.status {
+                GStatus::Runnable => "runnable".to_string(),
+                GStatus::Running { .. } => "running".to_string(),
+                GStatus::Syscall { .. } => "syscall".to_string(),
+                GStatus::Waiting(r) => r.to_string(),
+                GStatus::Dead => continue,
+            };
+            dump.push_str(&format!("goroutine {} [{state}]:\n\n", g.goid.0));
+        }
+        self.stderr.push_str(&dump);
+    }
+}

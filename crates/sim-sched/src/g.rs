@@ -1,0 +1,192 @@
+//! Goroutines: Go's `g` (runtime2.go) as the model keeps it.
+//!
+//! A G's status is an enum that carries where the G is (`Running { m }`,
+//! `Waiting(reason)`), so status and location cannot disagree. Transitions are
+//! checked against the legal ones of proc.go's `casgstatus` call sites; an
+//! illegal transition is a bug in the model and trips a `debug_assert!`.
+//!
+//! Simplifications: no `_Gscan` bit (no GC yet), no `_Gcopystack` (stacks are
+//! not modelled yet), no `_Gpreempted` (it only arises from GC's suspendG).
+
+use sim_core::ids::{Goid, MId, ProgramId};
+use sim_core::trace::WaitReason;
+
+/// Index of a G slot in the world's arena. Dead slots are recycled through
+/// the gFree lists as in Go; the goid is what identifies a goroutine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct GIdx(pub u32);
+
+impl GIdx {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A G's status (Go's `atomicstatus`), carrying its location.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GStatus {
+    /// On a run queue (runnext, a local ring, or the global queue).
+    Runnable,
+    /// Owned by M `m`, which holds a P.
+    Running { m: MId },
+    /// In a system call on M `m`; the P may or may not still be attached.
+    Syscall { m: MId },
+    /// Parked; something (a timer, a WaitGroup) is responsible for readying it.
+    Waiting(WaitReason),
+    /// Exited, or a fresh slot not yet used; on a gFree list.
+    Dead,
+}
+
+impl GStatus {
+    /// Go's numeric status, as `scheddetail` prints it.
+    pub fn go_code(self) -> u32 {
+        match self {
+            GStatus::Runnable => 1,
+            GStatus::Running { .. } => 2,
+            GStatus::Syscall { .. } => 3,
+            GStatus::Waiting(_) => 4,
+            GStatus::Dead => 6,
+        }
+    }
+
+    /// Whether proc.go ever moves a G from `self` to `next`.
+    pub fn may_become(self, next: GStatus) -> bool {
+        use GStatus::*;
+        matches!(
+            (self, next),
+            (Dead, Runnable)              // newproc1
+                | (Runnable, Running { .. })  // execute
+                | (Running { .. }, Runnable)  // goschedImpl, exitsyscallNoP
+                | (Running { .. }, Waiting(_)) // park_m
+                | (Waiting(_), Runnable)      // ready
+                | (Running { .. }, Syscall { .. }) // entersyscall
+                | (Syscall { .. }, Running { .. }) // exitsyscall
+                | (Running { .. }, Dead) // gdestroy
+        )
+    }
+}
+
+/// What a G runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GKind {
+    /// A goroutine of the workload.
+    User { program: ProgramId },
+    /// A runtime goroutine (forcegc helper, background sweeper, ...). It parks
+    /// with `reason` as soon as it runs and is excluded from goroutine counts
+    /// and from deadlock detection, as `isSystemGoroutine` makes it in Go.
+    System {
+        reason: WaitReason,
+        /// gcenable's bgsweep and bgscavenge send on its channel when they
+        /// first run.
+        signals_init: bool,
+    },
+}
+
+/// One goroutine.
+#[derive(Clone, Debug)]
+pub struct G {
+    pub goid: Goid,
+    pub status: GStatus,
+    /// The last wait reason (kept after the G is readied, as Go keeps it).
+    pub last_wait_reason: WaitReason,
+    pub kind: GKind,
+    pub parent: Goid,
+    /// Index of the next op in the program's flat ops.
+    pub pc: u32,
+    /// Remaining iterations of each enclosing loop, innermost last.
+    pub loop_counters: Vec<u64>,
+    /// Compute left in the current Compute op, once it has started.
+    pub compute_left_ns: Option<u64>,
+    /// Spawns already done by the current Spawn op.
+    pub spawned_in_op: u32,
+    /// Set by sysmon's preemptone; cleared by execute.
+    pub preempt: bool,
+    /// How long the G had held its schedtick when sysmon asked it to stop.
+    pub preempt_slice_ns: u64,
+    /// When the G last became runnable (for `/sched/latencies`).
+    pub runnable_since_ns: u64,
+    /// For a sleeping G: when its timer is due (for sleep lateness).
+    pub sleep_due_ns: Option<u64>,
+}
+
+impl G {
+    /// A fresh, dead G slot (Go's malg + `_Gidle → _Gdead`).
+    pub fn new_dead() -> Self {
+        Self {
+            goid: Goid(0),
+            status: GStatus::Dead,
+            last_wait_reason: WaitReason::Zero,
+            kind: GKind::System {
+                reason: WaitReason::Zero,
+                signals_init: false,
+            },
+            parent: Goid(0),
+            pc: 0,
+            loop_counters: Vec::new(),
+            compute_left_ns: None,
+            spawned_in_op: 0,
+            preempt: false,
+            preempt_slice_ns: 0,
+            runnable_since_ns: 0,
+            sleep_due_ns: None,
+        }
+    }
+
+    /// Whether Go counts this G as a user goroutine.
+    pub fn is_user(&self) -> bool {
+        matches!(self.kind, GKind::User { .. })
+    }
+
+    /// Moves to `next`, asserting that the transition is one Go makes.
+    pub fn set_status(&mut self, next: GStatus) {
+        debug_assert!(
+            self.status.may_become(next),
+            "illegal G status transition for {}: {:?} -> {:?}",
+            self.goid,
+            self.status,
+            next
+        );
+        if let GStatus::Waiting(reason) = next {
+            self.last_wait_reason = reason;
+        }
+        self.status = next;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legal_transitions_follow_proc_go() {
+        let m = MId(0);
+        assert!(GStatus::Dead.may_become(GStatus::Runnable));
+        assert!(GStatus::Runnable.may_become(GStatus::Running { m }));
+        assert!(GStatus::Running { m }.may_become(GStatus::Waiting(WaitReason::Sleep)));
+        assert!(GStatus::Syscall { m }.may_become(GStatus::Running { m }));
+        // A waiting G is readied to runnable, never straight to running;
+        // a runnable G cannot park or exit without running first.
+        assert!(!GStatus::Waiting(WaitReason::Sleep).may_become(GStatus::Running { m }));
+        assert!(!GStatus::Runnable.may_become(GStatus::Waiting(WaitReason::Sleep)));
+        assert!(!GStatus::Runnable.may_become(GStatus::Dead));
+        assert!(!GStatus::Syscall { m }.may_become(GStatus::Runnable));
+        assert!(!GStatus::Dead.may_become(GStatus::Running { m }));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "illegal G status transition")]
+    fn an_illegal_transition_is_caught() {
+        let mut g = G::new_dead();
+        g.set_status(GStatus::Waiting(WaitReason::Sleep));
+    }
+
+    #[test]
+    fn scheddetail_codes_match_runtime2() {
+        assert_eq!(GStatus::Runnable.go_code(), 1);
+        assert_eq!(GStatus::Running { m: MId(0) }.go_code(), 2);
+        assert_eq!(GStatus::Syscall { m: MId(0) }.go_code(), 3);
+        assert_eq!(GStatus::Waiting(WaitReason::Sleep).go_code(), 4);
+        assert_eq!(GStatus::Dead.go_code(), 6);
+    }
+}

@@ -1,0 +1,96 @@
+//! Scheduler invariants, checked on a whole `World` (by property tests and
+//! `debug_assert!`s at the points where they must hold).
+
+use crate::g::{GIdx, GKind, GStatus};
+use crate::m::MState;
+use crate::p::{LOCAL_RUNQ_CAPACITY, PStatus};
+use crate::world::World;
+
+impl World {
+    /// Checks that the world is consistent; returns the first violation.
+    ///
+    /// - every live G is in exactly one place: running on one M, in one run
+    ///   queue slot, in a syscall on one M, or waiting in one wait structure;
+    /// - no local ring holds more than 256 Gs;
+    /// - a P is owned by at most one M, and M and P agree about it;
+    /// - no lost wake-up: if a G waits in a run queue while a P is idle, an M
+    ///   is spinning or being started.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut places = vec![0u32; self.gs.len()];
+        let mut seen = |g: GIdx, what: &str| -> Result<(), String> {
+            places[g.index()] += 1;
+            if places[g.index()] > 1 {
+                return Err(format!("{} is in more than one place (again in {what})", self.gs[g.index()].goid));
+            }
+            Ok(())
+        };
+        for p in &self.ps {
+            if p.runq.len() > LOCAL_RUNQ_CAPACITY {
+                return Err(format!("{} local runq holds {} > 256", p.id, p.runq.len()));
+            }
+            if let Some(g) = p.runnext {
+                seen(g, "runnext")?;
+            }
+            for &g in &p.runq {
+                seen(g, "a local runq")?;
+            }
+            for t in p.timers.iter() {
+                seen(t.0.g, "a timer heap")?;
+            }
+            if let Some(m) = p.m
+                && self.ms[m.index()].p != Some(p.id)
+            {
+                return Err(format!("{} says it is owned by {m}, which holds {:?}", p.id, self.ms[m.index()].p));
+            }
+            if p.status == PStatus::Idle && p.m.is_some() {
+                return Err(format!("idle {} is owned by an M", p.id));
+            }
+        }
+        for &g in &self.sched.runq {
+            seen(g, "the global runq")?;
+        }
+        for wg in &self.wait_groups {
+            for &g in &wg.waiters {
+                seen(g, "a WaitGroup")?;
+            }
+        }
+        for m in &self.ms {
+            if let Some(g) = m.curg {
+                seen(g, "an M's curg")?;
+            }
+            if let Some(p) = m.p
+                && self.ps[p.index()].m != Some(m.id)
+            {
+                return Err(format!("{} holds {p}, but {p} says its M is {:?}", m.id, self.ps[p.index()].m));
+            }
+        }
+        for (i, g) in self.gs.iter().enumerate() {
+            let expected = match (g.status, g.kind) {
+                (GStatus::Dead, _) => 0,
+                (GStatus::Waiting(_), GKind::System { .. }) => 0,
+                _ => 1,
+            };
+            // A G whose process has exited may be caught mid-flight; only check live runs.
+            if self.outcome.is_none() && places[i] != expected {
+                return Err(format!(
+                    "{} ({:?}) is in {} places, expected {expected}",
+                    g.goid, g.status, places[i]
+                ));
+            }
+            if let GStatus::Running { m } | GStatus::Syscall { m } = g.status
+                && self.ms[m.index()].curg != Some(GIdx(i as u32))
+            {
+                return Err(format!("{} says it runs on {m}, which runs {:?}", g.goid, self.ms[m.index()].curg));
+            }
+        }
+        let queued = !self.sched.runq.is_empty() || self.ps.iter().any(|p| !p.runq_empty());
+        let starting = self.ms.iter().any(|m| m.state == MState::Starting);
+        if self.outcome.is_none() && queued && !self.sched.pidle.is_empty() && self.sched.nmspinning == 0 && !starting {
+            return Err(format!(
+                "lost wake-up: runnable Gs are queued while {} P(s) are idle and no M spins or is starting",
+                self.sched.pidle.len()
+            ));
+        }
+        Ok(())
+    }
+}

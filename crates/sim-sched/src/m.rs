@@ -1,0 +1,72 @@
+//! OS threads: Go's `m` (runtime2.go) and what each one is doing.
+//!
+//! An M's `state` says what its next event means: a thread being created or
+//! woken will acquire `nextp` and schedule; a switching M will start running
+//! its G; a spinning M will give up its P; an M in a syscall will return from
+//! the kernel. g0 (the scheduler's stack) is not a G here: its work is cost.
+
+use crate::g::GIdx;
+use sim_core::ids::{MId, PId};
+use sim_core::rng::SimRng;
+
+/// Where a paused work-stealing loop stands, so a thief that backed off before
+/// taking a victim's runnext resumes the same enumeration (stealWork).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StealCursor {
+    /// Round 1..=4 (Go's `stealTries`).
+    pub round: u8,
+    /// How many Ps of this round's enumeration were visited.
+    pub visited: u32,
+    /// Current position and stride of the coprime enumeration.
+    pub pos: u32,
+    pub inc: u32,
+    /// Victims probed so far (for cost and for the trail).
+    pub probes: u32,
+}
+
+/// What an M is doing; its pending event (if any) continues from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MState {
+    /// The sysmon thread (no P; driven by its own events).
+    Sysmon,
+    /// Parked in stopm, on the idle M list.
+    Idle,
+    /// Being created or woken; will acquire `nextp` and run schedule.
+    Starting,
+    /// Paying the cost of a context switch; then runs `curg`.
+    Switching,
+    /// Running `curg`'s current op; the event is the op's completion (or an
+    /// earlier preemption).
+    RunningG,
+    /// In the kernel for `curg`'s blocking syscall.
+    Syscall { since_ns: u64 },
+    /// Spinning: steal rounds found nothing; the event gives up the P.
+    Spinning { poll_until_ns: Option<u64> },
+    /// Backing off (usleep(3)) before taking a running victim's runnext.
+    StealBackoff { victim: PId, cursor: StealCursor },
+    /// Blocked in netpoll without a P, until a timer is due or netpollBreak.
+    Netpoll { until_ns: u64, was_spinning: bool },
+}
+
+/// One M.
+#[derive(Clone, Debug)]
+pub struct M {
+    pub id: MId,
+    pub state: MState,
+    pub p: Option<PId>,
+    pub nextp: Option<PId>,
+    pub curg: Option<GIdx>,
+    pub spinning: bool,
+    /// Bumped whenever the M's pending event is replaced; stale events are dropped.
+    pub epoch: u32,
+    /// This M's `cheaprand` stream (steal order).
+    pub cheaprand: SimRng,
+    /// The running Compute segment: when it started and when it would end.
+    pub segment_start_ns: u64,
+    pub segment_end_ns: u64,
+    /// Extra scheduler cost to charge at the next context switch (park_m,
+    /// goexit0, steal probes), accumulated on g0.
+    pub g0_cost_ns: u64,
+    /// The trail of a findRunnable paused in a steal back-off.
+    pub pending_trail: Vec<sim_core::trace::TrailStep>,
+}

@@ -1,0 +1,235 @@
+//! Ms and Ps changing hands: `wakep`, `startm`, `stopm`, `handoffp`, the idle
+//! lists, spinning, the netpoller as a timer sleeper, and `checkdead`.
+//!
+//! The idle P and idle M lists are LIFO stacks, as in Go. `wakep` starts at
+//! most one spinning M at a time (`nmspinning` 0 → 1); a spinning M that finds
+//! work calls `wakep` again so a replacement spinner exists. When no idle P is
+//! available for a spinner, `needspinning` is set, and the next M about to
+//! drop its P spins instead. An M creation costs a thread creation; waking a
+//! parked M costs a futex wake.
+//!
+//! Simplification: netpoll has no file descriptors yet, so the netpoller is
+//! only the place where one M sleeps until the next timer (epoll_wait with a
+//! millisecond timeout, truncated as netpoll_epoll.go does, plus timer slack).
+
+use crate::g::GStatus;
+use crate::m::MState;
+use crate::p::PStatus;
+use crate::world::World;
+use sim_core::ids::{MId, PId};
+use sim_core::time::MILLISECOND_NS;
+use sim_core::trace::{MStartReason, TraceEvent};
+
+impl World {
+    /// `pidleput`: P goes on the idle list.
+    pub(crate) fn pidleput(&mut self, p: PId) {
+        let pp = &mut self.ps[p.index()];
+        debug_assert!(pp.runq_empty(), "pidleput: {p} has a non-empty run queue");
+        debug_assert!(pp.m.is_none());
+        pp.status = PStatus::Idle;
+        self.sched.pidle.push(p);
+    }
+
+    /// `pidlegetSpinning`: an idle P, or none and `needspinning = 1`.
+    pub(crate) fn pidleget_spinning(&mut self) -> Option<PId> {
+        let p = self.sched.pidle.pop();
+        if p.is_none() {
+            self.sched.needspinning = true;
+        }
+        p
+    }
+
+    pub(crate) fn become_spinning(&mut self, m: MId) {
+        self.ms[m.index()].spinning = true;
+        self.sched.nmspinning += 1;
+        self.sched.needspinning = false;
+    }
+
+    /// `resetspinning`: a spinning M found work; wake a replacement spinner.
+    pub(crate) fn resetspinning(&mut self, m: MId) {
+        self.ms[m.index()].spinning = false;
+        self.sched.nmspinning -= 1;
+        self.wakep();
+    }
+
+    /// `wakep`: if nobody spins and a P is idle, start a spinning M on it.
+    pub(crate) fn wakep(&mut self) {
+        if self.sched.nmspinning != 0 {
+            return;
+        }
+        self.sched.nmspinning = 1;
+        match self.pidleget_spinning() {
+            Some(p) => self.startm(p, true, MStartReason::Wakep),
+            None => self.sched.nmspinning = 0,
+        }
+    }
+
+    /// `startm`: run P `p` on an idle M, or on a new one.
+    pub(crate) fn startm(&mut self, p: PId, spinning: bool, reason: MStartReason) {
+        let now = self.now_ns;
+        let m = match self.sched.midle.pop() {
+            Some(m) => {
+                let wake = self.config.cost.thread_wake_ns;
+                self.emit(TraceEvent::MWake {
+                    m,
+                    p,
+                    spinning,
+                    reason,
+                });
+                self.schedule_m(m, now + wake);
+                m
+            }
+            None => {
+                let m = self.new_m(MState::Starting);
+                self.emit(TraceEvent::MCreate { m, reason });
+                let create = self.config.cost.thread_create_ns;
+                self.schedule_m(m, now + create);
+                m
+            }
+        };
+        let mm = &mut self.ms[m.index()];
+        mm.state = MState::Starting;
+        mm.nextp = Some(p);
+        mm.spinning = spinning;
+    }
+
+    /// `stopm`: park the M on the idle list (and run checkdead).
+    pub(crate) fn stopm(&mut self, m: MId) {
+        debug_assert!(self.ms[m.index()].p.is_none() && !self.ms[m.index()].spinning);
+        self.cancel_m(m);
+        self.ms[m.index()].state = MState::Idle;
+        self.sched.midle.push(m);
+        self.emit(TraceEvent::MPark { m });
+        self.checkdead();
+    }
+
+    /// `handoffp`: P `p` left a syscalling M; give it to an M if there is
+    /// work for it, else make it idle.
+    pub(crate) fn handoffp(&mut self, p: PId) {
+        if !self.ps[p.index()].runq_empty() || !self.sched.runq.is_empty() {
+            self.startm(p, false, MStartReason::Handoff);
+            return;
+        }
+        if self.sched.nmspinning + self.npidle() == 0 {
+            // No M spins and no P is idle: start a spinning M, or runnable Gs
+            // that appear later could wait with nobody looking.
+            self.sched.nmspinning = 1;
+            self.sched.needspinning = false;
+            self.startm(p, true, MStartReason::Handoff);
+            return;
+        }
+        if self.npidle() == self.gomaxprocs() - 1 && self.sched.netpoll_m.is_none() {
+            // The last running P, and nobody polls the network.
+            self.startm(p, false, MStartReason::Handoff);
+            return;
+        }
+        let when = self.ps[p.index()].next_timer_ns();
+        self.pidleput(p);
+        if let Some(when) = when {
+            self.wake_net_poller(when);
+        }
+    }
+
+    /// `wakeNetPoller`: a timer due at `when_ns` was added; make sure some M
+    /// will be awake for it.
+    pub(crate) fn wake_net_poller(&mut self, when_ns: u64) {
+        if self.sched.netpoll_m.is_some() {
+            if self.sched.poll_until_ns.is_none_or(|u| u > when_ns) {
+                self.netpoll_break();
+            }
+        } else {
+            self.wakep();
+        }
+    }
+
+    /// `netpollBreak`: interrupt the M blocked in netpoll so it re-evaluates.
+    pub(crate) fn netpoll_break(&mut self) {
+        let Some(m) = self.sched.netpoll_m else {
+            return;
+        };
+        let MState::Netpoll {
+            until_ns,
+            was_spinning,
+        } = self.ms[m.index()].state
+        else {
+            unreachable!("the netpoll M is not in netpoll");
+        };
+        let wake_ns = self.now_ns + self.config.cost.thread_wake_ns;
+        if wake_ns < until_ns {
+            self.ms[m.index()].state = MState::Netpoll {
+                until_ns: wake_ns,
+                was_spinning,
+            };
+            self.schedule_m(m, wake_ns);
+        }
+    }
+
+    /// M `m` (without a P) blocks in netpoll until `until_ns`: epoll_wait's
+    /// timeout is in whole milliseconds (at least 1 for a positive delay,
+    /// truncated above that), and the kernel adds its timer slack.
+    pub(crate) fn block_in_netpoll(&mut self, m: MId, until_ns: u64, was_spinning: bool) {
+        let now = self.now_ns;
+        let delay_ns = until_ns.saturating_sub(now);
+        let wait_ns = if delay_ns == 0 {
+            0
+        } else if delay_ns < MILLISECOND_NS {
+            MILLISECOND_NS + self.config.cost.os_timer_slack_ns
+        } else {
+            (delay_ns / MILLISECOND_NS) * MILLISECOND_NS + self.config.cost.os_timer_slack_ns
+        };
+        self.sched.netpoll_m = Some(m);
+        self.sched.poll_until_ns = Some(until_ns);
+        self.emit(TraceEvent::NetpollBlock { m, until_ns });
+        self.ms[m.index()].state = MState::Netpoll {
+            until_ns: now + wait_ns,
+            was_spinning,
+        };
+        self.schedule_m(m, now + wait_ns);
+    }
+
+    /// Back from netpoll: take an idle P and look for work again, or stop.
+    pub(crate) fn netpoll_return(&mut self, m: MId, was_spinning: bool) {
+        self.sched.netpoll_m = None;
+        self.sched.poll_until_ns = None;
+        match self.sched.pidle.pop() {
+            Some(p) => {
+                self.acquirep(m, p);
+                if was_spinning {
+                    self.become_spinning(m);
+                }
+                self.schedule(m);
+            }
+            None => self.stopm(m),
+        }
+    }
+
+    /// `checkdead`, run when an M goes idle: if no M is running, and no
+    /// timer is pending, every goroutine is blocked forever.
+    pub(crate) fn checkdead(&mut self) {
+        let mcount = self.sched.mnext;
+        let idle = self.sched.midle.len() as u32;
+        let running = mcount - idle - self.sched.nmsys;
+        if running > 0 {
+            return;
+        }
+        let mut blocked = 0;
+        for g in self.gs.iter().filter(|g| g.is_user()) {
+            match g.status {
+                GStatus::Waiting(_) => blocked += 1,
+                GStatus::Dead => {}
+                other => {
+                    debug_assert!(false, "checkdead: runnable g {} ({other:?})", g.goid);
+                    return;
+                }
+            }
+        }
+        if blocked == 0 {
+            self.fatal_error("no goroutines (main called runtime.Goexit) - deadlock!");
+            return;
+        }
+        if self.ps.iter().any(|p| !p.timers.is_empty()) {
+            return;
+        }
+        self.fatal_error("all goroutines are asleep - deadlock!");
+    }
+}

@@ -1,0 +1,104 @@
+//! `GODEBUG=schedtrace=N[,scheddetail=1]` output in go1.27.3's exact format
+//! (proc.go `schedtrace`). Printed by sysmon, so lines appear at sysmon's
+//! cadence: with sysmon backed off to 10 ms sleeps, `schedtrace=1` prints
+//! about every 10 ms, as real Go does.
+//!
+//! Fields the model does not have print Go's idle values: `nmidlelocked=0`,
+//! `stopwait=0`, `gcwaiting=false`, and for Ms `mallocing=0 throwing=0
+//! preemptoff= locks=0 dying=0 lockedg=nil` (Go's own `locks` counts for
+//! runtime-internal threads are not modelled).
+
+use crate::g::GStatus;
+use crate::m::MState;
+use crate::world::World;
+use std::fmt::Write;
+
+impl World {
+    /// One schedtrace report (one line, or the detailed block), newline-terminated.
+    pub fn schedtrace(&mut self, detailed: bool) -> String {
+        let now = self.now_ns;
+        let start = *self.sysmon.starttime_ns.get_or_insert(now);
+        let mut out = String::new();
+        let idle_threads = self.sched.midle.len();
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={}",
+            (now - start) / 1_000_000,
+            self.gomaxprocs(),
+            self.npidle(),
+            self.sched.mnext,
+            self.sched.nmspinning,
+            u8::from(self.sched.needspinning),
+            idle_threads,
+            self.sched.runq.len()
+        );
+        if detailed {
+            let _ = writeln!(
+                out,
+                " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait={}",
+                self.sysmon.deep_sleep
+            );
+            for p in &self.ps {
+                let _ = writeln!(
+                    out,
+                    "  P{}: status={} schedtick={} syscalltick={} m={} runqsize={} gfreecnt={} timerslen={}",
+                    p.id.0,
+                    p.status.go_code(),
+                    p.schedtick,
+                    p.syscalltick,
+                    p.m.map_or("nil".to_string(), |m| m.0.to_string()),
+                    p.runq_len(),
+                    p.gfree.len(),
+                    p.timers.len()
+                );
+            }
+            // allm is a list with the newest M first.
+            for m in self.ms.iter().rev() {
+                let _ = writeln!(
+                    out,
+                    "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning={} blocked={} lockedg=nil",
+                    m.id.0,
+                    m.p.map_or("nil".to_string(), |p| p.0.to_string()),
+                    m.curg
+                        .map_or("nil".to_string(), |g| self.gs[g.index()].goid.0.to_string()),
+                    m.spinning,
+                    m.state == MState::Idle
+                );
+            }
+            // allgs, in the order the g structs were allocated.
+            for g in self.gs.iter().filter(|g| g.goid.0 != 0) {
+                let m = match g.status {
+                    GStatus::Running { m } | GStatus::Syscall { m } => m.0.to_string(),
+                    _ => "nil".to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  G{}: status={}({}) m={} lockedm=nil",
+                    g.goid.0,
+                    g.status.go_code(),
+                    g.last_wait_reason,
+                    m
+                );
+            }
+        } else {
+            let last = self.ps.len() - 1;
+            for (i, p) in self.ps.iter().enumerate() {
+                out.push(' ');
+                if i == 0 {
+                    out.push_str("[ ");
+                }
+                let _ = write!(out, "{}", p.runq_len());
+                if i == last {
+                    out.push_str(" ]");
+                }
+            }
+            out.push_str(" schedticks=[ ");
+            for p in &self.ps {
+                let _ = write!(out, "{} ", p.schedtick);
+            }
+            out.push_str("]\n");
+        }
+        out
+    }
+}

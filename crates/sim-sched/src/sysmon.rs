@@ -1,0 +1,218 @@
+//! sysmon (proc.go `sysmon`, `retake`, `preemptone`): the thread without a P
+//! that preempts long-running goroutines and retakes Ps from syscalls.
+//!
+//! Its sleep starts at 20 µs and, once more than 50 consecutive iterations
+//! retook no P from a syscall, doubles each iteration up to 10 ms. Each sleep
+//! is a `usleep`, which the kernel stretches by its timer slack. When every P
+//! is idle (and schedtrace is off) it sleeps deeply until the next timer; a
+//! goroutine entering a syscall, or leaving one onto an idle P, wakes it and
+//! resets its backoff.
+//!
+//! `retake` preempts a G whose P has kept the same schedtick for 10 ms
+//! (`forcePreemptNS`): a chain of runnext Gs shares one slice. Because sysmon
+//! only looks when it wakes, the first look at a new schedtick may come up to
+//! one sleep after the slice began; the slice is then measured from that look,
+//! which is why a tight loop can hold its P for up to ~20 ms, not 10.
+//!
+//! Simplifications: no network polling (no file descriptors yet), no forced
+//! GC (no GC yet), no GOMAXPROCS auto-update, no scavenger wake-ups.
+
+use crate::m::MState;
+use crate::p::PStatus;
+use crate::world::{Ev, World};
+use sim_core::ids::PId;
+use sim_core::time::{MICROSECOND_NS, MILLISECOND_NS, SECOND_NS};
+use sim_core::trace::TraceEvent;
+use sim_core::workload::FlatOp;
+
+/// Go's `forcePreemptNS`: the time slice.
+pub const FORCE_PREEMPT_NS: u64 = 10 * MILLISECOND_NS;
+/// sysmon's first and reset sleep, in microseconds.
+pub const SYSMON_MIN_DELAY_US: u64 = 20;
+/// sysmon's longest sleep, in microseconds.
+pub const SYSMON_MAX_DELAY_US: u64 = 10_000;
+/// Idle iterations after which sysmon starts doubling its sleep.
+pub const SYSMON_IDLE_BEFORE_BACKOFF: u32 = 50;
+/// A P stays with a syscalling M if the syscall is younger than this, its run
+/// queue is empty and some other P is idle or some M spins.
+pub const SYSCALL_RETAKE_NS: u64 = 10 * MILLISECOND_NS;
+/// Deep sleep lasts at most `forcegcperiod / 2`.
+pub const SYSMON_DEEP_SLEEP_MAX_NS: u64 = 60 * SECOND_NS;
+
+impl World {
+    /// Schedules sysmon's next usleep per its backoff.
+    pub(crate) fn sysmon_sleep(&mut self) {
+        let s = &mut self.sysmon;
+        if s.idle == 0 {
+            s.delay_us = SYSMON_MIN_DELAY_US;
+        } else if s.idle > SYSMON_IDLE_BEFORE_BACKOFF {
+            s.delay_us *= 2;
+        }
+        s.delay_us = s.delay_us.min(SYSMON_MAX_DELAY_US);
+        s.epoch = s.epoch.wrapping_add(1);
+        let at = self.now_ns + s.delay_us * MICROSECOND_NS + self.config.cost.os_timer_slack_ns;
+        let epoch = s.epoch;
+        self.queue.push(at, Ev::Sysmon { epoch });
+    }
+
+    /// `notewakeup(&sched.sysmonnote)`: end sysmon's deep sleep early.
+    pub(crate) fn wake_sysmon(&mut self) {
+        if !self.sysmon.deep_sleep {
+            return;
+        }
+        self.sysmon.deep_sleep = false;
+        self.sysmon.woken_by_syscall = true;
+        self.sysmon.epoch = self.sysmon.epoch.wrapping_add(1);
+        let epoch = self.sysmon.epoch;
+        let at = self.now_ns + self.config.cost.thread_wake_ns;
+        self.queue.push(at, Ev::Sysmon { epoch });
+    }
+
+    /// One sysmon iteration, after its sleep.
+    pub(crate) fn sysmon_wake(&mut self) {
+        let now = self.now_ns;
+        if self.sysmon.deep_sleep || self.sysmon.woken_by_syscall {
+            // Back from deep sleep (timed out, or woken by a syscall).
+            self.sysmon.deep_sleep = false;
+            if std::mem::take(&mut self.sysmon.woken_by_syscall) {
+                self.sysmon.idle = 0;
+                self.sysmon.delay_us = SYSMON_MIN_DELAY_US;
+            }
+        } else if self.config.runtime.godebug.schedtrace_ms == 0 && self.npidle() == self.gomaxprocs() {
+            let next_timer = self.ps.iter().filter_map(|p| p.next_timer_ns()).min();
+            let next = next_timer.unwrap_or(u64::MAX);
+            if next > now {
+                let sleep_ns = (next - now).min(SYSMON_DEEP_SLEEP_MAX_NS);
+                self.sysmon.deep_sleep = true;
+                self.sysmon.epoch = self.sysmon.epoch.wrapping_add(1);
+                let epoch = self.sysmon.epoch;
+                let at = now + sleep_ns + self.config.cost.os_timer_slack_ns;
+                self.queue.push(at, Ev::Sysmon { epoch });
+                return;
+            }
+        }
+        if self.retake() > 0 {
+            self.sysmon.idle = 0;
+        } else {
+            self.sysmon.idle += 1;
+        }
+        let schedtrace_ms = self.config.runtime.godebug.schedtrace_ms;
+        if schedtrace_ms > 0
+            && self
+                .sysmon
+                .lasttrace_ns
+                .is_none_or(|last| last + schedtrace_ms * MILLISECOND_NS <= now)
+        {
+            self.sysmon.lasttrace_ns = Some(now);
+            let detailed = self.config.runtime.godebug.scheddetail;
+            let text = self.schedtrace(detailed);
+            self.stderr.push_str(&text);
+        }
+        self.sysmon_sleep();
+    }
+
+    /// `retake`: preempt Gs past their time slice; take Ps from Ms that have
+    /// been in a syscall too long. Returns how many Ps it took.
+    fn retake(&mut self) -> u32 {
+        let now = self.now_ns;
+        let mut taken = 0;
+        for i in 0..self.ps.len() {
+            let p = PId(i as u32);
+            if self.ps[i].status != PStatus::Running {
+                continue;
+            }
+            let mut sysretake = false;
+            let schedtick = self.ps[i].schedtick;
+            let pd = self.ps[i].sysmontick;
+            if pd.schedtick != schedtick {
+                self.ps[i].sysmontick.schedtick = schedtick;
+                self.ps[i].sysmontick.schedwhen_ns = now;
+            } else if pd.schedwhen_ns + FORCE_PREEMPT_NS <= now {
+                self.preemptone(p);
+                sysretake = true;
+            }
+            let Some(m) = self.ps[i].m else { continue };
+            let MState::Syscall { since_ns } = self.ms[m.index()].state else {
+                continue;
+            };
+            let syscalltick = self.ps[i].syscalltick;
+            if !sysretake && self.ps[i].sysmontick.syscalltick != syscalltick {
+                self.ps[i].sysmontick.syscalltick = syscalltick;
+                self.ps[i].sysmontick.syscallwhen_ns = now;
+                continue;
+            }
+            if self.ps[i].runq_empty()
+                && self.sched.nmspinning + self.npidle() > 0
+                && self.ps[i].sysmontick.syscallwhen_ns + SYSCALL_RETAKE_NS > now
+            {
+                continue;
+            }
+            // takeP: unwire the P from the syscalling thread and hand it off.
+            self.ps[i].m = None;
+            self.ms[m.index()].p = None;
+            self.ps[i].syscalltick += 1;
+            self.stats.syscall_retakes += 1;
+            self.emit(TraceEvent::ProcSteal {
+                p,
+                m,
+                in_syscall_ns: now - since_ns,
+            });
+            taken += 1;
+            self.handoffp(p);
+        }
+        taken
+    }
+
+    /// `preemptone`: ask the G running on P `p` to stop. Cooperative: it
+    /// stops at its next function call. Asynchronous (unless
+    /// asyncpreemptoff=1): a signal stops it even in a loop without calls.
+    fn preemptone(&mut self, p: PId) -> bool {
+        let Some(m) = self.ps[p.index()].m else {
+            return false;
+        };
+        let Some(g) = self.ms[m.index()].curg else {
+            return false;
+        };
+        if matches!(self.ms[m.index()].state, MState::Syscall { .. }) {
+            return false;
+        }
+        let now = self.now_ns;
+        let slice_ns = now - self.ps[p.index()].sysmontick.schedwhen_ns;
+        let asynchronous = !self.config.runtime.godebug.asyncpreemptoff;
+        let gg = &mut self.gs[g.index()];
+        gg.preempt = true;
+        gg.preempt_slice_ns = slice_ns;
+        let goid = gg.goid;
+        self.emit(TraceEvent::PreemptRequest {
+            g: goid,
+            p,
+            slice_ns,
+            asynchronous,
+        });
+        // If the G is inside a Compute op, work out when the request bites:
+        // at the next call (every cooperative_check_interval_ns) if the code
+        // has calls, when the signal lands if asynchronous preemption is on.
+        if self.ms[m.index()].state == MState::RunningG {
+            let pc = self.gs[g.index()].pc as usize;
+            let program = match self.gs[g.index()].kind {
+                crate::g::GKind::User { program } => program,
+                crate::g::GKind::System { .. } => return true,
+            };
+            if let Some(FlatOp::Compute { preemptible, .. }) = self.programs[program.index()].ops.get(pc).copied() {
+                let cost = &self.config.cost;
+                let cooperative_at = preemptible.then(|| now + cost.cooperative_check_interval_ns);
+                let signal_at = asynchronous.then(|| now + cost.signal_preempt_ns);
+                let stop_at = match (cooperative_at, signal_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if let Some(stop_at) = stop_at
+                    && stop_at < self.ms[m.index()].segment_end_ns
+                {
+                    self.schedule_m(m, stop_at);
+                }
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,516 @@
+//! The simulated process: every G, M and P, the global scheduler state, and
+//! the discrete-event loop that drives them.
+//!
+//! Time advances only from event to event. An M's pending event continues what
+//! its `state` says (finish an op, return from a syscall, give up a spinning
+//! P, ...); sysmon has its own event. Every state change happens atomically at
+//! an event's time, and its cost (from the `CostModel`) delays the M's next
+//! event, so a decision's effect is visible to other Ms immediately while the
+//! deciding M pays for it. `World` is `Clone`: a clone is a snapshot, and
+//! running a restored snapshot reproduces the original run byte for byte.
+
+use crate::config::RuntimeConfig;
+use crate::g::{G, GIdx, GKind, GStatus};
+use crate::m::{M, MState};
+use crate::p::{P, PStatus};
+use sim_core::cost::CostModel;
+use sim_core::ids::{Goid, MId, PId};
+use sim_core::metrics::{DurationHistogram, Outcome};
+use sim_core::queue::EventQueue;
+use sim_core::rng::SeedTree;
+use sim_core::trace::{Decision, PickSource, TraceEvent, TraceRecord, WaitReason};
+use sim_core::workload::{FlatProgram, Workload};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Exit status of a run stopped by the simulator's own limit (not a Go exit).
+pub const EXIT_LIMIT_REACHED: i32 = 3;
+
+/// Everything a run is configured with.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// The one seed all randomness is drawn from.
+    pub seed: u64,
+    pub runtime: RuntimeConfig,
+    pub cost: CostModel,
+    /// Keep the full trace (the determinism checks and `--trace-out` need it).
+    pub record_trace: bool,
+}
+
+/// The internal event kinds.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Ev {
+    /// M `m`'s pending activity completes (dropped unless `epoch` is current).
+    M { m: MId, epoch: u32 },
+    /// sysmon wakes from usleep or deep sleep.
+    Sysmon { epoch: u32 },
+}
+
+/// The global scheduler (`schedt`).
+#[derive(Clone, Debug)]
+pub struct Sched {
+    /// The global run queue (FIFO).
+    pub runq: VecDeque<GIdx>,
+    /// Idle Ps, a LIFO stack: `pidle.last()` is the list's head.
+    pub pidle: Vec<PId>,
+    /// Idle Ms, a LIFO stack.
+    pub midle: Vec<MId>,
+    pub nmspinning: u32,
+    pub needspinning: bool,
+    /// Ms created so far (the next M id); no M is ever freed here.
+    pub mnext: u32,
+    /// System Ms not counted as running by checkdead (sysmon).
+    pub nmsys: u32,
+    pub goidgen: u64,
+    /// The M blocked in netpoll, if any (Go's `lastpoll == 0`).
+    pub netpoll_m: Option<MId>,
+    /// When the M blocked in netpoll will wake up for a timer.
+    pub poll_until_ns: Option<u64>,
+    /// Timers need the poller; Go initialises it on the first timer.
+    pub netpoll_inited: bool,
+    /// Dead G slots shared by all Ps.
+    pub gfree: Vec<GIdx>,
+}
+
+/// A `sync.WaitGroup`.
+#[derive(Clone, Debug, Default)]
+pub struct WaitGroupState {
+    pub counter: i64,
+    /// Goroutines parked in Wait, FIFO (the semaphore's queue).
+    pub waiters: VecDeque<GIdx>,
+}
+
+/// sysmon's loop state.
+#[derive(Clone, Debug)]
+pub(crate) struct SysmonState {
+    /// Consecutive iterations that retook no P from a syscall.
+    pub idle: u32,
+    pub delay_us: u64,
+    pub lasttrace_ns: Option<u64>,
+    /// Set by the first schedtrace line; later lines print time since it.
+    pub starttime_ns: Option<u64>,
+    /// In deep sleep (`sched.sysmonwait`).
+    pub deep_sleep: bool,
+    /// The pending wake-up came from a syscall (resets the backoff).
+    pub woken_by_syscall: bool,
+    pub epoch: u32,
+}
+
+/// Counters the summary is built from.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Stats {
+    pub latencies: DurationHistogram,
+    pub sleep_lateness: DurationHistogram,
+    pub goroutines_created: u64,
+    pub preemptions: u64,
+    pub steals: u64,
+    pub syscall_retakes: u64,
+    pub events: u64,
+}
+
+/// The simulated process.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub(crate) config: SimConfig,
+    pub(crate) workload: Arc<Workload>,
+    pub(crate) programs: Arc<Vec<FlatProgram>>,
+    pub(crate) now_ns: u64,
+    pub(crate) queue: EventQueue<Ev>,
+    pub(crate) gs: Vec<G>,
+    pub(crate) ps: Vec<P>,
+    pub(crate) ms: Vec<M>,
+    pub(crate) sched: Sched,
+    pub(crate) sysmon: SysmonState,
+    pub(crate) sysmon_m: MId,
+    pub(crate) wait_groups: Vec<WaitGroupState>,
+    pub(crate) main_g: GIdx,
+    pub(crate) timer_seq: u64,
+    pub(crate) seeds: SeedTree,
+    pub(crate) trace: Vec<TraceRecord>,
+    pub(crate) stderr: String,
+    pub(crate) stats: Stats,
+    pub(crate) outcome: Option<Outcome>,
+    pub(crate) init: RuntimeInit,
+}
+
+/// `runtime.main` before `main.main`, as far as scheduling goes: runtime
+/// init starts forcegchelper; `gcenable` starts bgsweep and bgscavenge and
+/// receives twice from a channel each of them sends on when it first runs;
+/// then the GOMAXPROCS updater starts. The main goroutine parks ("chan
+/// receive") until both have run, so P0 has switched goroutines a few times
+/// before user code starts, as in Go.
+///
+/// Simplification: runtime.main keeps the main goroutine locked to M0 during
+/// init, and the resulting lockOSThread handoffs are not modelled, so P0's
+/// schedtick at `main.main` is 2 where go1.27.3 shows 4.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RuntimeInit {
+    /// gcenable's receives done so far (it needs 2).
+    pub received: u8,
+    /// Sends into the channel (capacity 2) that nobody received yet.
+    pub buffered: u8,
+    /// The main goroutine is parked in gcenable's receive.
+    pub main_waiting: bool,
+    /// `main.main` has started.
+    pub done: bool,
+}
+
+impl World {
+    /// A process about to start: M0 runs the main goroutine (goid 1) on P0,
+    /// sysmon runs on M1, the other Ps are idle, and runtime init has created
+    /// its system goroutines.
+    pub fn new(workload: &Workload, config: SimConfig) -> Self {
+        let gomaxprocs = config.runtime.gomaxprocs;
+        assert!(gomaxprocs >= 1, "GOMAXPROCS must be at least 1");
+        let seeds = SeedTree::new(config.seed);
+        let programs: Vec<FlatProgram> = workload
+            .programs
+            .iter()
+            .map(|p| FlatProgram::compile(&p.ops))
+            .collect();
+        let ps: Vec<P> = (0..gomaxprocs).map(|i| P::new(PId(i))).collect();
+        let mut world = World {
+            wait_groups: vec![WaitGroupState::default(); workload.wait_groups.len()],
+            workload: Arc::new(workload.clone()),
+            programs: Arc::new(programs),
+            now_ns: 0,
+            queue: EventQueue::new(),
+            gs: Vec::new(),
+            ps,
+            ms: Vec::new(),
+            sched: Sched {
+                runq: VecDeque::new(),
+                pidle: Vec::new(),
+                midle: Vec::new(),
+                nmspinning: 0,
+                needspinning: false,
+                mnext: 0,
+                nmsys: 0,
+                goidgen: 0,
+                netpoll_m: None,
+                poll_until_ns: None,
+                netpoll_inited: false,
+                gfree: Vec::new(),
+            },
+            sysmon: SysmonState {
+                idle: 0,
+                delay_us: 0,
+                lasttrace_ns: None,
+                starttime_ns: None,
+                deep_sleep: false,
+                woken_by_syscall: false,
+                epoch: 0,
+            },
+            sysmon_m: MId(1),
+            main_g: GIdx(0),
+            timer_seq: 0,
+            seeds,
+            trace: Vec::new(),
+            stderr: String::new(),
+            stats: Stats::default(),
+            outcome: None,
+            init: RuntimeInit::default(),
+            config,
+        };
+        // procresize: P0 belongs to M0; the others go idle, last one first,
+        // so the idle list's head is P1.
+        for pid in (1..gomaxprocs).rev() {
+            world.sched.pidle.push(PId(pid));
+        }
+        let m0 = world.new_m(MState::Switching);
+        let sysmon = world.new_m(MState::Sysmon);
+        world.sysmon_m = sysmon;
+        world.sched.nmsys = 1;
+        world.acquirep(m0, PId(0));
+
+        // The main goroutine: created by newproc into runnext, so running it
+        // inherits the (first) time slice and P0's schedtick stays 0.
+        let main_program = workload.main;
+        let main_g = world.alloc_g(PId(0), GKind::User { program: main_program }, Goid(0));
+        world.main_g = main_g;
+        world.gs[main_g.index()].set_status(GStatus::Running { m: m0 });
+        world.ms[m0.index()].curg = Some(main_g);
+        world.emit(TraceEvent::GoStart {
+            p: PId(0),
+            m: m0,
+            decision: Decision {
+                source: PickSource::Runnext,
+                g: world.gs[main_g.index()].goid,
+                inherit_time: true,
+                trail: Vec::new(),
+            },
+        });
+        world.schedule_m(m0, 0);
+        world.sysmon_sleep();
+        world
+    }
+
+    /// Processes the next event. Returns false once the process has ended.
+    pub fn step(&mut self) -> bool {
+        if self.outcome.is_some() {
+            return false;
+        }
+        let Some(next) = self.queue.pop() else {
+            // Nothing can ever happen again: every M is parked and no timer or
+            // sysmon wake-up is pending. checkdead would have fired; this is a
+            // model bug, reported rather than hidden.
+            self.finish(
+                EXIT_LIMIT_REACHED,
+                "stopped: no pending events (the model has no way to continue)".into(),
+            );
+            return false;
+        };
+        if next.at_ns > self.config.runtime.max_sim_time_ns {
+            self.now_ns = self.config.runtime.max_sim_time_ns;
+            self.finish(
+                EXIT_LIMIT_REACHED,
+                format!(
+                    "stopped: simulated time limit {} reached before the program exited",
+                    sim_core::time::format_duration_ns(self.config.runtime.max_sim_time_ns)
+                ),
+            );
+            return false;
+        }
+        debug_assert!(next.at_ns >= self.now_ns, "time went backwards");
+        self.now_ns = next.at_ns;
+        match next.event {
+            Ev::M { m, epoch } => {
+                if self.ms[m.index()].epoch != epoch {
+                    return true; // superseded (preempted, woken early)
+                }
+                self.stats.events += 1;
+                self.handle_m_event(m);
+            }
+            Ev::Sysmon { epoch } => {
+                if self.sysmon.epoch != epoch {
+                    return true;
+                }
+                self.stats.events += 1;
+                self.sysmon_wake();
+            }
+        }
+        self.outcome.is_none()
+    }
+
+    /// Runs until the process ends (or a limit stops it).
+    pub fn run(&mut self) -> &Outcome {
+        while self.step() {}
+        self.outcome.as_ref().expect("a finished run has an outcome")
+    }
+
+    /// Runs until virtual time reaches `until_ns` or the process ends.
+    pub fn run_until(&mut self, until_ns: u64) {
+        while self.outcome.is_none() && self.queue.peek_time_ns().is_some_and(|t| t <= until_ns) {
+            self.step();
+        }
+    }
+
+    /// Virtual time of the last processed event.
+    pub fn now_ns(&self) -> u64 {
+        self.now_ns
+    }
+
+    /// How the process ended, once it has.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        self.outcome.as_ref()
+    }
+
+    /// The recorded trace (empty unless `record_trace`).
+    pub fn trace(&self) -> &[TraceRecord] {
+        &self.trace
+    }
+
+    /// What the simulated process wrote to stderr: schedtrace lines, fatal errors.
+    pub fn stderr(&self) -> &str {
+        &self.stderr
+    }
+
+    /// Events processed so far (stale, superseded events not counted).
+    pub fn events_processed(&self) -> u64 {
+        self.stats.events
+    }
+
+    /// The configuration this run uses.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The workload being run.
+    pub fn workload(&self) -> &Workload {
+        &self.workload
+    }
+
+    /// All Ps, by id.
+    pub fn ps(&self) -> &[P] {
+        &self.ps
+    }
+
+    /// All Ms, by id.
+    pub fn ms(&self) -> &[M] {
+        &self.ms
+    }
+
+    /// All G slots (dead ones included).
+    pub fn gs(&self) -> &[G] {
+        &self.gs
+    }
+
+    /// The global scheduler state.
+    pub fn sched(&self) -> &Sched {
+        &self.sched
+    }
+
+    pub(crate) fn gomaxprocs(&self) -> u32 {
+        self.ps.len() as u32
+    }
+
+    pub(crate) fn npidle(&self) -> u32 {
+        self.sched.pidle.len() as u32
+    }
+
+    pub(crate) fn goid(&self, g: GIdx) -> Goid {
+        self.gs[g.index()].goid
+    }
+
+    /// Records a trace event at the current time.
+    pub(crate) fn emit(&mut self, event: TraceEvent) {
+        if self.config.record_trace {
+            self.trace.push(TraceRecord {
+                at_ns: self.now_ns,
+                event,
+            });
+        }
+    }
+
+    /// Replaces M `m`'s pending event with one at `at_ns`.
+    pub(crate) fn schedule_m(&mut self, m: MId, at_ns: u64) {
+        let mm = &mut self.ms[m.index()];
+        mm.epoch = mm.epoch.wrapping_add(1);
+        let epoch = mm.epoch;
+        self.queue.push(at_ns, Ev::M { m, epoch });
+    }
+
+    /// Drops M `m`'s pending event (it now waits to be woken).
+    pub(crate) fn cancel_m(&mut self, m: MId) {
+        let mm = &mut self.ms[m.index()];
+        mm.epoch = mm.epoch.wrapping_add(1);
+    }
+
+    /// Creates an M (`newm`): the next M id, its own cheaprand stream.
+    pub(crate) fn new_m(&mut self, state: MState) -> MId {
+        let id = MId(self.sched.mnext);
+        self.sched.mnext += 1;
+        self.ms.push(M {
+            id,
+            state,
+            p: None,
+            nextp: None,
+            curg: None,
+            spinning: false,
+            epoch: 0,
+            cheaprand: self.seeds.stream(&format!("cheaprand/{id}")),
+            segment_start_ns: 0,
+            segment_end_ns: 0,
+            g0_cost_ns: 0,
+            pending_trail: Vec::new(),
+        });
+        id
+    }
+
+    /// `acquirep`: wire P `p` to M `m`.
+    pub(crate) fn acquirep(&mut self, m: MId, p: PId) {
+        let pp = &mut self.ps[p.index()];
+        debug_assert!(pp.m.is_none(), "{p} already owned by {:?}", pp.m);
+        debug_assert!(self.ms[m.index()].p.is_none(), "{m} already holds a P");
+        pp.status = PStatus::Running;
+        pp.m = Some(m);
+        self.ms[m.index()].p = Some(p);
+    }
+
+    /// `releasep`: unwire M `m` from its P and return the P.
+    pub(crate) fn releasep(&mut self, m: MId) -> PId {
+        let p = self.ms[m.index()]
+            .p
+            .take()
+            .expect("releasep on an M without a P");
+        self.ps[p.index()].m = None;
+        p
+    }
+
+    /// Ends the run.
+    pub(crate) fn finish(&mut self, exit_code: i32, reason: String) {
+        if self.outcome.is_some() {
+            return;
+        }
+        self.emit(TraceEvent::Exit {
+            code: exit_code,
+            why: reason.clone(),
+        });
+        self.outcome = Some(Outcome { exit_code, reason });
+    }
+
+    /// A G slot for a new goroutine: reuse a dead one (gfget) or allocate,
+    /// give it the next goid from P `p`'s batch, and make it runnable.
+    pub(crate) fn alloc_g(&mut self, p: PId, kind: GKind, parent: Goid) -> GIdx {
+        let gi = match self.gfget(p) {
+            Some(gi) => gi,
+            None => {
+                self.gs.push(G::new_dead());
+                GIdx((self.gs.len() - 1) as u32)
+            }
+        };
+        let pp = &mut self.ps[p.index()];
+        if pp.goidcache == pp.goidcacheend {
+            self.sched.goidgen += crate::p::GOID_CACHE_BATCH;
+            pp.goidcache = self.sched.goidgen - (crate::p::GOID_CACHE_BATCH - 1);
+            pp.goidcacheend = pp.goidcache + crate::p::GOID_CACHE_BATCH;
+        }
+        let goid = Goid(pp.goidcache);
+        pp.goidcache += 1;
+        let now = self.now_ns;
+        let g = &mut self.gs[gi.index()];
+        g.goid = goid;
+        g.kind = kind;
+        g.parent = parent;
+        g.pc = 0;
+        g.loop_counters.clear();
+        g.compute_left_ns = None;
+        g.spawned_in_op = 0;
+        g.preempt = false;
+        g.preempt_slice_ns = 0;
+        g.sleep_due_ns = None;
+        g.last_wait_reason = WaitReason::Zero;
+        g.set_status(GStatus::Runnable);
+        g.runnable_since_ns = now;
+        if matches!(kind, GKind::User { .. }) {
+            self.stats.goroutines_created += 1;
+        }
+        gi
+    }
+
+    /// `gfget`: a dead G from P's cache, refilled from the global list.
+    fn gfget(&mut self, p: PId) -> Option<GIdx> {
+        let pp = &mut self.ps[p.index()];
+        if pp.gfree.is_empty() {
+            while pp.gfree.len() < crate::p::GFREE_KEEP {
+                match self.sched.gfree.pop() {
+                    Some(g) => pp.gfree.push(g),
+                    None => break,
+                }
+            }
+        }
+        pp.gfree.pop()
+    }
+
+    /// `gfput`: cache a dead G on P; a long cache spills to the global list.
+    pub(crate) fn gfput(&mut self, p: PId, g: GIdx) {
+        let pp = &mut self.ps[p.index()];
+        pp.gfree.push(g);
+        if pp.gfree.len() >= crate::p::GFREE_SPILL_AT {
+            while pp.gfree.len() >= crate::p::GFREE_KEEP {
+                let g = pp.gfree.pop().expect("non-empty");
+                self.sched.gfree.push(g);
+            }
+        }
+    }
+}
