@@ -1,1 +1,92 @@
-//! scenarios (work in progress)
+//! scenarios: what a gmpsim run is asked to simulate, written down as a file.
+//!
+//! This crate owns
+//! - the scenario file format, version 1 (TOML read through serde; see
+//!   `FORMAT.md` beside this crate's `Cargo.toml`): the runtime settings
+//!   (GOMAXPROCS, GODEBUG, the simulated CPU count) and the goroutine programs;
+//! - the scenario library: classroom scenarios embedded in the binary, so
+//!   `gmpsim run cpu-fanout` works from any directory ([`library`]);
+//! - compiling a scenario into the workload model the simulator executes
+//!   (`sim_core::workload::Workload`) and a `sim_sched::config::RuntimeConfig`;
+//! - errors that name the file, line, column and field of every mistake
+//!   ([`ScenarioError`]);
+//! - reading a host's cost-model file (`--cost-model FILE`, [`load_cost_model`]),
+//!   so that no sim crate reads files.
+//!
+//! Later it will also generate the equivalent stdlib-only Go program from a
+//! scenario, run it with the pinned Go toolchain, and parse what Go reports.
+//!
+//! Architecture invariant: this crate contains no model. It describes a
+//! workload and hands it over; how goroutines are scheduled is sim-sched's
+//! business, and nothing here predicts or adjusts what a run will show.
+//!
+//! Start reading at [`parse_scenario`], then `compile.rs`.
+
+mod compile;
+mod cost_file;
+mod duration;
+mod error;
+pub mod library;
+
+pub use compile::{MAIN_PROGRAM, MAX_GOMAXPROCS, SUPPORTED_FORMATS};
+pub use cost_file::{load_cost_model, parse_cost_model};
+pub use duration::parse_duration_ns;
+pub use error::{Location, ScenarioError};
+
+use sim_core::workload::Workload;
+use sim_sched::config::RuntimeConfig;
+use std::path::Path;
+
+/// A scenario, checked and compiled, ready to simulate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// Its short name, like `cpu-fanout`.
+    pub name: String,
+    /// Classroom text: what it demonstrates and what to look for. The first
+    /// line is a one-line summary ([`library::summary_line`]).
+    pub description: String,
+    /// GOMAXPROCS, GODEBUG, CPUs and the simulated-time limit.
+    pub runtime: RuntimeConfig,
+    /// The goroutine programs; `main` is what goroutine 1 runs.
+    pub workload: Workload,
+    /// Where it came from: the file path as given, or `library:NAME`.
+    pub origin: String,
+    /// The TOML text it was read from, kept for replay files and reports.
+    pub source: String,
+}
+
+/// Parses and compiles a scenario from TOML text. `origin` names the text in
+/// errors (a file path, or `library:NAME`).
+pub fn parse_scenario(source: &str, origin: &str) -> Result<Scenario, ScenarioError> {
+    compile::parse(source, origin)
+}
+
+/// Reads and parses a scenario file. A file that cannot be read is an error
+/// naming the path, like any other.
+pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    let origin = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        ScenarioError::whole_file(&origin, format!("cannot read the scenario file: {e}"))
+    })?;
+    parse_scenario(&source, &origin)
+}
+
+/// A library scenario by name, else a scenario file by path. When it is
+/// neither, the error lists the library's names.
+pub fn resolve(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    if let Some(entry) = library::entry(name_or_path) {
+        return entry.parse();
+    }
+    let path = Path::new(name_or_path);
+    if path.exists() {
+        return load_file(path);
+    }
+    let names: Vec<&str> = library::entries().iter().map(|e| e.name).collect();
+    Err(ScenarioError::whole_file(
+        name_or_path,
+        format!(
+            "no library scenario has this name and no file has this path (library scenarios: {})",
+            names.join(", ")
+        ),
+    ))
+}

@@ -85,7 +85,9 @@ mod tests {
 
     #[test]
     fn same_seed_and_name_give_the_same_stream() {
-        let a: Vec<u64> = (0..4).map(|_| SeedTree::new(7).stream("steal-order").next_u64()).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| SeedTree::new(7).stream("steal-order").next_u64())
+            .collect();
         let mut s = SeedTree::new(7).stream("steal-order");
         let b = s.next_u64();
         assert_eq!(a[0], b);

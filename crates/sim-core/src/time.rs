@@ -15,7 +15,10 @@ pub const SECOND_NS: u64 = 1_000_000_000;
 pub fn format_duration_ns(duration_ns: u64) -> String {
     fn trim(value: String) -> String {
         if value.contains('.') {
-            value.trim_end_matches('0').trim_end_matches('.').to_string()
+            value
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_string()
         } else {
             value
         }

@@ -74,19 +74,41 @@ impl Workload {
 /// program is a single index plus a stack of loop counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlatOp {
-    Compute { duration_ns: u64, preemptible: bool },
-    Spawn { program: ProgramId, count: u32 },
+    Compute {
+        duration_ns: u64,
+        preemptible: bool,
+    },
+    Spawn {
+        program: ProgramId,
+        count: u32,
+    },
     Gosched,
-    Sleep { duration_ns: u64 },
-    Syscall { duration_ns: u64 },
-    WaitGroupAdd { wait_group: WaitGroupId, delta: i64 },
-    WaitGroupDone { wait_group: WaitGroupId },
-    WaitGroupWait { wait_group: WaitGroupId },
+    Sleep {
+        duration_ns: u64,
+    },
+    Syscall {
+        duration_ns: u64,
+    },
+    WaitGroupAdd {
+        wait_group: WaitGroupId,
+        delta: i64,
+    },
+    WaitGroupDone {
+        wait_group: WaitGroupId,
+    },
+    WaitGroupWait {
+        wait_group: WaitGroupId,
+    },
     /// Enter a loop of `count` iterations whose body ends at `end_pc` (the
     /// index of the matching `LoopEnd`). A count of 0 jumps past `end_pc`.
-    LoopStart { count: u64, end_pc: u32 },
+    LoopStart {
+        count: u64,
+        end_pc: u32,
+    },
     /// Go back to `start_pc + 1` while iterations remain.
-    LoopEnd { start_pc: u32 },
+    LoopEnd {
+        start_pc: u32,
+    },
 }
 
 /// A program compiled to flat ops.
@@ -189,8 +211,14 @@ mod tests {
             flat.ops,
             vec![
                 FlatOp::Gosched,
-                FlatOp::LoopStart { count: 3, end_pc: 6 },
-                FlatOp::LoopStart { count: 2, end_pc: 4 },
+                FlatOp::LoopStart {
+                    count: 3,
+                    end_pc: 6
+                },
+                FlatOp::LoopStart {
+                    count: 2,
+                    end_pc: 4
+                },
                 FlatOp::Gosched,
                 FlatOp::LoopEnd { start_pc: 2 },
                 FlatOp::Sleep { duration_ns: 5 },

@@ -131,7 +131,10 @@ mod tests {
         assert!(d.scheddetail);
         d.apply("asyncpreemptoff=1").unwrap();
         assert!(d.asyncpreemptoff);
-        assert_eq!(d.to_string(), "schedtrace=10,scheddetail=1,asyncpreemptoff=1");
+        assert_eq!(
+            d.to_string(),
+            "schedtrace=10,scheddetail=1,asyncpreemptoff=1"
+        );
     }
 
     #[test]
@@ -141,6 +144,11 @@ mod tests {
         assert!(e.to_string().contains("schedtrace=abc"), "{e}");
         assert!(d.apply("gctrace").is_err());
         assert!(d.apply("asyncpreemptoff=2").is_err());
-        assert!(d.apply("nosuchflag=1").unwrap_err().message.contains("unknown key"));
+        assert!(
+            d.apply("nosuchflag=1")
+                .unwrap_err()
+                .message
+                .contains("unknown key")
+        );
     }
 }

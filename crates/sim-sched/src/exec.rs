@@ -44,7 +44,11 @@ impl World {
             MState::StealBackoff { victim, cursor } => self.resume_steal(m, victim, cursor),
             MState::Netpoll { was_spinning, .. } => self.netpoll_return(m, was_spinning),
             MState::Idle | MState::Sysmon => {
-                debug_assert!(false, "{m} has no pending activity in state {:?}", self.ms[m.index()].state)
+                debug_assert!(
+                    false,
+                    "{m} has no pending activity in state {:?}",
+                    self.ms[m.index()].state
+                )
             }
         }
     }
@@ -266,7 +270,13 @@ impl World {
                     // Stopped early by a preemption request.
                     g.compute_left_ns = Some(end - now);
                     let asynchronous = !self.config.runtime.godebug.asyncpreemptoff
-                        && !matches!(op, FlatOp::Compute { preemptible: true, .. });
+                        && !matches!(
+                            op,
+                            FlatOp::Compute {
+                                preemptible: true,
+                                ..
+                            }
+                        );
                     self.preempt_stop(m, asynchronous);
                     return;
                 }
@@ -327,7 +337,9 @@ impl World {
     pub(crate) fn runqput_traced(&mut self, p: PId, g: GIdx, next: bool) -> Placement {
         let result = runqput(&mut self.ps[p.index()], g, next);
         let kicked = match &result {
-            RunqPut::Placed { kicked } | RunqPut::Spill { kicked, .. } => kicked.map(|k| self.goid(k)),
+            RunqPut::Placed { kicked } | RunqPut::Spill { kicked, .. } => {
+                kicked.map(|k| self.goid(k))
+            }
         };
         if let RunqPut::Spill { batch, .. } = result {
             let moved = batch.len() as u32;

@@ -106,7 +106,9 @@ impl World {
             .latencies
             .record(start_ns.saturating_sub(gg.runnable_since_ns));
         if let Some(due) = gg.sleep_due_ns.take() {
-            self.stats.sleep_lateness.record(start_ns.saturating_sub(due));
+            self.stats
+                .sleep_lateness
+                .record(start_ns.saturating_sub(due));
         }
         if let PickSource::Steal { .. } = decision.source {
             self.stats.steals += 1;
@@ -115,7 +117,13 @@ impl World {
         self.schedule_m(m, start_ns);
     }
 
-    fn decision(&self, g: GIdx, source: PickSource, inherit_time: bool, trail: Vec<TrailStep>) -> Decision {
+    fn decision(
+        &self,
+        g: GIdx,
+        source: PickSource,
+        inherit_time: bool,
+        trail: Vec<TrailStep>,
+    ) -> Decision {
         Decision {
             source,
             g: self.goid(g),
@@ -138,7 +146,8 @@ impl World {
             debug_assert!(self.ps[p.index()].runq.len() < LOCAL_RUNQ_CAPACITY);
             self.ps[p.index()].runq.push_back(g);
         }
-        self.ms[self.ps[p.index()].m.expect("owned").index()].g0_cost_ns += self.config.cost.global_runq_ns;
+        self.ms[self.ps[p.index()].m.expect("owned").index()].g0_cost_ns +=
+            self.config.cost.global_runq_ns;
         Some((first, n - 1))
     }
 
@@ -156,7 +165,7 @@ impl World {
 
         // Fairness: every 61st schedtick, one G from the global queue first.
         let schedtick = self.ps[p.index()].schedtick;
-        if schedtick % FAIRNESS_TICKS == 0 && !self.sched.runq.is_empty() {
+        if schedtick.is_multiple_of(FAIRNESS_TICKS) && !self.sched.runq.is_empty() {
             let g = self.sched.runq.pop_front().expect("non-empty");
             self.ms[m.index()].g0_cost_ns += self.config.cost.global_runq_ns;
             let d = self.decision(g, PickSource::GlobalFairness { schedtick }, false, trail);
@@ -306,7 +315,12 @@ impl World {
     /// `stealWork`: up to 4 rounds over all other Ps in a random coprime order
     /// (`stealOrder.start(cheaprand())`). `resume` continues a paused round
     /// after the victim at `resume.pos`.
-    fn steal_work(&mut self, m: MId, resume: Option<StealCursor>, trail: &mut Vec<TrailStep>) -> StealOutcome {
+    fn steal_work(
+        &mut self,
+        m: MId,
+        resume: Option<StealCursor>,
+        trail: &mut Vec<TrailStep>,
+    ) -> StealOutcome {
         let me = self.ms[m.index()].p.expect("a thief holds a P");
         let n = self.gomaxprocs();
         let coprimes = Self::coprimes(n);
@@ -320,7 +334,11 @@ impl World {
                 Some(c) if c.round == round => ((c.pos + c.inc) % n, c.inc, c.visited + 1),
                 _ => {
                     let r = self.ms[m.index()].cheaprand.next_u32();
-                    (r % n, coprimes[((r / n) % coprimes.len() as u32) as usize], 0)
+                    (
+                        r % n,
+                        coprimes[((r / n) % coprimes.len() as u32) as usize],
+                        0,
+                    )
                 }
             };
             while visited < n {
@@ -419,7 +437,12 @@ impl World {
     /// and if this M was spinning re-check everything once more (so no work
     /// published meanwhile is missed); then block in netpoll until the next
     /// timer, or stop the M.
-    fn give_up_p(&mut self, m: MId, poll_until_ns: Option<u64>, mut trail: Vec<TrailStep>) -> Found {
+    fn give_up_p(
+        &mut self,
+        m: MId,
+        poll_until_ns: Option<u64>,
+        mut trail: Vec<TrailStep>,
+    ) -> Found {
         let p = self.ms[m.index()].p.expect("give_up_p needs a P");
         if let Some((g, queued)) = self.global_batch(p) {
             let d = self.decision(g, PickSource::GlobalBatch { queued }, false, trail);

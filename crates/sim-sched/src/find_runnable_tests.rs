@@ -40,13 +40,21 @@ fn world(gomaxprocs: u32) -> World {
     );
     // M0 holds P0; park the main goroutine so M0 is in the scheduler.
     w.ms[0].curg = None;
-    w.gs[0].set_status(crate::g::GStatus::Waiting(sim_core::trace::WaitReason::SelectNoCases));
+    w.gs[0].set_status(crate::g::GStatus::Waiting(
+        sim_core::trace::WaitReason::SelectNoCases,
+    ));
     w
 }
 
 /// A new runnable G (not yet in any queue).
 fn g(w: &mut World) -> GIdx {
-    w.alloc_g(PId(0), GKind::User { program: ProgramId(0) }, Goid(1))
+    w.alloc_g(
+        PId(0),
+        GKind::User {
+            program: ProgramId(0),
+        },
+        Goid(1),
+    )
 }
 
 /// A fresh M that owns P `p` (taken off the idle list).
@@ -123,7 +131,10 @@ fn the_global_batch_is_min_of_128_size_and_size_over_gomaxprocs_plus_one() {
     // min(128, 10, 10/4 + 1) = 3: run one, queue two locally.
     assert_eq!(got, gs[0]);
     assert_eq!(d.source, PickSource::GlobalBatch { queued: 2 });
-    assert_eq!(w.ps[0].runq.iter().copied().collect::<Vec<_>>(), vec![gs[1], gs[2]]);
+    assert_eq!(
+        w.ps[0].runq.iter().copied().collect::<Vec<_>>(),
+        vec![gs[1], gs[2]]
+    );
     assert_eq!(w.sched.runq.len(), 7);
     assert_eq!(
         d.trail,
@@ -142,8 +153,14 @@ fn own_expired_timers_run_first_and_ready_their_g_into_runnext() {
     let mut w = world(2);
     let a = g(&mut w);
     w.gs[a.index()].set_status(crate::g::GStatus::Running { m: MId(0) });
-    w.gs[a.index()].set_status(crate::g::GStatus::Waiting(sim_core::trace::WaitReason::Sleep));
-    w.ps[0].timers.push(Reverse(crate::p::Timer { when_ns: 0, seq: 0, g: a }));
+    w.gs[a.index()].set_status(crate::g::GStatus::Waiting(
+        sim_core::trace::WaitReason::Sleep,
+    ));
+    w.ps[0].timers.push(Reverse(crate::p::Timer {
+        when_ns: 0,
+        seq: 0,
+        g: a,
+    }));
     w.ps[0].schedtick = 1;
     let (got, d) = run(w.find_runnable(MId(0)));
     assert_eq!(got, a);
@@ -173,8 +190,14 @@ fn a_thief_steals_half_of_a_victims_ring_rounded_up_in_round_one() {
     );
     assert_eq!(w.ps[2].runq.len(), 3);
     assert_eq!(w.ps[0].runq.len(), 3);
-    assert_eq!(&d.trail[1..], &[TrailStep::LocalEmpty, TrailStep::GlobalEmpty]);
-    assert!(w.ms[thief.index()].spinning, "a thief spins until it runs the G");
+    assert_eq!(
+        &d.trail[1..],
+        &[TrailStep::LocalEmpty, TrailStep::GlobalEmpty]
+    );
+    assert!(
+        w.ms[thief.index()].spinning,
+        "a thief spins until it runs the G"
+    );
 }
 
 #[test]
@@ -192,11 +215,15 @@ fn a_running_victims_runnext_is_stolen_only_in_the_last_round_after_a_back_off()
     assert_eq!(w.ps[0].runnext, Some(a), "not taken before the back-off");
     let trail = w.ms[thief.index()].pending_trail.clone();
     for round in 1..=3 {
-        assert!(trail.contains(&TrailStep::StealRoundEmpty { round, victims: 1 }), "{trail:?}");
+        assert!(
+            trail.contains(&TrailStep::StealRoundEmpty { round, victims: 1 }),
+            "{trail:?}"
+        );
     }
     // The back-off ends and the runnext is still there: the thief takes it.
     w.handle_m_event(thief);
-    let Some(TraceEvent::GoStart { p, decision, .. }) = w.trace.last().map(|r| r.event.clone()) else {
+    let Some(TraceEvent::GoStart { p, decision, .. }) = w.trace.last().map(|r| r.event.clone())
+    else {
         panic!("expected a GoStart");
     };
     assert_eq!(p, PId(1));
@@ -229,13 +256,22 @@ fn in_the_last_round_a_thief_runs_a_victims_expired_timers() {
     let mut w = world(2);
     let a = g(&mut w);
     w.gs[a.index()].set_status(crate::g::GStatus::Running { m: MId(0) });
-    w.gs[a.index()].set_status(crate::g::GStatus::Waiting(sim_core::trace::WaitReason::Sleep));
-    w.ps[0].timers.push(Reverse(crate::p::Timer { when_ns: 0, seq: 0, g: a }));
+    w.gs[a.index()].set_status(crate::g::GStatus::Waiting(
+        sim_core::trace::WaitReason::Sleep,
+    ));
+    w.ps[0].timers.push(Reverse(crate::p::Timer {
+        when_ns: 0,
+        seq: 0,
+        g: a,
+    }));
     let thief = m_on(&mut w, 1);
     let (got, d) = run(w.find_runnable(thief));
     assert_eq!(got, a);
     assert_eq!(d.source, PickSource::StolenTimer { victim: PId(0) });
-    assert!(d.trail.contains(&TrailStep::StealRoundEmpty { round: 3, victims: 1 }));
+    assert!(d.trail.contains(&TrailStep::StealRoundEmpty {
+        round: 3,
+        victims: 1
+    }));
     assert!(w.ps[0].timers.is_empty());
 }
 
@@ -247,7 +283,10 @@ fn with_nothing_anywhere_a_spinning_m_gives_up_its_p_and_parks() {
     assert!(matches!(w.ms[0].state, MState::Spinning { .. }));
     let trail = w.ms[0].pending_trail.clone();
     assert_eq!(
-        trail.iter().filter(|s| matches!(s, TrailStep::StealRoundEmpty { .. })).count(),
+        trail
+            .iter()
+            .filter(|s| matches!(s, TrailStep::StealRoundEmpty { .. }))
+            .count(),
         4
     );
     w.handle_m_event(MId(0));
@@ -264,6 +303,14 @@ fn stealing_is_skipped_when_spinning_ms_are_at_least_half_the_busy_ps() {
     w.ps[0].schedtick = 1;
     let found = w.find_runnable(MId(0));
     assert!(matches!(found, Found::Wait));
-    assert!(w.trace.iter().any(|r| matches!(r.event, TraceEvent::ProcIdle { p: PId(0), .. })));
-    assert_eq!(w.ms[0].state, MState::Idle, "a non-spinning M parks at once");
+    assert!(
+        w.trace
+            .iter()
+            .any(|r| matches!(r.event, TraceEvent::ProcIdle { p: PId(0), .. }))
+    );
+    assert_eq!(
+        w.ms[0].state,
+        MState::Idle,
+        "a non-spinning M parks at once"
+    );
 }

@@ -20,7 +20,10 @@ impl World {
         let mut seen = |g: GIdx, what: &str| -> Result<(), String> {
             places[g.index()] += 1;
             if places[g.index()] > 1 {
-                return Err(format!("{} is in more than one place (again in {what})", self.gs[g.index()].goid));
+                return Err(format!(
+                    "{} is in more than one place (again in {what})",
+                    self.gs[g.index()].goid
+                ));
             }
             Ok(())
         };
@@ -40,7 +43,11 @@ impl World {
             if let Some(m) = p.m
                 && self.ms[m.index()].p != Some(p.id)
             {
-                return Err(format!("{} says it is owned by {m}, which holds {:?}", p.id, self.ms[m.index()].p));
+                return Err(format!(
+                    "{} says it is owned by {m}, which holds {:?}",
+                    p.id,
+                    self.ms[m.index()].p
+                ));
             }
             if p.status == PStatus::Idle && p.m.is_some() {
                 return Err(format!("idle {} is owned by an M", p.id));
@@ -54,6 +61,9 @@ impl World {
                 seen(g, "a WaitGroup")?;
             }
         }
+        if self.init.main_waiting {
+            seen(self.main_g, "gcenable's channel receive")?;
+        }
         for m in &self.ms {
             if let Some(g) = m.curg {
                 seen(g, "an M's curg")?;
@@ -61,7 +71,11 @@ impl World {
             if let Some(p) = m.p
                 && self.ps[p.index()].m != Some(m.id)
             {
-                return Err(format!("{} holds {p}, but {p} says its M is {:?}", m.id, self.ps[p.index()].m));
+                return Err(format!(
+                    "{} holds {p}, but {p} says its M is {:?}",
+                    m.id,
+                    self.ps[p.index()].m
+                ));
             }
         }
         for (i, g) in self.gs.iter().enumerate() {
@@ -80,12 +94,21 @@ impl World {
             if let GStatus::Running { m } | GStatus::Syscall { m } = g.status
                 && self.ms[m.index()].curg != Some(GIdx(i as u32))
             {
-                return Err(format!("{} says it runs on {m}, which runs {:?}", g.goid, self.ms[m.index()].curg));
+                return Err(format!(
+                    "{} says it runs on {m}, which runs {:?}",
+                    g.goid,
+                    self.ms[m.index()].curg
+                ));
             }
         }
         let queued = !self.sched.runq.is_empty() || self.ps.iter().any(|p| !p.runq_empty());
         let starting = self.ms.iter().any(|m| m.state == MState::Starting);
-        if self.outcome.is_none() && queued && !self.sched.pidle.is_empty() && self.sched.nmspinning == 0 && !starting {
+        if self.outcome.is_none()
+            && queued
+            && !self.sched.pidle.is_empty()
+            && self.sched.nmspinning == 0
+            && !starting
+        {
             return Err(format!(
                 "lost wake-up: runnable Gs are queued while {} P(s) are idle and no M spins or is starting",
                 self.sched.pidle.len()

@@ -111,7 +111,10 @@ pub enum RunqPut {
     Placed { kicked: Option<GIdx> },
     /// The ring was full: these Gs (half the ring, then the new G) must go
     /// to the global queue, in this order (`runqputslow`).
-    Spill { batch: Vec<GIdx>, kicked: Option<GIdx> },
+    Spill {
+        batch: Vec<GIdx>,
+        kicked: Option<GIdx>,
+    },
 }
 
 /// `runqput(pp, gp, next)`: runnext (kicking the old one to the tail), else the
@@ -168,7 +171,10 @@ mod tests {
     #[test]
     fn runnext_kicks_the_previous_g_to_the_tail() {
         let mut p = p_with(2);
-        assert_eq!(runqput(&mut p, GIdx(10), true), RunqPut::Placed { kicked: None });
+        assert_eq!(
+            runqput(&mut p, GIdx(10), true),
+            RunqPut::Placed { kicked: None }
+        );
         assert_eq!(
             runqput(&mut p, GIdx(11), true),
             RunqPut::Placed {
@@ -201,7 +207,10 @@ mod tests {
     #[test]
     fn stealing_takes_half_rounded_up_from_the_head() {
         let mut p = p_with(7);
-        assert_eq!(runqgrab_half(&mut p), vec![GIdx(0), GIdx(1), GIdx(2), GIdx(3)]);
+        assert_eq!(
+            runqgrab_half(&mut p),
+            vec![GIdx(0), GIdx(1), GIdx(2), GIdx(3)]
+        );
         assert_eq!(p.runq.len(), 3);
         let mut one = p_with(1);
         assert_eq!(runqgrab_half(&mut one).len(), 1);

@@ -78,7 +78,9 @@ impl World {
                 self.sysmon.idle = 0;
                 self.sysmon.delay_us = SYSMON_MIN_DELAY_US;
             }
-        } else if self.config.runtime.godebug.schedtrace_ms == 0 && self.npidle() == self.gomaxprocs() {
+        } else if self.config.runtime.godebug.schedtrace_ms == 0
+            && self.npidle() == self.gomaxprocs()
+        {
             let next_timer = self.ps.iter().filter_map(|p| p.next_timer_ns()).min();
             let next = next_timer.unwrap_or(u64::MAX);
             if next > now {
@@ -198,7 +200,9 @@ impl World {
                 crate::g::GKind::User { program } => program,
                 crate::g::GKind::System { .. } => return true,
             };
-            if let Some(FlatOp::Compute { preemptible, .. }) = self.programs[program.index()].ops.get(pc).copied() {
+            if let Some(FlatOp::Compute { preemptible, .. }) =
+                self.programs[program.index()].ops.get(pc).copied()
+            {
                 let cost = &self.config.cost;
                 let cooperative_at = preemptible.then(|| now + cost.cooperative_check_interval_ns);
                 let signal_at = asynchronous.then(|| now + cost.signal_preempt_ns);

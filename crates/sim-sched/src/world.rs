@@ -226,7 +226,13 @@ impl World {
         // The main goroutine: created by newproc into runnext, so running it
         // inherits the (first) time slice and P0's schedtick stays 0.
         let main_program = workload.main;
-        let main_g = world.alloc_g(PId(0), GKind::User { program: main_program }, Goid(0));
+        let main_g = world.alloc_g(
+            PId(0),
+            GKind::User {
+                program: main_program,
+            },
+            Goid(0),
+        );
         world.main_g = main_g;
         world.gs[main_g.index()].set_status(GStatus::Running { m: m0 });
         world.ms[m0.index()].curg = Some(main_g);
@@ -295,7 +301,9 @@ impl World {
     /// Runs until the process ends (or a limit stops it).
     pub fn run(&mut self) -> &Outcome {
         while self.step() {}
-        self.outcome.as_ref().expect("a finished run has an outcome")
+        self.outcome
+            .as_ref()
+            .expect("a finished run has an outcome")
     }
 
     /// Runs until virtual time reaches `until_ns` or the process ends.

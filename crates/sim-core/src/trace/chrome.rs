@@ -43,11 +43,29 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
     // Open G slice per P (indexed by P id); open syscall per M.
     let mut open_p: Vec<Option<Open>> = Vec::new();
     let mut open_syscall: Vec<Option<(u64, u64)>> = Vec::new();
-    let close = |open_p: &mut Vec<Option<Open>>, events: &mut Vec<Value>, p: u32, at_ns: u64, how: String| {
+    let close = |open_p: &mut Vec<Option<Open>>,
+                 events: &mut Vec<Value>,
+                 p: u32,
+                 at_ns: u64,
+                 how: String| {
         if let Some(Some(o)) = open_p.get_mut(p as usize).map(Option::take) {
             let args = json!({"picked": o.why, "ended": how});
-            events.push(slice(PID_PS, p, format!("G{}", o.goid), o.start_ns, at_ns, args.clone()));
-            events.push(slice(PID_MS, o.m, format!("G{} on P{}", o.goid, p), o.start_ns, at_ns, args));
+            events.push(slice(
+                PID_PS,
+                p,
+                format!("G{}", o.goid),
+                o.start_ns,
+                at_ns,
+                args.clone(),
+            ));
+            events.push(slice(
+                PID_MS,
+                o.m,
+                format!("G{} on P{}", o.goid, p),
+                o.start_ns,
+                at_ns,
+                args,
+            ));
         }
     };
     for r in records {
@@ -67,12 +85,28 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
                     why: decision.to_string(),
                 });
                 if let PickSource::Steal { victim, .. } = decision.source {
-                    events.push(instant(PID_PS, p.0, format!("steal from {victim}"), t, decision.source.to_string()));
+                    events.push(instant(
+                        PID_PS,
+                        p.0,
+                        format!("steal from {victim}"),
+                        t,
+                        decision.source.to_string(),
+                    ));
                 }
             }
-            TraceEvent::GoStop { p, reason, .. } => close(&mut open_p, &mut events, p.0, t, reason.to_string()),
-            TraceEvent::GoBlock { p, reason, .. } => close(&mut open_p, &mut events, p.0, t, format!("parked: {reason}")),
-            TraceEvent::GoDestroy { p, .. } => close(&mut open_p, &mut events, p.0, t, "exited".into()),
+            TraceEvent::GoStop { p, reason, .. } => {
+                close(&mut open_p, &mut events, p.0, t, reason.to_string())
+            }
+            TraceEvent::GoBlock { p, reason, .. } => close(
+                &mut open_p,
+                &mut events,
+                p.0,
+                t,
+                format!("parked: {reason}"),
+            ),
+            TraceEvent::GoDestroy { p, .. } => {
+                close(&mut open_p, &mut events, p.0, t, "exited".into())
+            }
             TraceEvent::GoSyscallBegin { g, p, m } => {
                 close(&mut open_p, &mut events, p.0, t, "entered a syscall".into());
                 max_m = max_m.max(m.0);
@@ -82,24 +116,52 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
                 open_syscall[m.index()] = Some((g.0, t));
             }
             TraceEvent::GoSyscallEnd { m, .. } => {
-                if let Some(Some((goid, start))) = open_syscall.get_mut(m.index()).map(Option::take) {
-                    events.push(slice(PID_MS, m.0, format!("syscall G{goid}"), start, t, json!({})));
+                if let Some(Some((goid, start))) = open_syscall.get_mut(m.index()).map(Option::take)
+                {
+                    events.push(slice(
+                        PID_MS,
+                        m.0,
+                        format!("syscall G{goid}"),
+                        start,
+                        t,
+                        json!({}),
+                    ));
                 }
             }
             TraceEvent::ProcSteal { p, .. }
             | TraceEvent::RunqSpill { p, .. }
             | TraceEvent::PreemptRequest { p, .. } => {
-                events.push(instant(PID_PS, p.0, event_name(&r.event), t, r.event.to_string()));
+                events.push(instant(
+                    PID_PS,
+                    p.0,
+                    event_name(&r.event),
+                    t,
+                    r.event.to_string(),
+                ));
             }
-            TraceEvent::MCreate { m, .. } | TraceEvent::MPark { m } | TraceEvent::NetpollBlock { m, .. } => {
+            TraceEvent::MCreate { m, .. }
+            | TraceEvent::MPark { m }
+            | TraceEvent::NetpollBlock { m, .. } => {
                 max_m = max_m.max(m.0);
-                events.push(instant(PID_MS, m.0, event_name(&r.event), t, r.event.to_string()));
+                events.push(instant(
+                    PID_MS,
+                    m.0,
+                    event_name(&r.event),
+                    t,
+                    r.event.to_string(),
+                ));
             }
             _ => {}
         }
     }
     for p in 0..open_p.len() as u32 {
-        close(&mut open_p, &mut events, p, end_ns, "still running at the end".into());
+        close(
+            &mut open_p,
+            &mut events,
+            p,
+            end_ns,
+            "still running at the end".into(),
+        );
     }
     let mut meta = vec![
         json!({"ph": "M", "pid": PID_PS, "name": "process_name", "args": {"name": "Ps"}}),
@@ -117,7 +179,10 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
 
 fn event_name(event: &TraceEvent) -> String {
     let text = event.to_string();
-    text.split_whitespace().next().unwrap_or("event").to_string()
+    text.split_whitespace()
+        .next()
+        .unwrap_or("event")
+        .to_string()
 }
 
 #[cfg(test)]

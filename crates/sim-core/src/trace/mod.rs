@@ -167,7 +167,10 @@ impl fmt::Display for PickSource {
             PickSource::Runnext => write!(f, "from local runq (runnext, inherits time slice)"),
             PickSource::LocalRunq => write!(f, "from local runq"),
             PickSource::GlobalBatch { queued } => {
-                write!(f, "from global runq (batch: ran 1, queued {queued} locally)")
+                write!(
+                    f,
+                    "from global runq (batch: ran 1, queued {queued} locally)"
+                )
             }
             PickSource::Steal {
                 victim,
@@ -182,7 +185,10 @@ impl fmt::Display for PickSource {
                 }
             }
             PickSource::StolenTimer { victim } => {
-                write!(f, "ran {victim}'s expired timers in round 4; the readied G came to our runnext")
+                write!(
+                    f,
+                    "ran {victim}'s expired timers in round 4; the readied G came to our runnext"
+                )
             }
             PickSource::IdleRecheck => write!(f, "re-check after dropping the P found work"),
         }
@@ -305,10 +311,9 @@ impl fmt::Display for Placement {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Placement::Runnext { p, kicked: None } => write!(f, "{p} runnext"),
-            Placement::Runnext {
-                p,
-                kicked: Some(k),
-            } => write!(f, "{p} runnext (kicked {k} to runq tail)"),
+            Placement::Runnext { p, kicked: Some(k) } => {
+                write!(f, "{p} runnext (kicked {k} to runq tail)")
+            }
             Placement::LocalTail { p } => write!(f, "{p} runq tail"),
             Placement::Global => write!(f, "global runq"),
         }
@@ -390,7 +395,12 @@ pub enum TraceEvent {
     /// A new OS thread.
     MCreate { m: MId, reason: MStartReason },
     /// A parked M was woken to run `p`.
-    MWake { m: MId, p: PId, spinning: bool, reason: MStartReason },
+    MWake {
+        m: MId,
+        p: PId,
+        spinning: bool,
+        reason: MStartReason,
+    },
     /// The M found no work and parked (stopm).
     MPark { m: MId },
     /// The M, without a P, blocks in netpoll until the next timer is due.
@@ -441,19 +451,29 @@ impl fmt::Display for TraceEvent {
             }
             TraceEvent::GoDestroy { g, p } => write!(f, "GoDestroy {g} on {p}"),
             TraceEvent::GoSyscallBegin { g, p, m } => {
-                write!(f, "GoSyscallBegin {g} on {p}/{m}: M keeps the P while in the kernel")
+                write!(
+                    f,
+                    "GoSyscallBegin {g} on {p}/{m}: M keeps the P while in the kernel"
+                )
             }
             TraceEvent::GoSyscallEnd { g, m, exit } => match exit {
                 SyscallExit::KeptP { p } => write!(f, "GoSyscallEnd {g} on {m}: kept {p}"),
                 SyscallExit::IdleP { p } => {
-                    write!(f, "GoSyscallEnd {g} on {m}: P was retaken, acquired idle {p}")
+                    write!(
+                        f,
+                        "GoSyscallEnd {g} on {m}: P was retaken, acquired idle {p}"
+                    )
                 }
                 SyscallExit::NoP => write!(
                     f,
                     "GoSyscallEnd {g} on {m}: no P free, G to global runq and M stops"
                 ),
             },
-            TraceEvent::ProcSteal { p, m, in_syscall_ns } => write!(
+            TraceEvent::ProcSteal {
+                p,
+                m,
+                in_syscall_ns,
+            } => write!(
                 f,
                 "ProcSteal {p} from {m}: sysmon retook it after {} in a syscall",
                 format_duration_ns(*in_syscall_ns)
@@ -512,7 +532,10 @@ mod tests {
     #[test]
     fn wait_reasons_print_go_text() {
         assert_eq!(WaitReason::Sleep.to_string(), "sleep");
-        assert_eq!(WaitReason::SyncWaitGroupWait.to_string(), "sync.WaitGroup.Wait");
+        assert_eq!(
+            WaitReason::SyncWaitGroupWait.to_string(),
+            "sync.WaitGroup.Wait"
+        );
         assert_eq!(WaitReason::ForceGcIdle.to_string(), "force gc (idle)");
         assert_eq!(WaitReason::CleanupWait as u8, 46);
     }

@@ -1,0 +1,264 @@
+//! Format v1 as a user meets it: defaults, units, IDs, and errors for what
+//! cannot be read.
+
+use proptest::prelude::*;
+use scenarios::{Location, library, load_file, parse_scenario};
+use sim_core::ids::{ProgramId, WaitGroupId};
+use sim_core::workload::Op;
+use sim_sched::config::DEFAULT_MAX_SIM_TIME_NS;
+use std::path::Path;
+
+const MINIMAL: &str = r#"
+format = 1
+name = "minimal"
+
+[runtime]
+gomaxprocs = 3
+
+[programs.main]
+ops = [{ op = "compute", duration = "1.5us" }]
+"#;
+
+#[test]
+fn omitted_fields_take_their_documented_defaults() {
+    let s = parse_scenario(MINIMAL, "minimal.toml").expect("valid");
+    assert_eq!(s.runtime.gomaxprocs, 3);
+    assert_eq!(s.runtime.ncpu, 2, "the reference machine has 2 CPUs");
+    assert_eq!(s.runtime.max_sim_time_ns, DEFAULT_MAX_SIM_TIME_NS);
+    assert_eq!(s.runtime.godebug, Default::default());
+    assert_eq!(s.description, "");
+    assert!(s.workload.wait_groups.is_empty());
+    assert_eq!(
+        s.workload.programs[0].ops,
+        vec![Op::Compute {
+            duration_ns: 1_500,
+            preemptible: true
+        }]
+    );
+    assert_eq!(s.origin, "minimal.toml");
+    assert_eq!(s.source, MINIMAL);
+}
+
+#[test]
+fn every_op_and_runtime_field_compiles_to_the_workload_model() {
+    let source = r#"
+format = 1
+name = "everything"
+description = "All of it."
+wait_groups = ["b", "a"]
+
+[runtime]
+gomaxprocs = 2
+ncpu = 8
+godebug = "schedtrace=5,scheddetail=1,asyncpreemptoff=1"
+max_sim_time = "10s"
+
+[programs.zeta]
+ops = [{ op = "wg_done", wait_group = "a" }]
+
+[programs.main]
+description = "  Main.  "
+ops = [
+  { op = "wg_add", wait_group = "a", delta = 3 },
+  { op = "wg_add", wait_group = "b", delta = -1 },
+  { op = "spawn", program = "zeta", count = 3 },
+  { op = "spawn", program = "alpha" },
+  { op = "gosched" },
+  { op = "sleep", duration = "1m30s" },
+  { op = "syscall", duration = "200ns" },
+  { op = "repeat", count = 2, body = [
+    { op = "compute", duration = "2ms", preemptible = false },
+    { op = "repeat", count = 3, body = [{ op = "gosched" }] },
+  ] },
+  { op = "wg_wait", wait_group = "a" },
+]
+
+[programs.alpha]
+ops = []
+"#;
+    let s = parse_scenario(source, "everything.toml").expect("valid");
+    assert_eq!(s.runtime.ncpu, 8);
+    assert_eq!(s.runtime.max_sim_time_ns, 10_000_000_000);
+    assert_eq!(
+        s.runtime.godebug.to_string(),
+        "schedtrace=5,scheddetail=1,asyncpreemptoff=1"
+    );
+    // Program IDs follow the sorted names; wait groups keep their declared order.
+    let names: Vec<&str> = s
+        .workload
+        .programs
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    assert_eq!(names, ["alpha", "main", "zeta"]);
+    assert_eq!(s.workload.main, ProgramId(1));
+    assert_eq!(s.workload.wait_groups, ["b", "a"]);
+    assert_eq!(s.workload.programs[1].description, "Main.");
+    let (a, b) = (WaitGroupId(1), WaitGroupId(0));
+    assert_eq!(
+        s.workload.programs[1].ops,
+        vec![
+            Op::WaitGroupAdd {
+                wait_group: a,
+                delta: 3
+            },
+            Op::WaitGroupAdd {
+                wait_group: b,
+                delta: -1
+            },
+            Op::Spawn {
+                program: ProgramId(2),
+                count: 3
+            },
+            Op::Spawn {
+                program: ProgramId(0),
+                count: 1
+            },
+            Op::Gosched,
+            Op::Sleep {
+                duration_ns: 90_000_000_000
+            },
+            Op::Syscall { duration_ns: 200 },
+            Op::Repeat {
+                count: 2,
+                body: vec![
+                    Op::Compute {
+                        duration_ns: 2_000_000,
+                        preemptible: false
+                    },
+                    Op::Repeat {
+                        count: 3,
+                        body: vec![Op::Gosched]
+                    },
+                ],
+            },
+            Op::WaitGroupWait { wait_group: a },
+        ]
+    );
+    assert_eq!(
+        s.workload.programs[2].ops,
+        vec![Op::WaitGroupDone { wait_group: a }]
+    );
+}
+
+#[test]
+fn a_file_that_cannot_be_read_is_an_error_naming_its_path() {
+    let path = Path::new("no/such/dir/scenario.toml");
+    let e = load_file(path).expect_err("missing file");
+    assert_eq!(e.origin, "no/such/dir/scenario.toml");
+    assert_eq!(e.location, None);
+    assert!(
+        e.to_string()
+            .starts_with("no/such/dir/scenario.toml: cannot read the scenario file: "),
+        "{e}"
+    );
+}
+
+fn error_of(source: &str) -> String {
+    parse_scenario(source, "t.toml")
+        .expect_err("invalid")
+        .to_string()
+}
+
+#[test]
+fn errors_point_into_inline_and_dotted_forms_too() {
+    // Programs written as an inline table, runtime as dotted keys.
+    let e = error_of(
+        "format = 1\nname = \"x\"\nruntime.gomaxprocs = 1\nruntime.ncpu = 0\nprograms = { main = { ops = [] } }\n",
+    );
+    assert_eq!(e, "t.toml:4:16: runtime.ncpu: must be at least 1, got 0");
+    let e = error_of(
+        "format = 1\nname = \"x\"\n[runtime]\ngomaxprocs = 1\n[programs]\nmain = { ops = [{ op = \"spawn\", program = \"main\", count = 5000000000 }] }\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:6:59: programs.main.ops[0].count: must be at most 4294967295, got 5000000000"
+    );
+}
+
+#[test]
+fn names_that_cannot_become_go_identifiers_are_rejected() {
+    let e = error_of(
+        "format = 1\nname = \"x\"\nwait_groups = [\"go\"]\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = []\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:3:16: wait_groups[0]: wait group name \"go\" is a Go keyword (it becomes a name in the generated Go program)"
+    );
+    let e = error_of(
+        "format = 1\nname = \"x\"\nwait_groups = [\"a\", \"a\"]\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = []\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:3:21: wait_groups[1]: wait group \"a\" is declared twice"
+    );
+}
+
+#[test]
+fn the_empty_file_says_what_is_missing() {
+    let e = parse_scenario("", "empty.toml").expect_err("empty");
+    assert_eq!(e.location, Some(Location { line: 1, column: 1 }));
+    assert!(e.message.contains("missing field \"format\""), "{e}");
+}
+
+fn mutations() -> impl Strategy<Value = String> {
+    let sources: Vec<&'static str> = library::entries().iter().map(|e| e.source).collect();
+    (
+        proptest::sample::select(sources),
+        any::<proptest::sample::Index>(),
+        0usize..40,
+        "[ -~\n\"\\[\\]{}=,.µ-]{0,12}",
+    )
+        .prop_map(|(source, at, cut, insert)| {
+            let mut start = at.index(source.len() + 1);
+            while !source.is_char_boundary(start) {
+                start -= 1;
+            }
+            let mut end = (start + cut).min(source.len());
+            while !source.is_char_boundary(end) {
+                end += 1;
+            }
+            format!("{}{insert}{}", &source[..start], &source[end..])
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever the text, parsing returns (never panics), and an error points
+    /// at a line that exists.
+    #[test]
+    fn any_edit_of_a_library_file_parses_or_points_at_a_real_line(source in mutations()) {
+        if let Err(e) = parse_scenario(&source, "edited.toml") {
+            if let Some(location) = e.location {
+                prop_assert!(location.line >= 1 && location.line <= source.lines().count() + 1, "{e}");
+                prop_assert!(location.column >= 1, "{e}");
+            }
+            prop_assert!(e.to_string().starts_with("edited.toml"), "{e}");
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(source in "\\PC{0,200}") {
+        let _ = parse_scenario(&source, "random.toml");
+    }
+}
+
+#[test]
+fn the_full_example_in_format_md_is_a_valid_scenario() {
+    let doc = include_str!("../FORMAT.md");
+    let start = doc.find("```toml\n").expect("a toml example") + "```toml\n".len();
+    let end = start + doc[start..].find("```").expect("end of the example");
+    let s = parse_scenario(&doc[start..end], "FORMAT.md").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.name, "cpu-fanout");
+    assert_eq!(s.runtime.max_sim_time_ns, 10_000_000_000);
+    // The same program as the library's cpu-fanout (descriptions aside).
+    let library = library::get("cpu-fanout").expect("library").workload;
+    let ops = |w: &sim_core::workload::Workload| -> Vec<(String, Vec<Op>)> {
+        w.programs
+            .iter()
+            .map(|p| (p.name.clone(), p.ops.clone()))
+            .collect()
+    };
+    assert_eq!(ops(&s.workload), ops(&library));
+}
