@@ -253,7 +253,16 @@ fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64)
         format_duration_ns((elapsed_s * 1e9).round() as u64),
         events
     );
-    for (metric, value) in &summary.metrics {
+    let model_only = summary
+        .model_only
+        .iter()
+        .map(|(k, v)| (k, v, " (model only)"));
+    for (metric, value, note) in summary
+        .metrics
+        .iter()
+        .map(|(k, v)| (k, v, ""))
+        .chain(model_only)
+    {
         let shown = match value {
             MetricValue::Count(v) => v.to_string(),
             MetricValue::Float(v) => format!("{v}"),
@@ -265,6 +274,6 @@ fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64)
                 format_duration_ns((h.max * 1e9).round() as u64)
             ),
         };
-        println!("  {metric:<42} {shown}");
+        println!("  {metric:<42} {shown}{note}");
     }
 }

@@ -27,12 +27,12 @@ pub const SCHED_THREADS_TOTAL: &str = "/sched/threads/total:threads";
 pub const GMPSIM_SLEEP_LATENESS: &str = "/gmpsim/sleep/lateness:seconds";
 /// Wall time of the whole program (start to exit).
 pub const GMPSIM_ELAPSED: &str = "/gmpsim/process/elapsed:seconds";
-/// Sysmon preemption requests (time slice expired).
-pub const GMPSIM_PREEMPTIONS: &str = "/gmpsim/sched/preemptions:events";
-/// Successful steals from another P's run queue.
-pub const GMPSIM_STEALS: &str = "/gmpsim/sched/steals:events";
-/// Ps retaken from syscalling threads by sysmon.
-pub const GMPSIM_SYSCALL_RETAKES: &str = "/gmpsim/sched/syscall-retakes:events";
+/// Model-only: goroutines stopped by a preemption request (time slice expired).
+pub const MODEL_PREEMPTIONS: &str = "/gmpsim/model/sched/preemptions:events";
+/// Model-only: successful steals from another P's run queue.
+pub const MODEL_STEALS: &str = "/gmpsim/model/sched/steals:events";
+/// Model-only: Ps retaken from syscalling threads by sysmon.
+pub const MODEL_SYSCALL_RETAKES: &str = "/gmpsim/model/sched/syscall-retakes:events";
 
 /// A histogram of durations, kept exactly.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,7 +119,12 @@ pub struct Summary {
     /// The Go release the figures describe (`go1.27.3`).
     pub go_version: String,
     pub outcome: Outcome,
+    /// Figures both a simulated and a real run report, under the same names.
     pub metrics: BTreeMap<String, MetricValue>,
+    /// Figures only the model can report (a stdlib-only Go program cannot
+    /// count steals or preemptions); shown, never compared.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_only: BTreeMap<String, MetricValue>,
 }
 
 impl Summary {

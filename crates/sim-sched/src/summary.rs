@@ -44,13 +44,14 @@ impl World {
             metrics::GMPSIM_ELAPSED.to_string(),
             MetricValue::Float(self.now_ns as f64 / 1e9),
         );
-        m.insert(
-            metrics::GMPSIM_PREEMPTIONS.to_string(),
+        let mut model_only = BTreeMap::new();
+        model_only.insert(
+            metrics::MODEL_PREEMPTIONS.to_string(),
             count(self.stats.preemptions),
         );
-        m.insert(metrics::GMPSIM_STEALS.to_string(), count(self.stats.steals));
-        m.insert(
-            metrics::GMPSIM_SYSCALL_RETAKES.to_string(),
+        model_only.insert(metrics::MODEL_STEALS.to_string(), count(self.stats.steals));
+        model_only.insert(
+            metrics::MODEL_SYSCALL_RETAKES.to_string(),
             count(self.stats.syscall_retakes),
         );
         Summary {
@@ -60,6 +61,7 @@ impl World {
                 reason: "still running".to_string(),
             }),
             metrics: m,
+            model_only,
         }
     }
 }

@@ -490,9 +490,8 @@ impl World {
         g.last_wait_reason = WaitReason::Zero;
         g.set_status(GStatus::Runnable);
         g.runnable_since_ns = now;
-        if matches!(kind, GKind::User { .. }) {
-            self.stats.goroutines_created += 1;
-        }
+        // Go counts every goroutine newproc1 creates, the runtime's own too.
+        self.stats.goroutines_created += 1;
         gi
     }
 

@@ -1,0 +1,202 @@
+//! The gmpsim binary as a user runs it: output, exit codes, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn gmpsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gmpsim"))
+        .args(args)
+        .output()
+        .expect("gmpsim runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gmpsim-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn list_names_every_library_scenario_with_a_description() {
+    let o = gmpsim(&["list"]);
+    assert!(o.status.success());
+    let text = stdout(&o);
+    for name in [
+        "cpu-fanout",
+        "starvation-tight-loop",
+        "syscall-handoff",
+        "spawn-storm",
+        "steal-imbalance",
+        "gosched-pingpong",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(line.len() > name.len() + 10, "no description: {line}");
+    }
+}
+
+#[test]
+fn run_prints_schedtrace_lines_then_a_summary_and_the_same_seed_prints_the_same_bytes() {
+    let a = gmpsim(&[
+        "run",
+        "cpu-fanout",
+        "--seed",
+        "7",
+        "--godebug",
+        "schedtrace=1",
+    ]);
+    let b = gmpsim(&[
+        "run",
+        "cpu-fanout",
+        "--seed",
+        "7",
+        "--godebug",
+        "schedtrace=1",
+    ]);
+    assert!(a.status.success(), "{}", stderr(&a));
+    let text = stdout(&a);
+    assert!(
+        text.starts_with("SCHED 0ms: gomaxprocs=4 idleprocs="),
+        "{text}"
+    );
+    assert!(text.contains("/sched/latencies:seconds"));
+    assert!(text.contains("exit status 0: main returned"));
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn check_determinism_reports_identical_runs() {
+    let o = gmpsim(&[
+        "run",
+        "steal-imbalance",
+        "--seed",
+        "3",
+        "--check-determinism",
+    ]);
+    assert!(o.status.success());
+    assert!(
+        stdout(&o).contains("produced identical traces"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn trace_out_writes_chrome_trace_json_with_a_track_per_p_and_per_m() {
+    let path =
+        std::env::temp_dir().join(format!("gmpsim-cli-test-{}.trace.json", std::process::id()));
+    let o = gmpsim(&[
+        "run",
+        "cpu-fanout-p2",
+        "--trace-out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let names: Vec<String> = v["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| e["args"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&"P0".to_string()) && names.contains(&"P1".to_string()));
+    assert!(names.contains(&"M0".to_string()));
+    std::fs::remove_file(path).ok();
+}
+
+#[test]
+fn a_deadlocked_program_prints_gos_fatal_error_and_exits_2() {
+    let path = scratch_file(
+        "deadlock.toml",
+        r#"format = 1
+name = "deadlock"
+description = "main waits for a WaitGroup nobody marks done."
+wait_groups = ["never"]
+[runtime]
+gomaxprocs = 2
+[programs.main]
+ops = [
+  { op = "wg_add", wait_group = "never", delta = 1 },
+  { op = "wg_wait", wait_group = "never" },
+]
+"#,
+    );
+    let o = gmpsim(&["run", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let text = stdout(&o);
+    assert!(
+        text.contains("fatal error: all goroutines are asleep - deadlock!"),
+        "{text}"
+    );
+    assert!(
+        text.contains("goroutine 1 [sync.WaitGroup.Wait]:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_bad_scenario_file_fails_with_exit_1_naming_the_file_and_never_panics() {
+    let dir = repo_root().join("crates/scenarios/tests/bad");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let o = gmpsim(&["run", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
+        let file_name = path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            err.starts_with("gmpsim: error: ") && err.contains(file_name),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} bad files");
+}
+
+#[test]
+fn bad_flags_fail_with_exit_1_and_say_which_flag() {
+    for (args, needle) in [
+        (
+            vec!["run", "cpu-fanout", "--gomaxprocs", "0"],
+            "--gomaxprocs",
+        ),
+        (
+            vec!["run", "cpu-fanout", "--godebug", "nosuch=1"],
+            "--godebug",
+        ),
+        (
+            vec!["run", "cpu-fanout", "--godebug", "schedtrace=-5"],
+            "schedtrace=-5",
+        ),
+        (vec!["run", "no-such-scenario"], "cpu-fanout"),
+        (
+            vec!["run", "cpu-fanout", "--cost-model", "/no/such/file.toml"],
+            "/no/such/file.toml",
+        ),
+    ] {
+        let o = gmpsim(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked"));
+    }
+}
