@@ -115,12 +115,14 @@ enum OpKind {
     WaitGroupAdd,
     WaitGroupDone,
     WaitGroupWait,
+    LockOsThread,
+    UnlockOsThread,
     Repeat,
 }
 
 impl OpKind {
     /// Every kind, in the order the documentation lists them.
-    const ALL: [OpKind; 9] = [
+    const ALL: [OpKind; 11] = [
         OpKind::Compute,
         OpKind::Spawn,
         OpKind::Gosched,
@@ -129,6 +131,8 @@ impl OpKind {
         OpKind::WaitGroupAdd,
         OpKind::WaitGroupDone,
         OpKind::WaitGroupWait,
+        OpKind::LockOsThread,
+        OpKind::UnlockOsThread,
         OpKind::Repeat,
     ];
 
@@ -142,6 +146,8 @@ impl OpKind {
             OpKind::WaitGroupAdd => "wg_add",
             OpKind::WaitGroupDone => "wg_done",
             OpKind::WaitGroupWait => "wg_wait",
+            OpKind::LockOsThread => "lock_os_thread",
+            OpKind::UnlockOsThread => "unlock_os_thread",
             OpKind::Repeat => "repeat",
         }
     }
@@ -155,7 +161,7 @@ impl OpKind {
         match self {
             OpKind::Compute => &["duration", "preemptible"],
             OpKind::Spawn => &["program", "count"],
-            OpKind::Gosched => &[],
+            OpKind::Gosched | OpKind::LockOsThread | OpKind::UnlockOsThread => &[],
             OpKind::Sleep | OpKind::Syscall => &["duration"],
             OpKind::WaitGroupAdd => &["wait_group", "delta"],
             OpKind::WaitGroupDone | OpKind::WaitGroupWait => &["wait_group"],
@@ -452,6 +458,8 @@ impl OpCompiler<'_> {
                 }
             }
             OpKind::Gosched => Op::Gosched,
+            OpKind::LockOsThread => Op::LockOsThread,
+            OpKind::UnlockOsThread => Op::UnlockOsThread,
             OpKind::Sleep => Op::Sleep {
                 duration_ns: duration_ns(
                     map,

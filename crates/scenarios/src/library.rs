@@ -36,7 +36,7 @@ macro_rules! entries {
 }
 
 /// Every library scenario, in the order a class would meet them.
-const ENTRIES: [Entry; 8] = entries![
+const ENTRIES: [Entry; 9] = entries![
     "cpu-fanout",
     "cpu-fanout-p1",
     "cpu-fanout-p2",
@@ -45,6 +45,7 @@ const ENTRIES: [Entry; 8] = entries![
     "gosched-pingpong",
     "starvation-tight-loop",
     "syscall-handoff",
+    "lock-os-thread",
 ];
 
 /// Every library scenario.

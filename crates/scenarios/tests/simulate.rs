@@ -235,3 +235,40 @@ fn schedtrace_lines_have_go_1_27_3s_fields_in_order() {
     );
     assert_eq!(fields[1], "0ms:", "the first line is at 0ms, like Go's");
 }
+
+#[test]
+fn a_locked_goroutine_always_runs_on_its_own_m_and_hands_ps_back_and_forth() {
+    let mut w = world("lock-os-thread", 3, "");
+    assert_eq!(w.run().exit_code, 0);
+    let pinned = w
+        .trace()
+        .iter()
+        .find_map(|r| match &r.event {
+            TraceEvent::MLockedPark { g, .. } => Some(*g),
+            _ => None,
+        })
+        .expect("the pinned goroutine parks its M");
+    let ms: std::collections::BTreeSet<u32> = w
+        .trace()
+        .iter()
+        .filter_map(|r| match &r.event {
+            TraceEvent::GoStart { m, decision, .. } if decision.g == pinned => Some(m.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ms.len(), 1, "the locked goroutine ran on Ms {ms:?}");
+    let handoffs = w
+        .trace()
+        .iter()
+        .filter(|r| matches!(r.event, TraceEvent::MLockedHandoff { .. }))
+        .count();
+    assert!(handoffs >= 19, "{handoffs} handoffs for 20 ticks");
+    // The template thread exists once LockOSThread has been called.
+    assert!(w.trace().iter().any(|r| matches!(
+        r.event,
+        TraceEvent::MCreate {
+            reason: sim_core::trace::MStartReason::TemplateThread,
+            ..
+        }
+    )));
+}

@@ -59,6 +59,8 @@ pub struct CostModel {
     pub cooperative_check_interval_ns: u64,
     /// A WaitGroup Add, Done or Wait that does not block.
     pub wait_group_op_ns: u64,
+    /// runtime.LockOSThread or UnlockOSThread.
+    pub lock_os_thread_ns: u64,
 }
 
 impl Default for CostModel {
@@ -83,6 +85,7 @@ impl Default for CostModel {
             signal_preempt_ns: 6_000,
             cooperative_check_interval_ns: 100,
             wait_group_op_ns: 20,
+            lock_os_thread_ns: 30,
         }
     }
 }

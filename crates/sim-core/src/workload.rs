@@ -36,6 +36,11 @@ pub enum Op {
     WaitGroupDone { wait_group: WaitGroupId },
     /// `wg.Wait()`.
     WaitGroupWait { wait_group: WaitGroupId },
+    /// `runtime.LockOSThread()`: the goroutine runs only on its current M,
+    /// and that M runs nothing else.
+    LockOsThread,
+    /// `runtime.UnlockOSThread()`.
+    UnlockOsThread,
     /// Run `body` `count` times.
     Repeat { count: u64, body: Vec<Op> },
 }
@@ -99,6 +104,8 @@ pub enum FlatOp {
     WaitGroupWait {
         wait_group: WaitGroupId,
     },
+    LockOsThread,
+    UnlockOsThread,
     /// Enter a loop of `count` iterations whose body ends at `end_pc` (the
     /// index of the matching `LoopEnd`). A count of 0 jumps past `end_pc`.
     LoopStart {
@@ -163,6 +170,8 @@ fn flatten(ops: &[Op], out: &mut Vec<FlatOp>, depth: usize) -> usize {
             Op::WaitGroupWait { wait_group } => FlatOp::WaitGroupWait {
                 wait_group: *wait_group,
             },
+            Op::LockOsThread => FlatOp::LockOsThread,
+            Op::UnlockOsThread => FlatOp::UnlockOsThread,
             Op::Repeat { count, body } => {
                 let start_pc = out.len();
                 out.push(FlatOp::LoopStart {

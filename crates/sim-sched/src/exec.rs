@@ -43,7 +43,11 @@ impl World {
             MState::Spinning { poll_until_ns } => self.spin_done(m, poll_until_ns),
             MState::StealBackoff { victim, cursor } => self.resume_steal(m, victim, cursor),
             MState::Netpoll { was_spinning, .. } => self.netpoll_return(m, was_spinning),
-            MState::Idle | MState::Sysmon => {
+            MState::Idle
+            | MState::Sysmon
+            | MState::TemplateThread
+            | MState::LockedIdle
+            | MState::Exited => {
                 debug_assert!(
                     false,
                     "{m} has no pending activity in state {:?}",
@@ -136,6 +140,10 @@ impl World {
                 }
                 FlatOp::WaitGroupAdd { .. } | FlatOp::WaitGroupDone { .. } => {
                     self.timed_op(m, cost.wait_group_op_ns);
+                    return;
+                }
+                FlatOp::LockOsThread | FlatOp::UnlockOsThread => {
+                    self.timed_op(m, cost.lock_os_thread_ns);
                     return;
                 }
                 FlatOp::WaitGroupWait { wait_group } => {
@@ -305,6 +313,15 @@ impl World {
                 }
             }
             FlatOp::WaitGroupWait { .. } => self.gs[gi.index()].pc += 1,
+            FlatOp::LockOsThread => {
+                self.gs[gi.index()].pc += 1;
+                self.lock_os_thread(m, gi);
+            }
+            FlatOp::UnlockOsThread => {
+                self.gs[gi.index()].pc += 1;
+                self.gs[gi.index()].lockedm = None;
+                self.ms[m.index()].lockedg = None;
+            }
             other => unreachable!("op {other:?} has no completion event"),
         }
         self.exec_g(m);
@@ -365,6 +382,22 @@ impl World {
         let mm = &mut self.ms[m.index()];
         mm.curg = None;
         mm.g0_cost_ns += park_ns;
+    }
+
+    /// `LockOSThread`: wire G and M together; the first call starts the
+    /// template thread (a system M, like sysmon).
+    fn lock_os_thread(&mut self, m: MId, g: GIdx) {
+        if self.sched.template_thread.is_none() {
+            let t = self.new_m(MState::TemplateThread);
+            self.sched.template_thread = Some(t);
+            self.sched.nmsys += 1;
+            self.emit(TraceEvent::MCreate {
+                m: t,
+                reason: sim_core::trace::MStartReason::TemplateThread,
+            });
+        }
+        self.gs[g.index()].lockedm = Some(m);
+        self.ms[m.index()].lockedg = Some(g);
     }
 
     /// `goready` on P `p`: the G goes to `p`'s runnext, then `wakep`.
@@ -434,7 +467,12 @@ impl World {
             self.finish(0, "main returned".to_string());
             return;
         }
+        let locked = self.gs[gi.index()].lockedm.take().is_some();
         self.gfput(p, gi);
+        if locked {
+            self.mexit(m, goid);
+            return;
+        }
         self.ms[m.index()].g0_cost_ns += self.config.cost.goexit_ns;
         self.schedule(m);
     }
@@ -525,7 +563,11 @@ impl World {
             });
             self.ms[m.index()].curg = None;
             self.sched.runq.push_back(gi);
-            self.stopm(m);
+            if self.ms[m.index()].lockedg == Some(gi) {
+                self.stoplockedm(m);
+            } else {
+                self.stopm(m);
+            }
             return;
         };
         let p = self.ms[m.index()].p.expect("just attached");

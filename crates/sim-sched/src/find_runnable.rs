@@ -71,9 +71,29 @@ impl World {
     /// `schedule`: find a G for M `m` (which holds a P) and run it, or leave
     /// the M waiting.
     pub(crate) fn schedule(&mut self, m: MId) {
+        if let Some(g) = self.ms[m.index()].lockedg {
+            // A locked M runs only its G: either it was just handed over, or
+            // the M parks until it is.
+            match self.ms[m.index()].locked_handoff_by.take() {
+                Some(handed_by) => {
+                    let decision =
+                        self.decision(g, PickSource::LockedG { handed_by }, false, Vec::new());
+                    self.execute(m, g, decision);
+                }
+                None => self.stoplockedm(m),
+            }
+            return;
+        }
         loop {
             match self.find_runnable(m) {
                 Found::Run { g, decision } => {
+                    if self.gs[g.index()].lockedm.is_some_and(|lm| lm != m) {
+                        if self.ms[m.index()].spinning {
+                            self.resetspinning(m);
+                        }
+                        self.startlockedm(m, g);
+                        return;
+                    }
                     self.execute(m, g, decision);
                     return;
                 }

@@ -107,6 +107,8 @@ pub struct G {
     pub runnable_since_ns: u64,
     /// For a sleeping G: when its timer is due (for sleep lateness).
     pub sleep_due_ns: Option<u64>,
+    /// The M this G is locked to (LockOSThread).
+    pub lockedm: Option<MId>,
 }
 
 impl G {
@@ -129,6 +131,7 @@ impl G {
             preempt_slice_ns: 0,
             runnable_since_ns: 0,
             sleep_due_ns: None,
+            lockedm: None,
         }
     }
 

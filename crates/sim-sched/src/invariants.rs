@@ -68,6 +68,20 @@ impl World {
             if let Some(g) = m.curg {
                 seen(g, "an M's curg")?;
             }
+            if m.locked_handoff_by.is_some() {
+                seen(
+                    m.lockedg.expect("a handoff carries the locked G"),
+                    "a locked handoff",
+                )?;
+            }
+            if matches!(m.state, MState::LockedIdle | MState::Idle | MState::Exited)
+                && m.p.is_some()
+            {
+                return Err(format!(
+                    "{} is parked ({:?}) but holds {:?}",
+                    m.id, m.state, m.p
+                ));
+            }
             if let Some(p) = m.p
                 && self.ps[p.index()].m != Some(m.id)
             {

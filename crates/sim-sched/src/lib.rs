@@ -5,7 +5,8 @@
 //! with runnext, the global queue, `findRunnable`'s ordered sources with work
 //! stealing, spinning Ms and `wakep`, syscalls with sysmon's retake and
 //! `handoffp`, sysmon's preemption of long-running Gs (cooperative and
-//! asynchronous), per-P timer heaps for `time.Sleep`, WaitGroups, `checkdead`,
+//! asynchronous), per-P timer heaps for `time.Sleep`, WaitGroups,
+//! LockOSThread (locked Ms hand their P off and back), `checkdead`,
 //! and `GODEBUG=schedtrace` output follow the Go source; each module's header
 //! says which functions it mirrors and what it simplifies.
 //!

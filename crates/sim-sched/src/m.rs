@@ -29,6 +29,14 @@ pub struct StealCursor {
 pub enum MState {
     /// The sysmon thread (no P; driven by its own events).
     Sysmon,
+    /// The template thread LockOSThread starts (no P; it only creates
+    /// threads for locked Ms, which the model charges as thread creation).
+    TemplateThread,
+    /// Locked to a G that is not runnable: parked without a P until that G
+    /// is handed over (`stoplockedm`).
+    LockedIdle,
+    /// The thread exited (its locked G returned without unlocking).
+    Exited,
     /// Parked in stopm, on the idle M list.
     Idle,
     /// Being created or woken; will acquire `nextp` and run schedule.
@@ -67,6 +75,10 @@ pub struct M {
     /// Extra scheduler cost to charge at the next context switch (park_m,
     /// goexit0, steal probes), accumulated on g0.
     pub g0_cost_ns: u64,
+    /// The G locked to this M (LockOSThread).
+    pub lockedg: Option<GIdx>,
+    /// Set by `startlockedm`: the M that handed this M its locked G and a P.
+    pub locked_handoff_by: Option<MId>,
     /// The trail of a findRunnable paused in a steal back-off.
     pub pending_trail: Vec<sim_core::trace::TrailStep>,
 }

@@ -12,7 +12,7 @@
 //! only the place where one M sleeps until the next timer (epoll_wait with a
 //! millisecond timeout, truncated as netpoll_epoll.go does, plus timer slack).
 
-use crate::g::GStatus;
+use crate::g::{GIdx, GStatus};
 use crate::m::MState;
 use crate::p::PStatus;
 use crate::world::World;
@@ -203,12 +203,67 @@ impl World {
         }
     }
 
+    /// `stoplockedm`: the M is locked to a G that cannot run now; it hands
+    /// off its P and parks until the G is handed back to it.
+    pub(crate) fn stoplockedm(&mut self, m: MId) {
+        let g = self.ms[m.index()]
+            .lockedg
+            .expect("stoplockedm on an unlocked M");
+        if self.ms[m.index()].p.is_some() {
+            let p = self.releasep(m);
+            self.handoffp(p);
+        }
+        self.cancel_m(m);
+        self.ms[m.index()].state = MState::LockedIdle;
+        self.sched.nmidlelocked += 1;
+        let goid = self.goid(g);
+        self.emit(TraceEvent::MLockedPark { m, g: goid });
+        self.checkdead();
+    }
+
+    /// `startlockedm`: M `m` picked `g`, which is locked to another M; give
+    /// that M this P and stop.
+    pub(crate) fn startlockedm(&mut self, m: MId, g: GIdx) {
+        let to = self.gs[g.index()].lockedm.expect("a locked G");
+        debug_assert_eq!(self.ms[to.index()].state, MState::LockedIdle);
+        self.sched.nmidlelocked -= 1;
+        let p = self.releasep(m);
+        let wake = self.now_ns + self.ms[m.index()].g0_cost_ns + self.config.cost.thread_wake_ns;
+        self.ms[m.index()].g0_cost_ns = 0;
+        let lm = &mut self.ms[to.index()];
+        lm.nextp = Some(p);
+        lm.locked_handoff_by = Some(m);
+        lm.state = MState::Starting;
+        self.schedule_m(to, wake);
+        let goid = self.goid(g);
+        self.emit(TraceEvent::MLockedHandoff {
+            from: m,
+            to,
+            g: goid,
+            p,
+        });
+        self.stopm(m);
+    }
+
+    /// `mexit`: a locked G returned without unlocking, so its thread exits;
+    /// its P is handed off.
+    pub(crate) fn mexit(&mut self, m: MId, g: sim_core::ids::Goid) {
+        let p = self.releasep(m);
+        self.handoffp(p);
+        let mm = &mut self.ms[m.index()];
+        mm.lockedg = None;
+        mm.state = MState::Exited;
+        self.cancel_m(m);
+        self.sched.nmfreed += 1;
+        self.emit(TraceEvent::MExit { m, g });
+        self.checkdead();
+    }
+
     /// `checkdead`, run when an M goes idle: if no M is running, and no
     /// timer is pending, every goroutine is blocked forever.
     pub(crate) fn checkdead(&mut self) {
-        let mcount = self.sched.mnext;
         let idle = self.sched.midle.len() as u32;
-        let running = mcount - idle - self.sched.nmsys;
+        let running = self.mcount() - idle - self.sched.nmidlelocked - self.sched.nmsys;
         if running > 0 {
             return;
         }

@@ -27,7 +27,7 @@ impl World {
             (now - start) / 1_000_000,
             self.gomaxprocs(),
             self.npidle(),
-            self.sched.mnext,
+            self.mcount(),
             self.sched.nmspinning,
             u8::from(self.sched.needspinning),
             idle_threads,
@@ -36,8 +36,8 @@ impl World {
         if detailed {
             let _ = writeln!(
                 out,
-                " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait={}",
-                self.sysmon.deep_sleep
+                " gcwaiting=false nmidlelocked={} stopwait=0 sysmonwait={}",
+                self.sched.nmidlelocked, self.sysmon.deep_sleep
             );
             for p in &self.ps {
                 let _ = writeln!(
@@ -54,16 +54,18 @@ impl World {
                 );
             }
             // allm is a list with the newest M first.
-            for m in self.ms.iter().rev() {
+            for m in self.ms.iter().rev().filter(|m| m.state != MState::Exited) {
                 let _ = writeln!(
                     out,
-                    "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning={} blocked={} lockedg=nil",
+                    "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning={} blocked={} lockedg={}",
                     m.id.0,
                     m.p.map_or("nil".to_string(), |p| p.0.to_string()),
                     m.curg
                         .map_or("nil".to_string(), |g| self.gs[g.index()].goid.0.to_string()),
                     m.spinning,
-                    m.state == MState::Idle
+                    matches!(m.state, MState::Idle | MState::LockedIdle),
+                    m.lockedg
+                        .map_or("nil".to_string(), |g| self.gs[g.index()].goid.0.to_string())
                 );
             }
             // allgs, in the order the g structs were allocated.
@@ -74,11 +76,12 @@ impl World {
                 };
                 let _ = writeln!(
                     out,
-                    "  G{}: status={}({}) m={} lockedm=nil",
+                    "  G{}: status={}({}) m={} lockedm={}",
                     g.goid.0,
                     g.status.go_code(),
                     g.last_wait_reason,
-                    m
+                    m,
+                    g.lockedm.map_or("nil".to_string(), |m| m.0.to_string())
                 );
             }
         } else {

@@ -32,7 +32,7 @@ impl World {
         );
         m.insert(
             metrics::SCHED_THREADS_TOTAL.to_string(),
-            count(u64::from(self.sched.mnext)),
+            count(u64::from(self.mcount())),
         );
         if self.stats.sleep_lateness.count() > 0 {
             m.insert(

@@ -59,8 +59,14 @@ pub struct Sched {
     pub needspinning: bool,
     /// Ms created so far (the next M id); no M is ever freed here.
     pub mnext: u32,
-    /// System Ms not counted as running by checkdead (sysmon).
+    /// System Ms not counted as running by checkdead (sysmon, the template thread).
     pub nmsys: u32,
+    /// Ms parked while locked to a G (`stoplockedm`).
+    pub nmidlelocked: u32,
+    /// Ms that exited; `mcount() = mnext - nmfreed`.
+    pub nmfreed: u32,
+    /// The template thread, once LockOSThread has started it.
+    pub template_thread: Option<MId>,
     pub goidgen: u64,
     /// The M blocked in netpoll, if any (Go's `lastpoll == 0`).
     pub netpoll_m: Option<MId>,
@@ -186,6 +192,9 @@ impl World {
                 needspinning: false,
                 mnext: 0,
                 nmsys: 0,
+                nmidlelocked: 0,
+                nmfreed: 0,
+                template_thread: None,
                 goidgen: 0,
                 netpoll_m: None,
                 poll_until_ns: None,
@@ -372,6 +381,11 @@ impl World {
         self.ps.len() as u32
     }
 
+    /// `mcount()`: threads that exist (created minus exited).
+    pub(crate) fn mcount(&self) -> u32 {
+        self.sched.mnext - self.sched.nmfreed
+    }
+
     pub(crate) fn npidle(&self) -> u32 {
         self.sched.pidle.len() as u32
     }
@@ -420,6 +434,8 @@ impl World {
             segment_start_ns: 0,
             segment_end_ns: 0,
             g0_cost_ns: 0,
+            lockedg: None,
+            locked_handoff_by: None,
             pending_trail: Vec::new(),
         });
         id
@@ -487,6 +503,7 @@ impl World {
         g.preempt = false;
         g.preempt_slice_ns = 0;
         g.sleep_due_ns = None;
+        g.lockedm = None;
         g.last_wait_reason = WaitReason::Zero;
         g.set_status(GStatus::Runnable);
         g.runnable_since_ns = now;

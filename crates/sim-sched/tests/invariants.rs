@@ -52,6 +52,16 @@ fn workload_strategy() -> impl Strategy<Value = Workload> {
                     },
                 );
             }
+            // Some helpers lock their thread and return still locked, so
+            // their thread exits; some workers lock and unlock around their work.
+            let mut helper_body = helper_body;
+            if helpers % 2 == 1 {
+                helper_body.insert(0, Op::LockOsThread);
+            }
+            if workers % 3 == 0 {
+                worker_ops.insert(0, Op::LockOsThread);
+                worker_ops.push(Op::UnlockOsThread);
+            }
             worker_ops.push(Op::WaitGroupDone { wait_group: wg });
             let mut main_ops = vec![
                 Op::WaitGroupAdd {
@@ -161,4 +171,31 @@ fn the_fanout_scenario_keeps_invariants_at_every_event() {
         world.check_invariants().unwrap();
     }
     assert_eq!(world.outcome().unwrap().exit_code, 0);
+}
+
+#[test]
+fn a_goroutine_that_returns_while_locked_takes_its_thread_with_it() {
+    let w = fanout(3, vec![Op::LockOsThread, compute(2 * MS, true)]);
+    let mut world = world(&w, 2, 1, "");
+    while world.step() {
+        world.check_invariants().unwrap();
+    }
+    assert_eq!(world.outcome().unwrap().exit_code, 0);
+    let exits = world
+        .trace()
+        .iter()
+        .filter(|r| matches!(r.event, TraceEvent::MExit { .. }))
+        .count();
+    assert_eq!(exits, 3);
+    let created = world
+        .trace()
+        .iter()
+        .filter(|r| matches!(r.event, TraceEvent::MCreate { .. }))
+        .count() as u64;
+    // M0 and sysmon exist from the start; three threads are gone.
+    let threads = world
+        .summary()
+        .count(sim_core::metrics::SCHED_THREADS_TOTAL)
+        .unwrap();
+    assert_eq!(threads, 2 + created - 3);
 }

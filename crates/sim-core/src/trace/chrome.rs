@@ -141,7 +141,10 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
             }
             TraceEvent::MCreate { m, .. }
             | TraceEvent::MPark { m }
-            | TraceEvent::NetpollBlock { m, .. } => {
+            | TraceEvent::NetpollBlock { m, .. }
+            | TraceEvent::MLockedPark { m, .. }
+            | TraceEvent::MExit { m, .. }
+            | TraceEvent::MLockedHandoff { from: m, .. } => {
                 max_m = max_m.max(m.0);
                 events.push(instant(
                     PID_MS,

@@ -155,6 +155,9 @@ pub enum PickSource {
     StolenTimer { victim: PId },
     /// After dropping the P, the re-check found Gs and reacquired a P.
     IdleRecheck,
+    /// The G is locked to this M (LockOSThread); another M found it runnable
+    /// and handed over its P (`startlockedm`).
+    LockedG { handed_by: MId },
 }
 
 impl fmt::Display for PickSource {
@@ -191,6 +194,10 @@ impl fmt::Display for PickSource {
                 )
             }
             PickSource::IdleRecheck => write!(f, "re-check after dropping the P found work"),
+            PickSource::LockedG { handed_by } => write!(
+                f,
+                "its locked G, handed over with a P by {handed_by} (LockOSThread: only this M may run it)"
+            ),
         }
     }
 }
@@ -338,8 +345,8 @@ pub enum MStartReason {
     Wakep,
     /// `handoffp`: a P left a syscalling M and has work (or nobody spins).
     Handoff,
-    /// A timer is due and an idle P can run it.
-    TimerDue,
+    /// The first runtime.LockOSThread starts the template thread.
+    TemplateThread,
 }
 
 impl fmt::Display for MStartReason {
@@ -347,7 +354,10 @@ impl fmt::Display for MStartReason {
         match self {
             MStartReason::Wakep => write!(f, "wakep: work is runnable, a P is idle, no M spinning"),
             MStartReason::Handoff => write!(f, "handoffp: P taken from a syscall has work"),
-            MStartReason::TimerDue => write!(f, "a timer is due on an idle P"),
+            MStartReason::TemplateThread => write!(
+                f,
+                "template thread: the first LockOSThread starts it to create threads for locked Ms"
+            ),
         }
     }
 }
@@ -405,6 +415,14 @@ pub enum TraceEvent {
     MPark { m: MId },
     /// The M, without a P, blocks in netpoll until the next timer is due.
     NetpollBlock { m: MId, until_ns: u64 },
+    /// An M locked to `g` has nothing to run: it hands its P off and parks
+    /// until `g` is runnable (`stoplockedm`).
+    MLockedPark { m: MId, g: Goid },
+    /// M `from` picked `g`, which is locked to M `to`: it hands `to` its P
+    /// and stops (`startlockedm`).
+    MLockedHandoff { from: MId, to: MId, g: Goid, p: PId },
+    /// The thread exited: its goroutine returned while locked to it.
+    MExit { m: MId, g: Goid },
     /// The M released its P, which went idle.
     ProcIdle { p: PId, m: MId },
     /// The local ring was full: half of it plus the new G moved to the global queue.
@@ -505,6 +523,18 @@ impl fmt::Display for TraceEvent {
                 if *spinning { " (spinning)" } else { "" }
             ),
             TraceEvent::MPark { m } => write!(f, "MPark {m}: no work found, stopm"),
+            TraceEvent::MLockedPark { m, g } => write!(
+                f,
+                "MLockedPark {m}: locked to {g}, which is not runnable; hands off its P and parks"
+            ),
+            TraceEvent::MLockedHandoff { from, to, g, p } => write!(
+                f,
+                "MLockedHandoff {from} -> {to}: {g} is locked to {to}; {p} goes to {to} and {from} stops"
+            ),
+            TraceEvent::MExit { m, g } => write!(
+                f,
+                "MExit {m}: {g} exited while locked to it (LockOSThread without Unlock), so the thread exits"
+            ),
             TraceEvent::NetpollBlock { m, until_ns } => write!(
                 f,
                 "NetpollBlock {m}: no work found, sleeps in netpoll until the next timer at {until_ns}"
