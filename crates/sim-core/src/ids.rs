@@ -49,3 +49,15 @@ id_type!(
     /// A `sync.WaitGroup` declared by the workload. Printed `wg0`.
     WaitGroupId, u32, "wg"
 );
+id_type!(
+    /// A channel declared by the workload. Printed `chan0`.
+    ChannelId, u32, "chan"
+);
+id_type!(
+    /// A `sync.Mutex` declared by the workload. Printed `mutex0`.
+    MutexId, u32, "mutex"
+);
+id_type!(
+    /// A `sync.RWMutex` declared by the workload. Printed `rwmutex0`.
+    RwMutexId, u32, "rwmutex"
+);

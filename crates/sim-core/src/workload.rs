@@ -10,7 +10,7 @@
 //! (sim-sched) executes it. Both sides of the real-Go comparison are generated
 //! from the same workload, so every op here has a Go equivalent.
 
-use crate::ids::{ProgramId, WaitGroupId};
+use crate::ids::{ChannelId, MutexId, ProgramId, RwMutexId, WaitGroupId};
 use serde::{Deserialize, Serialize};
 
 /// One step of a goroutine program.
@@ -41,8 +41,72 @@ pub enum Op {
     LockOsThread,
     /// `runtime.UnlockOSThread()`.
     UnlockOsThread,
+    /// `ch <- v`.
+    Send { chan: ChanRef },
+    /// `<-ch` (or `v, ok := <-ch`).
+    Recv { chan: ChanRef },
+    /// `close(ch)`.
+    Close { chan: ChanRef },
+    /// `select { case ...: body ... default: body }`. After the chosen
+    /// case's channel operation, its body runs, then the op after the select.
+    Select {
+        cases: Vec<SelectCase>,
+        /// The `default` case's body; `None` when the select has no default
+        /// (it blocks until a case is ready).
+        default: Option<Vec<Op>>,
+    },
+    /// `mu.Lock()` on a `sync.Mutex`.
+    Lock { mutex: MutexId },
+    /// `mu.Unlock()`.
+    Unlock { mutex: MutexId },
+    /// `rw.RLock()` on a `sync.RWMutex`.
+    RLock { rwmutex: RwMutexId },
+    /// `rw.RUnlock()`.
+    RUnlock { rwmutex: RwMutexId },
+    /// `rw.Lock()` (the writer side).
+    WLock { rwmutex: RwMutexId },
+    /// `rw.Unlock()` (the writer side).
+    WUnlock { rwmutex: RwMutexId },
+    /// A read from a network connection whose data arrives `latency_ns` later:
+    /// the goroutine parks in the netpoller ("IO wait").
+    NetWait { latency_ns: u64 },
     /// Run `body` `count` times.
     Repeat { count: u64, body: Vec<Op> },
+}
+
+/// A channel operand: a declared channel, or a nil channel (operations on it
+/// block forever, as in Go).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChanRef {
+    Nil,
+    Chan(ChannelId),
+}
+
+/// What one `case` of a select does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaseOp {
+    /// `case ch <- v:`
+    Send(ChanRef),
+    /// `case <-ch:`
+    Recv(ChanRef),
+    /// `case <-time.After(d):` — a fresh timer channel made when the select
+    /// starts, which receives once `duration_ns` has passed.
+    After { duration_ns: u64 },
+}
+
+/// One `case` of a select and the body that runs when it is chosen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectCase {
+    pub op: CaseOp,
+    pub body: Vec<Op>,
+}
+
+/// A declared channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelDecl {
+    pub name: String,
+    /// Buffer capacity; 0 is an unbuffered channel.
+    pub capacity: u32,
 }
 
 /// A named goroutine program.
@@ -66,6 +130,15 @@ pub struct Workload {
     pub main: ProgramId,
     /// Names of the declared `sync.WaitGroup`s; `WaitGroupId(i)` is `wait_groups[i]`.
     pub wait_groups: Vec<String>,
+    /// Declared channels; `ChannelId(i)` is `channels[i]`.
+    #[serde(default)]
+    pub channels: Vec<ChannelDecl>,
+    /// Names of the declared `sync.Mutex`es; `MutexId(i)` is `mutexes[i]`.
+    #[serde(default)]
+    pub mutexes: Vec<String>,
+    /// Names of the declared `sync.RWMutex`es; `RwMutexId(i)` is `rwmutexes[i]`.
+    #[serde(default)]
+    pub rwmutexes: Vec<String>,
 }
 
 impl Workload {
@@ -75,129 +148,216 @@ impl Workload {
     }
 }
 
-/// A flattened op: loops become jumps, so a goroutine's position in its
-/// program is a single index plus a stack of loop counters.
+/// A flattened op: loops and select bodies become jumps, so a goroutine's
+/// position in its program is a single index plus a stack of loop counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlatOp {
-    Compute {
-        duration_ns: u64,
-        preemptible: bool,
-    },
-    Spawn {
-        program: ProgramId,
-        count: u32,
-    },
+    Compute { duration_ns: u64, preemptible: bool },
+    Spawn { program: ProgramId, count: u32 },
     Gosched,
-    Sleep {
-        duration_ns: u64,
-    },
-    Syscall {
-        duration_ns: u64,
-    },
-    WaitGroupAdd {
-        wait_group: WaitGroupId,
-        delta: i64,
-    },
-    WaitGroupDone {
-        wait_group: WaitGroupId,
-    },
-    WaitGroupWait {
-        wait_group: WaitGroupId,
-    },
+    Sleep { duration_ns: u64 },
+    Syscall { duration_ns: u64 },
+    WaitGroupAdd { wait_group: WaitGroupId, delta: i64 },
+    WaitGroupDone { wait_group: WaitGroupId },
+    WaitGroupWait { wait_group: WaitGroupId },
     LockOsThread,
     UnlockOsThread,
+    Send { chan: ChanRef },
+    Recv { chan: ChanRef },
+    Close { chan: ChanRef },
+    /// A select; `table` indexes `FlatProgram::selects`.
+    Select { table: u32 },
+    Lock { mutex: MutexId },
+    Unlock { mutex: MutexId },
+    RLock { rwmutex: RwMutexId },
+    RUnlock { rwmutex: RwMutexId },
+    WLock { rwmutex: RwMutexId },
+    WUnlock { rwmutex: RwMutexId },
+    NetWait { latency_ns: u64 },
     /// Enter a loop of `count` iterations whose body ends at `end_pc` (the
     /// index of the matching `LoopEnd`). A count of 0 jumps past `end_pc`.
-    LoopStart {
-        count: u64,
-        end_pc: u32,
-    },
+    LoopStart { count: u64, end_pc: u32 },
     /// Go back to `start_pc + 1` while iterations remain.
-    LoopEnd {
-        start_pc: u32,
-    },
+    LoopEnd { start_pc: u32 },
+    /// Continue at `to` (the end of a select case's body).
+    Jump { to: u32 },
+}
+
+/// A select's cases, with where each body starts in the flat ops.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlatSelect {
+    /// Each case's operation and the pc of its body's first op.
+    pub cases: Vec<(CaseOp, u32)>,
+    /// The pc of the default body, if the select has a default.
+    pub default_pc: Option<u32>,
 }
 
 /// A program compiled to flat ops.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlatProgram {
     pub ops: Vec<FlatOp>,
+    /// The select tables `FlatOp::Select` points into.
+    pub selects: Vec<FlatSelect>,
     /// The deepest loop nesting, to size loop-counter stacks.
     pub max_loop_depth: usize,
 }
 
 impl FlatProgram {
-    /// Flattens nested `Repeat`s into `LoopStart`/`LoopEnd` jumps.
+    /// Flattens nested `Repeat`s and select bodies into jumps.
     pub fn compile(ops: &[Op]) -> Self {
-        let mut out = Vec::new();
-        let max_loop_depth = flatten(ops, &mut out, 0);
-        Self {
-            ops: out,
-            max_loop_depth,
-        }
-    }
-}
-
-fn flatten(ops: &[Op], out: &mut Vec<FlatOp>, depth: usize) -> usize {
-    let mut max_depth = depth;
-    for op in ops {
-        let flat = match op {
-            Op::Compute {
-                duration_ns,
-                preemptible,
-            } => FlatOp::Compute {
-                duration_ns: *duration_ns,
-                preemptible: *preemptible,
-            },
-            Op::Spawn { program, count } => FlatOp::Spawn {
-                program: *program,
-                count: *count,
-            },
-            Op::Gosched => FlatOp::Gosched,
-            Op::Sleep { duration_ns } => FlatOp::Sleep {
-                duration_ns: *duration_ns,
-            },
-            Op::Syscall { duration_ns } => FlatOp::Syscall {
-                duration_ns: *duration_ns,
-            },
-            Op::WaitGroupAdd { wait_group, delta } => FlatOp::WaitGroupAdd {
-                wait_group: *wait_group,
-                delta: *delta,
-            },
-            Op::WaitGroupDone { wait_group } => FlatOp::WaitGroupDone {
-                wait_group: *wait_group,
-            },
-            Op::WaitGroupWait { wait_group } => FlatOp::WaitGroupWait {
-                wait_group: *wait_group,
-            },
-            Op::LockOsThread => FlatOp::LockOsThread,
-            Op::UnlockOsThread => FlatOp::UnlockOsThread,
-            Op::Repeat { count, body } => {
-                let start_pc = out.len();
-                out.push(FlatOp::LoopStart {
-                    count: *count,
-                    end_pc: 0,
-                });
-                max_depth = max_depth.max(flatten(body, out, depth + 1));
-                let end_pc = out.len() as u32;
-                out.push(FlatOp::LoopEnd {
-                    start_pc: start_pc as u32,
-                });
-                out[start_pc] = FlatOp::LoopStart {
-                    count: *count,
-                    end_pc,
-                };
-                continue;
-            }
+        let mut program = FlatProgram {
+            ops: Vec::new(),
+            selects: Vec::new(),
+            max_loop_depth: 0,
         };
-        out.push(flat);
+        program.max_loop_depth = program.flatten(ops, 0);
+        program
     }
-    max_depth
+
+    fn flatten(&mut self, ops: &[Op], depth: usize) -> usize {
+        let mut max_depth = depth;
+        for op in ops {
+            let flat = match op {
+                Op::Compute {
+                    duration_ns,
+                    preemptible,
+                } => FlatOp::Compute {
+                    duration_ns: *duration_ns,
+                    preemptible: *preemptible,
+                },
+                Op::Spawn { program, count } => FlatOp::Spawn {
+                    program: *program,
+                    count: *count,
+                },
+                Op::Gosched => FlatOp::Gosched,
+                Op::Sleep { duration_ns } => FlatOp::Sleep {
+                    duration_ns: *duration_ns,
+                },
+                Op::Syscall { duration_ns } => FlatOp::Syscall {
+                    duration_ns: *duration_ns,
+                },
+                Op::WaitGroupAdd { wait_group, delta } => FlatOp::WaitGroupAdd {
+                    wait_group: *wait_group,
+                    delta: *delta,
+                },
+                Op::WaitGroupDone { wait_group } => FlatOp::WaitGroupDone {
+                    wait_group: *wait_group,
+                },
+                Op::WaitGroupWait { wait_group } => FlatOp::WaitGroupWait {
+                    wait_group: *wait_group,
+                },
+                Op::LockOsThread => FlatOp::LockOsThread,
+                Op::UnlockOsThread => FlatOp::UnlockOsThread,
+                Op::Send { chan } => FlatOp::Send { chan: *chan },
+                Op::Recv { chan } => FlatOp::Recv { chan: *chan },
+                Op::Close { chan } => FlatOp::Close { chan: *chan },
+                Op::Lock { mutex } => FlatOp::Lock { mutex: *mutex },
+                Op::Unlock { mutex } => FlatOp::Unlock { mutex: *mutex },
+                Op::RLock { rwmutex } => FlatOp::RLock { rwmutex: *rwmutex },
+                Op::RUnlock { rwmutex } => FlatOp::RUnlock { rwmutex: *rwmutex },
+                Op::WLock { rwmutex } => FlatOp::WLock { rwmutex: *rwmutex },
+                Op::WUnlock { rwmutex } => FlatOp::WUnlock { rwmutex: *rwmutex },
+                Op::NetWait { latency_ns } => FlatOp::NetWait {
+                    latency_ns: *latency_ns,
+                },
+                Op::Select { cases, default } => {
+                    // [Select][case 0 body][Jump end][case 1 body][Jump end]...[default body]
+                    let table = self.selects.len() as u32;
+                    self.selects.push(FlatSelect {
+                        cases: Vec::new(),
+                        default_pc: None,
+                    });
+                    self.ops.push(FlatOp::Select { table });
+                    let mut jumps = Vec::new();
+                    let mut bodies: Vec<(Option<CaseOp>, &Vec<Op>)> =
+                        cases.iter().map(|c| (Some(c.op), &c.body)).collect();
+                    if let Some(body) = default {
+                        bodies.push((None, body));
+                    }
+                    for (case, body) in bodies {
+                        let body_pc = self.ops.len() as u32;
+                        match case {
+                            Some(op) => self.selects[table as usize].cases.push((op, body_pc)),
+                            None => self.selects[table as usize].default_pc = Some(body_pc),
+                        }
+                        max_depth = max_depth.max(self.flatten(body, depth));
+                        jumps.push(self.ops.len());
+                        self.ops.push(FlatOp::Jump { to: 0 });
+                    }
+                    let end = self.ops.len() as u32;
+                    for at in jumps {
+                        self.ops[at] = FlatOp::Jump { to: end };
+                    }
+                    continue;
+                }
+                Op::Repeat { count, body } => {
+                    let start_pc = self.ops.len();
+                    self.ops.push(FlatOp::LoopStart {
+                        count: *count,
+                        end_pc: 0,
+                    });
+                    max_depth = max_depth.max(self.flatten(body, depth + 1));
+                    let end_pc = self.ops.len() as u32;
+                    self.ops.push(FlatOp::LoopEnd {
+                        start_pc: start_pc as u32,
+                    });
+                    self.ops[start_pc] = FlatOp::LoopStart {
+                        count: *count,
+                        end_pc,
+                    };
+                    continue;
+                }
+            };
+            self.ops.push(flat);
+        }
+        max_depth
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn select_bodies_flatten_to_jumps_past_the_select() {
+        let ch = ChanRef::Chan(ChannelId(0));
+        let ops = vec![
+            Op::Select {
+                cases: vec![
+                    SelectCase {
+                        op: CaseOp::Recv(ch),
+                        body: vec![Op::Gosched],
+                    },
+                    SelectCase {
+                        op: CaseOp::After { duration_ns: 5 },
+                        body: vec![],
+                    },
+                ],
+                default: Some(vec![Op::Sleep { duration_ns: 1 }]),
+            },
+            Op::Close { chan: ch },
+        ];
+        let flat = FlatProgram::compile(&ops);
+        assert_eq!(
+            flat.ops,
+            vec![
+                FlatOp::Select { table: 0 },
+                FlatOp::Gosched,
+                FlatOp::Jump { to: 6 },
+                FlatOp::Jump { to: 6 },
+                FlatOp::Sleep { duration_ns: 1 },
+                FlatOp::Jump { to: 6 },
+                FlatOp::Close { chan: ch },
+            ]
+        );
+        assert_eq!(
+            flat.selects[0],
+            FlatSelect {
+                cases: vec![(CaseOp::Recv(ch), 1), (CaseOp::After { duration_ns: 5 }, 3)],
+                default_pc: Some(4),
+            }
+        );
+    }
 
     #[test]
     fn nested_loops_flatten_to_matching_jumps() {
