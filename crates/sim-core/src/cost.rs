@@ -61,6 +61,14 @@ pub struct CostModel {
     pub wait_group_op_ns: u64,
     /// runtime.LockOSThread or UnlockOSThread.
     pub lock_os_thread_ns: u64,
+    /// A channel send, receive or close that does not block (lock, copy, unlock).
+    pub chan_op_ns: u64,
+    /// A select, per case (shuffle, lock order, polling).
+    pub select_ns_per_case: u64,
+    /// A mutex Lock or Unlock on its fast path (one CAS).
+    pub mutex_op_ns: u64,
+    /// One spin round of a contended mutex (`procyield(30)`: 30 PAUSE instructions).
+    pub mutex_spin_ns: u64,
 }
 
 impl Default for CostModel {
@@ -86,6 +94,10 @@ impl Default for CostModel {
             cooperative_check_interval_ns: 100,
             wait_group_op_ns: 20,
             lock_os_thread_ns: 30,
+            chan_op_ns: 40,
+            select_ns_per_case: 30,
+            mutex_op_ns: 15,
+            mutex_spin_ns: 1_000,
         }
     }
 }

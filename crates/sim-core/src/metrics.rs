@@ -22,6 +22,9 @@ pub const SCHED_GOROUTINES_CREATED: &str = "/sched/goroutines-created:goroutines
 pub const SCHED_LATENCIES: &str = "/sched/latencies:seconds";
 /// `/sched/threads/total:threads`: threads the runtime created (`mcount`).
 pub const SCHED_THREADS_TOTAL: &str = "/sched/threads/total:threads";
+/// `/sync/mutex/wait/total:seconds`: time goroutines spent blocked on
+/// sync.Mutex and sync.RWMutex (Go samples and scales; the model sums exactly).
+pub const SYNC_MUTEX_WAIT_TOTAL: &str = "/sync/mutex/wait/total:seconds";
 /// How late each `time.Sleep` returned after its due time (not a Go metric;
 /// the generated Go program measures it around each sleep).
 pub const GMPSIM_SLEEP_LATENESS: &str = "/gmpsim/sleep/lateness:seconds";
@@ -31,6 +34,18 @@ pub const GMPSIM_ELAPSED: &str = "/gmpsim/process/elapsed:seconds";
 pub const MODEL_PREEMPTIONS: &str = "/gmpsim/model/sched/preemptions:events";
 /// Model-only: successful steals from another P's run queue.
 pub const MODEL_STEALS: &str = "/gmpsim/model/sched/steals:events";
+/// Model-only: the longest any goroutine waited runnable before it ran.
+pub const MODEL_MAX_RUNNABLE_WAIT: &str = "/gmpsim/model/sched/max-runnable-wait:seconds";
+/// Model-only: the longest any goroutine waited for a mutex.
+pub const MODEL_MAX_MUTEX_WAIT: &str = "/gmpsim/model/sync/max-mutex-wait:seconds";
+/// Model-only: times a mutex entered starvation mode.
+pub const MODEL_MUTEX_STARVATION_ENTRIES: &str =
+    "/gmpsim/model/sync/mutex-starvation-entries:events";
+/// Model-only: goroutines blocked forever when the program ended (leaks).
+pub const MODEL_LEAKED: &str = "/gmpsim/model/sched/leaked:goroutines";
+/// Model-only prefix: Jain's fairness index of CPU time across the
+/// goroutines of one program, `/gmpsim/model/sched/fairness/PROGRAM:jain-index`.
+pub const MODEL_FAIRNESS_PREFIX: &str = "/gmpsim/model/sched/fairness/";
 /// Model-only: Ps retaken from syscalling threads by sysmon.
 pub const MODEL_SYSCALL_RETAKES: &str = "/gmpsim/model/sched/syscall-retakes:events";
 

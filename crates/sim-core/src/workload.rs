@@ -152,35 +152,81 @@ impl Workload {
 /// position in its program is a single index plus a stack of loop counters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlatOp {
-    Compute { duration_ns: u64, preemptible: bool },
-    Spawn { program: ProgramId, count: u32 },
+    Compute {
+        duration_ns: u64,
+        preemptible: bool,
+    },
+    Spawn {
+        program: ProgramId,
+        count: u32,
+    },
     Gosched,
-    Sleep { duration_ns: u64 },
-    Syscall { duration_ns: u64 },
-    WaitGroupAdd { wait_group: WaitGroupId, delta: i64 },
-    WaitGroupDone { wait_group: WaitGroupId },
-    WaitGroupWait { wait_group: WaitGroupId },
+    Sleep {
+        duration_ns: u64,
+    },
+    Syscall {
+        duration_ns: u64,
+    },
+    WaitGroupAdd {
+        wait_group: WaitGroupId,
+        delta: i64,
+    },
+    WaitGroupDone {
+        wait_group: WaitGroupId,
+    },
+    WaitGroupWait {
+        wait_group: WaitGroupId,
+    },
     LockOsThread,
     UnlockOsThread,
-    Send { chan: ChanRef },
-    Recv { chan: ChanRef },
-    Close { chan: ChanRef },
+    Send {
+        chan: ChanRef,
+    },
+    Recv {
+        chan: ChanRef,
+    },
+    Close {
+        chan: ChanRef,
+    },
     /// A select; `table` indexes `FlatProgram::selects`.
-    Select { table: u32 },
-    Lock { mutex: MutexId },
-    Unlock { mutex: MutexId },
-    RLock { rwmutex: RwMutexId },
-    RUnlock { rwmutex: RwMutexId },
-    WLock { rwmutex: RwMutexId },
-    WUnlock { rwmutex: RwMutexId },
-    NetWait { latency_ns: u64 },
+    Select {
+        table: u32,
+    },
+    Lock {
+        mutex: MutexId,
+    },
+    Unlock {
+        mutex: MutexId,
+    },
+    RLock {
+        rwmutex: RwMutexId,
+    },
+    RUnlock {
+        rwmutex: RwMutexId,
+    },
+    WLock {
+        rwmutex: RwMutexId,
+    },
+    WUnlock {
+        rwmutex: RwMutexId,
+    },
+    NetWait {
+        latency_ns: u64,
+    },
     /// Enter a loop of `count` iterations whose body ends at `end_pc` (the
     /// index of the matching `LoopEnd`). A count of 0 jumps past `end_pc`.
-    LoopStart { count: u64, end_pc: u32 },
+    LoopStart {
+        count: u64,
+        end_pc: u32,
+    },
     /// Go back to `start_pc + 1` while iterations remain.
-    LoopEnd { start_pc: u32 },
+    LoopEnd {
+        start_pc: u32,
+    },
     /// Continue at `to` (the end of a select case's body).
-    Jump { to: u32 },
+    Jump {
+        to: u32,
+    },
 }
 
 /// A select's cases, with where each body starts in the flat ops.
@@ -198,6 +244,9 @@ pub struct FlatProgram {
     pub ops: Vec<FlatOp>,
     /// The select tables `FlatOp::Select` points into.
     pub selects: Vec<FlatSelect>,
+    /// For each flat op, where it is in the source program, like
+    /// `ops[2].body[0]` (jumps and loop ends name their loop or select).
+    pub op_paths: Vec<String>,
     /// The deepest loop nesting, to size loop-counter stacks.
     pub max_loop_depth: usize,
 }
@@ -208,15 +257,22 @@ impl FlatProgram {
         let mut program = FlatProgram {
             ops: Vec::new(),
             selects: Vec::new(),
+            op_paths: Vec::new(),
             max_loop_depth: 0,
         };
-        program.max_loop_depth = program.flatten(ops, 0);
+        program.max_loop_depth = program.flatten(ops, 0, "ops");
         program
     }
 
-    fn flatten(&mut self, ops: &[Op], depth: usize) -> usize {
+    fn push(&mut self, op: FlatOp, path: &str) {
+        self.ops.push(op);
+        self.op_paths.push(path.to_string());
+    }
+
+    fn flatten(&mut self, ops: &[Op], depth: usize, prefix: &str) -> usize {
         let mut max_depth = depth;
-        for op in ops {
+        for (index, op) in ops.iter().enumerate() {
+            let path = format!("{prefix}[{index}]");
             let flat = match op {
                 Op::Compute {
                     duration_ns,
@@ -267,22 +323,25 @@ impl FlatProgram {
                         cases: Vec::new(),
                         default_pc: None,
                     });
-                    self.ops.push(FlatOp::Select { table });
+                    self.push(FlatOp::Select { table }, &path);
                     let mut jumps = Vec::new();
-                    let mut bodies: Vec<(Option<CaseOp>, &Vec<Op>)> =
-                        cases.iter().map(|c| (Some(c.op), &c.body)).collect();
+                    let mut bodies: Vec<(Option<CaseOp>, &Vec<Op>, String)> = cases
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (Some(c.op), &c.body, format!("{path}.cases[{i}].body")))
+                        .collect();
                     if let Some(body) = default {
-                        bodies.push((None, body));
+                        bodies.push((None, body, format!("{path}.default")));
                     }
-                    for (case, body) in bodies {
+                    for (case, body, body_path) in bodies {
                         let body_pc = self.ops.len() as u32;
                         match case {
                             Some(op) => self.selects[table as usize].cases.push((op, body_pc)),
                             None => self.selects[table as usize].default_pc = Some(body_pc),
                         }
-                        max_depth = max_depth.max(self.flatten(body, depth));
+                        max_depth = max_depth.max(self.flatten(body, depth, &body_path));
                         jumps.push(self.ops.len());
-                        self.ops.push(FlatOp::Jump { to: 0 });
+                        self.push(FlatOp::Jump { to: 0 }, &path);
                     }
                     let end = self.ops.len() as u32;
                     for at in jumps {
@@ -292,15 +351,22 @@ impl FlatProgram {
                 }
                 Op::Repeat { count, body } => {
                     let start_pc = self.ops.len();
-                    self.ops.push(FlatOp::LoopStart {
-                        count: *count,
-                        end_pc: 0,
-                    });
-                    max_depth = max_depth.max(self.flatten(body, depth + 1));
+                    self.push(
+                        FlatOp::LoopStart {
+                            count: *count,
+                            end_pc: 0,
+                        },
+                        &path,
+                    );
+                    max_depth =
+                        max_depth.max(self.flatten(body, depth + 1, &format!("{path}.body")));
                     let end_pc = self.ops.len() as u32;
-                    self.ops.push(FlatOp::LoopEnd {
-                        start_pc: start_pc as u32,
-                    });
+                    self.push(
+                        FlatOp::LoopEnd {
+                            start_pc: start_pc as u32,
+                        },
+                        &path,
+                    );
                     self.ops[start_pc] = FlatOp::LoopStart {
                         count: *count,
                         end_pc,
@@ -308,7 +374,7 @@ impl FlatProgram {
                     continue;
                 }
             };
-            self.ops.push(flat);
+            self.push(flat, &path);
         }
         max_depth
     }
@@ -350,6 +416,9 @@ mod tests {
                 FlatOp::Close { chan: ch },
             ]
         );
+        assert_eq!(flat.op_paths[1], "ops[0].cases[0].body[0]");
+        assert_eq!(flat.op_paths[4], "ops[0].default[0]");
+        assert_eq!(flat.op_paths[6], "ops[1]");
         assert_eq!(
             flat.selects[0],
             FlatSelect {

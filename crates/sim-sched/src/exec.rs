@@ -13,9 +13,11 @@
 //! address); `time.Sleep` readies the G from its P's timer heap exactly when
 //! a timer check runs, with no timer-modification states.
 
+use crate::chan::OpResult;
 use crate::g::{GIdx, GKind, GStatus};
 use crate::m::MState;
-use crate::p::{RunqPut, Timer, runqput};
+use crate::p::{RunqPut, Timer, TimerKind, runqput};
+use crate::sync::MutexRef;
 use crate::world::World;
 use sim_core::ids::{Goid, MId, PId, WaitGroupId};
 use sim_core::trace::{Placement, StopReason, SyscallExit, TraceEvent, WaitReason};
@@ -95,11 +97,16 @@ impl World {
                 }
                 GKind::User { program } => program,
             };
+            if std::mem::take(&mut self.gs[gi.index()].send_on_closed) {
+                self.fatal_panic(m, "send on closed channel");
+                return;
+            }
             let pc = self.gs[gi.index()].pc as usize;
             let Some(op) = self.programs[program.index()].ops.get(pc).copied() else {
                 self.goexit(m);
                 return;
             };
+            self.gs[gi.index()].op_pc = pc as u32;
             let is_preemption_point = !matches!(
                 op,
                 FlatOp::Compute {
@@ -107,6 +114,7 @@ impl World {
                     ..
                 } | FlatOp::LoopStart { .. }
                     | FlatOp::LoopEnd { .. }
+                    | FlatOp::Jump { .. }
             );
             if is_preemption_point && self.gs[gi.index()].preempt {
                 self.preempt_stop(m, false);
@@ -146,6 +154,48 @@ impl World {
                     self.timed_op(m, cost.lock_os_thread_ns);
                     return;
                 }
+                FlatOp::Send { .. } | FlatOp::Recv { .. } | FlatOp::Close { .. } => {
+                    self.timed_op(m, cost.chan_op_ns);
+                    return;
+                }
+                FlatOp::Select { table } => {
+                    if self.gs[gi.index()].select_won.is_some() {
+                        // Woken: pass 3, then the winning case's body.
+                        match self.select_resume(m, table) {
+                            OpResult::Continue => continue,
+                            _ => return,
+                        }
+                    }
+                    let cases = self.programs[program.index()].selects[table as usize]
+                        .cases
+                        .len() as u64;
+                    self.timed_op(m, cost.select_ns_per_case * cases.max(1));
+                    return;
+                }
+                FlatOp::Lock { .. }
+                | FlatOp::Unlock { .. }
+                | FlatOp::RLock { .. }
+                | FlatOp::RUnlock { .. }
+                | FlatOp::WLock { .. }
+                | FlatOp::WUnlock { .. } => {
+                    if self.gs[gi.index()].sync_wait.is_some() {
+                        // Woken from a semaphore: continue where it parked.
+                        match self.sync_op(m, op) {
+                            OpResult::Continue => continue,
+                            OpResult::Busy(ns) => self.timed_op(m, ns),
+                            OpResult::Parked | OpResult::Died => {}
+                        }
+                        return;
+                    }
+                    self.timed_op(m, cost.mutex_op_ns);
+                    return;
+                }
+                FlatOp::NetWait { latency_ns } => {
+                    self.gs[gi.index()].pc += 1;
+                    self.net_wait(m, latency_ns);
+                    return;
+                }
+                FlatOp::Jump { to } => self.gs[gi.index()].pc = to,
                 FlatOp::WaitGroupWait { wait_group } => {
                     if self.wait_groups[wait_group.index()].counter == 0 {
                         self.timed_op(m, cost.wait_group_op_ns);
@@ -195,6 +245,63 @@ impl World {
                     }
                 }
             }
+        }
+    }
+
+    /// Runs a mutex or RWMutex op for M `m`'s G; on completion the G's pc
+    /// moves past the op.
+    fn sync_op(&mut self, m: MId, op: FlatOp) -> OpResult {
+        let result = match op {
+            FlatOp::Lock { mutex } => self.mutex_lock(m, MutexRef::Plain(mutex)),
+            FlatOp::Unlock { mutex } => {
+                // Unlocking may yield (starvation hand-off): move on first.
+                let g = self.curg(m);
+                self.gs[g.index()].pc += 1;
+                return self.mutex_unlock(m, MutexRef::Plain(mutex));
+            }
+            FlatOp::RLock { rwmutex } => self.rw_rlock(m, rwmutex),
+            FlatOp::RUnlock { rwmutex } => self.rw_runlock(m, rwmutex),
+            FlatOp::WLock { rwmutex } => self.rw_lock(m, rwmutex),
+            FlatOp::WUnlock { rwmutex } => {
+                let g = self.curg(m);
+                self.gs[g.index()].pc += 1;
+                return self.rw_unlock(m, rwmutex);
+            }
+            other => unreachable!("{other:?} is not a sync op"),
+        };
+        if result == OpResult::Continue {
+            let g = self.curg(m);
+            self.gs[g.index()].pc += 1;
+        }
+        result
+    }
+
+    /// `goyield`: the running G goes to the tail of its P's local run queue
+    /// (not the global one, unlike Gosched) and the M schedules.
+    pub(crate) fn goyield(&mut self, m: MId) {
+        let gi = self.curg(m);
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        let now = self.now_ns;
+        let g = &mut self.gs[gi.index()];
+        g.stop_running(now);
+        g.set_status(GStatus::Runnable);
+        g.runnable_since_ns = now;
+        let goid = g.goid;
+        self.emit(TraceEvent::GoStop {
+            g: goid,
+            p,
+            reason: StopReason::Yield,
+        });
+        self.ms[m.index()].curg = None;
+        self.runqput_traced(p, gi, false);
+        self.schedule(m);
+    }
+
+    /// The program a user goroutine runs.
+    pub(crate) fn program_of(&self, g: GIdx) -> sim_core::ids::ProgramId {
+        match self.gs[g.index()].kind {
+            GKind::User { program } => program,
+            GKind::System { .. } => unreachable!("runtime goroutines run no workload program"),
         }
     }
 
@@ -322,6 +429,35 @@ impl World {
                 self.gs[gi.index()].lockedm = None;
                 self.ms[m.index()].lockedg = None;
             }
+            FlatOp::Send { chan } | FlatOp::Recv { chan } | FlatOp::Close { chan } => {
+                self.gs[gi.index()].pc += 1;
+                let result = match op {
+                    FlatOp::Send { .. } => self.chan_send(m, chan, true),
+                    FlatOp::Recv { .. } => self.chan_recv(m, chan, true),
+                    _ => self.chan_close(m, chan),
+                };
+                if result != OpResult::Continue {
+                    return;
+                }
+            }
+            FlatOp::Select { table } => {
+                if self.select_start(m, table) != OpResult::Continue {
+                    return;
+                }
+            }
+            FlatOp::Lock { .. }
+            | FlatOp::Unlock { .. }
+            | FlatOp::RLock { .. }
+            | FlatOp::RUnlock { .. }
+            | FlatOp::WLock { .. }
+            | FlatOp::WUnlock { .. } => match self.sync_op(m, op) {
+                OpResult::Continue => {}
+                OpResult::Busy(ns) => {
+                    self.timed_op(m, ns);
+                    return;
+                }
+                OpResult::Parked | OpResult::Died => return,
+            },
             other => unreachable!("op {other:?} has no completion event"),
         }
         self.exec_g(m);
@@ -375,7 +511,9 @@ impl World {
     pub(crate) fn park(&mut self, m: MId, reason: WaitReason) {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Waiting(reason));
+        self.gs[gi.index()].waiting_since_ns = self.now_ns;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoBlock { g: goid, p, reason });
         let park_ns = self.config.cost.park_ns;
@@ -408,6 +546,10 @@ impl World {
         };
         self.gs[g.index()].set_status(GStatus::Runnable);
         self.gs[g.index()].runnable_since_ns = self.now_ns;
+        let waker = self.ps[p.index()]
+            .m
+            .and_then(|m| self.ms[m.index()].curg)
+            .map(|w| self.goid(w));
         let placement = self.runqput_traced(p, g, true);
         let goid = self.goid(g);
         self.emit(TraceEvent::GoUnblock {
@@ -415,6 +557,7 @@ impl World {
             reason,
             placement,
             late_ns,
+            waker,
         });
         self.wakep();
     }
@@ -443,6 +586,7 @@ impl World {
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         let now = self.now_ns;
         let g = &mut self.gs[gi.index()];
+        g.stop_running(now);
         g.set_status(GStatus::Runnable);
         g.runnable_since_ns = now;
         g.preempt = false;
@@ -458,6 +602,7 @@ impl World {
     fn goexit(&mut self, m: MId) {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Dead);
         self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
         let goid = self.goid(gi);
@@ -467,6 +612,9 @@ impl World {
             self.finish(0, "main returned".to_string());
             return;
         }
+        let program = self.program_of(gi);
+        let run_ns = self.gs[gi.index()].run_ns;
+        self.stats.exited_run_ns.push((program, run_ns));
         let locked = self.gs[gi.index()].lockedm.take().is_some();
         self.gfput(p, gi);
         if locked {
@@ -486,21 +634,26 @@ impl World {
         self.gs[gi.index()].sleep_due_ns = Some(when_ns);
         self.park(m, WaitReason::Sleep);
         self.ms[m.index()].g0_cost_ns += self.config.cost.timer_add_ns;
+        self.add_timer(p, when_ns, TimerKind::Wake(gi));
+        self.schedule(m);
+    }
+
+    /// Puts a timer on P `p`'s heap (`maybeAdd`): the first timer starts the
+    /// netpoller; if it is now the P's earliest, make sure an M will wake
+    /// for it (`wakeNetPoller`).
+    pub(crate) fn add_timer(&mut self, p: PId, when_ns: u64, kind: TimerKind) {
         let earliest = self.ps[p.index()]
             .next_timer_ns()
             .is_none_or(|w| when_ns < w);
         let seq = self.timer_seq;
         self.timer_seq += 1;
-        self.ps[p.index()].timers.push(Reverse(Timer {
-            when_ns,
-            seq,
-            g: gi,
-        }));
+        self.ps[p.index()]
+            .timers
+            .push(Reverse(Timer { when_ns, seq, kind }));
         self.sched.netpoll_inited = true;
         if earliest {
             self.wake_net_poller(when_ns);
         }
-        self.schedule(m);
     }
 
     /// Runs the expired timers on `heap_p`'s heap; each readies its G onto
@@ -516,7 +669,10 @@ impl World {
             self.ps[heap_p.index()].timers.pop();
             fired += 1;
             self.ms[m.index()].g0_cost_ns += self.config.cost.timer_run_ns;
-            self.ready(t.g, run_p, Some(now - t.when_ns));
+            match t.kind {
+                TimerKind::Wake(g) => self.ready(g, run_p, Some(now - t.when_ns)),
+                TimerKind::ChanSend(chan) => self.timer_chan_send(chan, run_p),
+            }
         }
         (fired, self.ps[heap_p.index()].next_timer_ns())
     }
@@ -525,6 +681,7 @@ impl World {
     fn entersyscall(&mut self, m: MId, duration_ns: u64) {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Syscall { m });
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoSyscallBegin { g: goid, p, m });
@@ -542,6 +699,7 @@ impl World {
     fn exitsyscall(&mut self, m: MId, _since_ns: u64) {
         let gi = self.curg(m);
         self.gs[gi.index()].set_status(GStatus::Running { m });
+        self.gs[gi.index()].running_since_ns = self.now_ns + self.config.cost.syscall_exit_ns;
         let goid = self.goid(gi);
         let exit = if let Some(p) = self.ms[m.index()].p {
             SyscallExit::KeptP { p }
@@ -583,7 +741,7 @@ impl World {
         let wg = &mut self.wait_groups[wait_group.index()];
         wg.counter += delta;
         if wg.counter < 0 {
-            self.fatal_panic("sync: negative WaitGroup counter");
+            self.fatal_panic(m, "sync: negative WaitGroup counter");
             return false;
         }
         if wg.counter == 0 && !wg.waiters.is_empty() {
@@ -598,33 +756,30 @@ impl World {
         true
     }
 
-    /// A Go panic that nothing recovers: `panic: MSG` and exit status 2.
-    fn fatal_panic(&mut self, message: &str) {
-        self.stderr.push_str(&format!("panic: {message}\n\n"));
-        self.append_goroutine_dump();
+    /// A Go panic that nothing recovers: `panic: MSG`, the panicking
+    /// goroutine's stack (GOTRACEBACK=single), exit status 2.
+    pub(crate) fn fatal_panic(&mut self, m: MId, message: &str) {
+        let current: Vec<GIdx> = self.ms[m.index()].curg.into_iter().collect();
+        let dump = self.goroutine_dump(&current);
+        self.stderr.push_str(&format!("panic: {message}\n\n{dump}"));
         self.finish(2, format!("panic: {message}"));
     }
 
-    /// `fatal("...")`: `fatal error: MSG`, the goroutine dump, exit status 2.
-    pub(crate) fn fatal_error(&mut self, message: &str) {
-        self.stderr.push_str(&format!("fatal error: {message}\n\n"));
-        self.append_goroutine_dump();
+    /// `fatal("...")`: `fatal error: MSG`, then the goroutine that hit it
+    /// (when one did) or every goroutine (checkdead), exit status 2.
+    pub(crate) fn fatal_error(&mut self, current: Option<MId>, message: &str) {
+        let gs: Vec<GIdx> = match current.and_then(|m| self.ms[m.index()].curg) {
+            Some(g) => vec![g],
+            None => (0..self.gs.len() as u32)
+                .map(GIdx)
+                .filter(|g| {
+                    self.gs[g.index()].is_user() && self.gs[g.index()].status != GStatus::Dead
+                })
+                .collect(),
+        };
+        let dump = self.goroutine_dump(&gs);
+        self.stderr
+            .push_str(&format!("fatal error: {message}\n\n{dump}"));
         self.finish(2, format!("fatal error: {message}"));
-    }
-
-    /// A goroutine dump in Go's shape: one header per user goroutine.
-    fn append_goroutine_dump(&mut self) {
-        let mut dump = String::new();
-        for g in self.gs.iter().filter(|g| g.is_user()) {
-            let state = match g.status {
-                GStatus::Runnable => "runnable".to_string(),
-                GStatus::Running { .. } => "running".to_string(),
-                GStatus::Syscall { .. } => "syscall".to_string(),
-                GStatus::Waiting(r) => r.to_string(),
-                GStatus::Dead => continue,
-            };
-            dump.push_str(&format!("goroutine {} [{state}]:\n\n", g.goid.0));
-        }
-        self.stderr.push_str(&dump);
     }
 }

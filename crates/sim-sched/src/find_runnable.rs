@@ -23,7 +23,7 @@ use crate::m::{MState, StealCursor};
 use crate::p::{LOCAL_RUNQ_CAPACITY, PStatus, runqget, runqgrab_half};
 use crate::world::World;
 use sim_core::ids::{MId, PId};
-use sim_core::trace::{Decision, PickSource, TraceEvent, TrailStep};
+use sim_core::trace::{Decision, PickSource, Placement, TraceEvent, TrailStep};
 
 /// Go's `stealTries`.
 pub const STEAL_TRIES: u8 = 4;
@@ -122,9 +122,11 @@ impl World {
         let gg = &mut self.gs[g.index()];
         gg.set_status(GStatus::Running { m });
         gg.preempt = false;
-        self.stats
-            .latencies
-            .record(start_ns.saturating_sub(gg.runnable_since_ns));
+        gg.running_since_ns = start_ns;
+        let waited_ns = start_ns.saturating_sub(gg.runnable_since_ns);
+        gg.max_runnable_wait_ns = gg.max_runnable_wait_ns.max(waited_ns);
+        self.stats.max_runnable_wait_ns = self.stats.max_runnable_wait_ns.max(waited_ns);
+        self.stats.latencies.record(waited_ns);
         if let Some(due) = gg.sleep_due_ns.take() {
             self.stats
                 .sleep_lateness
@@ -214,6 +216,22 @@ impl World {
             return Found::Run { g, decision: d };
         }
         trail.push(TrailStep::GlobalEmpty);
+
+        // Non-blocking netpoll, unless an M is blocked in netpoll already.
+        if self.sched.netpoll_inited && self.netpoll_any_waiters() && self.sched.netpoll_m.is_none()
+        {
+            let mut ready = self.netpoll_ready();
+            if !ready.is_empty() {
+                let g = ready.remove(0);
+                self.injectglist(ready, Some(p));
+                self.netpoll_mark_ready(g, Placement::RunsNow { p });
+                let d = self.decision(g, PickSource::Netpoll, false, trail);
+                return Found::Run { g, decision: d };
+            }
+            trail.push(TrailStep::NetpollNothingReady {
+                waiters: self.netpoll.len() as u32,
+            });
+        }
 
         // Work stealing, if this M spins already or spinning Ms are fewer
         // than half the busy Ps.
@@ -503,16 +521,17 @@ impl World {
                 poll_until_ns = min_time(poll_until_ns, pp.next_timer_ns());
             }
         }
-        if let Some(until) = poll_until_ns
-            && self.sched.netpoll_inited
+        if self.sched.netpoll_inited
+            && (self.netpoll_any_waiters() || poll_until_ns.is_some())
+            && self.sched.netpoll_m.is_none()
         {
-            if self.sched.netpoll_m.is_none() {
-                self.block_in_netpoll(m, until, was_spinning);
-                return Found::Wait;
-            }
-            if self.sched.poll_until_ns.is_none_or(|u| u > until) {
-                self.netpoll_break();
-            }
+            self.block_in_netpoll(m, poll_until_ns, was_spinning);
+            return Found::Wait;
+        } else if let Some(until) = poll_until_ns
+            && self.sched.netpoll_inited
+            && self.sched.poll_until_ns.is_none_or(|u| u > until)
+        {
+            self.netpoll_break();
         }
         self.stopm(m);
         Found::Wait

@@ -25,6 +25,9 @@ fn world(gomaxprocs: u32) -> World {
         }],
         main: ProgramId(0),
         wait_groups: vec![],
+        channels: vec![],
+        mutexes: vec![],
+        rwmutexes: vec![],
     };
     let mut w = World::new(
         &workload,
@@ -159,7 +162,7 @@ fn own_expired_timers_run_first_and_ready_their_g_into_runnext() {
     w.ps[0].timers.push(Reverse(crate::p::Timer {
         when_ns: 0,
         seq: 0,
-        g: a,
+        kind: crate::p::TimerKind::Wake(a),
     }));
     w.ps[0].schedtick = 1;
     let (got, d) = run(w.find_runnable(MId(0)));
@@ -262,7 +265,7 @@ fn in_the_last_round_a_thief_runs_a_victims_expired_timers() {
     w.ps[0].timers.push(Reverse(crate::p::Timer {
         when_ns: 0,
         seq: 0,
-        g: a,
+        kind: crate::p::TimerKind::Wake(a),
     }));
     let thief = m_on(&mut w, 1);
     let (got, d) = run(w.find_runnable(thief));

@@ -109,6 +109,31 @@ pub struct G {
     pub sleep_due_ns: Option<u64>,
     /// The M this G is locked to (LockOSThread).
     pub lockedm: Option<MId>,
+    /// Counts this G's selects; a select's sudogs carry it, so a waker can
+    /// tell a live select wait from a stale one.
+    pub select_epoch: u32,
+    /// Set by the waker: the case of the parked select that won.
+    pub select_won: Option<u32>,
+    /// The channel this select made for each `time.After` case, by case index.
+    pub select_after_chans: Vec<(u32, sim_core::ids::ChannelId)>,
+    /// The value the last receive got (0 from a closed channel).
+    pub received: Option<u64>,
+    /// A parked sender was woken by close: it panics when it runs.
+    pub send_on_closed: bool,
+    /// Where a blocking sync operation stands (mutex slow path, semaphore).
+    pub sync_wait: Option<crate::sync::SyncWait>,
+    /// When the G last parked (goroutine dumps show long waits).
+    pub waiting_since_ns: u64,
+    /// The program counter of the op the G is executing (or parked in).
+    pub op_pc: u32,
+    /// When the G last started running (for `run_ns`).
+    pub running_since_ns: u64,
+    /// Longest time this G spent runnable before running.
+    pub max_runnable_wait_ns: u64,
+    /// CPU time this G has received (for fairness between Gs of a program).
+    pub run_ns: u64,
+    /// Longest time this G waited for a mutex.
+    pub max_mutex_wait_ns: u64,
 }
 
 impl G {
@@ -132,12 +157,30 @@ impl G {
             runnable_since_ns: 0,
             sleep_due_ns: None,
             lockedm: None,
+            select_epoch: 0,
+            received: None,
+            select_won: None,
+            select_after_chans: Vec::new(),
+            send_on_closed: false,
+            sync_wait: None,
+            waiting_since_ns: 0,
+            op_pc: 0,
+            running_since_ns: 0,
+            max_runnable_wait_ns: 0,
+            run_ns: 0,
+            max_mutex_wait_ns: 0,
         }
     }
 
     /// Whether Go counts this G as a user goroutine.
     pub fn is_user(&self) -> bool {
         matches!(self.kind, GKind::User { .. })
+    }
+
+    /// Adds the CPU time since the G last started running to `run_ns`;
+    /// called when it leaves `Running`.
+    pub fn stop_running(&mut self, now_ns: u64) {
+        self.run_ns += now_ns.saturating_sub(self.running_since_ns);
     }
 
     /// Moves to `next`, asserting that the transition is one Go makes.

@@ -5,6 +5,7 @@ use crate::g::{GIdx, GKind, GStatus};
 use crate::m::MState;
 use crate::p::{LOCAL_RUNQ_CAPACITY, PStatus};
 use crate::world::World;
+use sim_core::trace::WaitReason;
 
 impl World {
     /// Checks that the world is consistent; returns the first violation.
@@ -38,7 +39,9 @@ impl World {
                 seen(g, "a local runq")?;
             }
             for t in p.timers.iter() {
-                seen(t.0.g, "a timer heap")?;
+                if let crate::p::TimerKind::Wake(g) = t.0.kind {
+                    seen(g, "a timer heap")?;
+                }
             }
             if let Some(m) = p.m
                 && self.ms[m.index()].p != Some(p.id)
@@ -60,6 +63,47 @@ impl World {
             for &g in &wg.waiters {
                 seen(g, "a WaitGroup")?;
             }
+        }
+        // A select waits on several channels at once: count it once.
+        let mut in_select = vec![false; self.gs.len()];
+        for c in &self.chans {
+            for s in c.recvq.iter().chain(c.sendq.iter()) {
+                match s.select {
+                    None => seen(s.g, "a channel queue")?,
+                    Some(_) if self.sudog_live(s) && !in_select[s.g.index()] => {
+                        in_select[s.g.index()] = true;
+                        seen(s.g, "a select")?;
+                    }
+                    Some(_) => {}
+                }
+                if (c.buf.len() as u32) > c.capacity {
+                    return Err(format!(
+                        "a channel holds {} values, capacity {}",
+                        c.buf.len(),
+                        c.capacity
+                    ));
+                }
+            }
+        }
+        for mu in self
+            .mutexes
+            .iter()
+            .chain(self.rwmutexes.iter().map(|r| &r.w))
+        {
+            if mu.holders > 1 || (mu.holders == 1) != mu.locked {
+                return Err(format!(
+                    "a mutex has {} holders (locked={})",
+                    mu.holders, mu.locked
+                ));
+            }
+        }
+        for sema in self.all_semas() {
+            for &g in &sema.waiters {
+                seen(g, "a semaphore")?;
+            }
+        }
+        for std::cmp::Reverse((_, _, g)) in self.netpoll.iter() {
+            seen(*g, "the netpoller")?;
         }
         if self.init.main_waiting {
             seen(self.main_g, "gcenable's channel receive")?;
@@ -96,6 +140,17 @@ impl World {
             let expected = match (g.status, g.kind) {
                 (GStatus::Dead, _) => 0,
                 (GStatus::Waiting(_), GKind::System { .. }) => 0,
+                // Blocked forever: nothing holds them.
+                (
+                    GStatus::Waiting(
+                        WaitReason::ChanSendNilChan
+                        | WaitReason::ChanReceiveNilChan
+                        | WaitReason::SelectNoCases,
+                    ),
+                    _,
+                ) => 0,
+                // A select whose cases are all nil channels waits nowhere.
+                (GStatus::Waiting(WaitReason::Select), _) if places[i] == 0 => 0,
                 _ => 1,
             };
             // A G whose process has exited may be caught mid-flight; only check live runs.

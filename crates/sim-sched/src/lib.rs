@@ -18,6 +18,7 @@
 //! threads; all randomness comes from named streams of the run's seed, and a
 //! `World` clone is a complete snapshot.
 
+mod chan;
 pub mod config;
 mod exec;
 mod find_runnable;
@@ -26,10 +27,13 @@ mod find_runnable_tests;
 pub mod g;
 pub mod invariants;
 pub mod m;
+mod netpoll;
 pub mod p;
 mod procs;
+pub mod report;
 mod schedtrace;
 mod summary;
+mod sync;
 mod sysmon;
 pub mod world;
 

@@ -49,7 +49,16 @@ pub struct Timer {
     pub when_ns: u64,
     /// Insertion order, to break ties deterministically.
     pub seq: u64,
-    pub g: GIdx,
+    pub kind: TimerKind,
+}
+
+/// What a timer does when it fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerKind {
+    /// Wake a goroutine sleeping in time.Sleep.
+    Wake(GIdx),
+    /// Send on a `time.After` channel.
+    ChanSend(sim_core::ids::ChannelId),
 }
 
 /// One P.

@@ -167,39 +167,73 @@ impl World {
     /// M `m` (without a P) blocks in netpoll until `until_ns`: epoll_wait's
     /// timeout is in whole milliseconds (at least 1 for a positive delay,
     /// truncated above that), and the kernel adds its timer slack.
-    pub(crate) fn block_in_netpoll(&mut self, m: MId, until_ns: u64, was_spinning: bool) {
+    /// Without a timer it blocks until network data arrives.
+    pub(crate) fn block_in_netpoll(&mut self, m: MId, until_ns: Option<u64>, was_spinning: bool) {
         let now = self.now_ns;
-        let delay_ns = until_ns.saturating_sub(now);
-        let wait_ns = if delay_ns == 0 {
-            0
-        } else if delay_ns < MILLISECOND_NS {
-            MILLISECOND_NS + self.config.cost.os_timer_slack_ns
-        } else {
-            (delay_ns / MILLISECOND_NS) * MILLISECOND_NS + self.config.cost.os_timer_slack_ns
+        let timeout_at = until_ns.map(|until| {
+            let delay_ns = until.saturating_sub(now);
+            let wait_ns = if delay_ns == 0 {
+                0
+            } else if delay_ns < MILLISECOND_NS {
+                MILLISECOND_NS + self.config.cost.os_timer_slack_ns
+            } else {
+                (delay_ns / MILLISECOND_NS) * MILLISECOND_NS + self.config.cost.os_timer_slack_ns
+            };
+            now + wait_ns
+        });
+        let data_at = self
+            .netpoll_next_ready_ns()
+            .map(|t| t.max(now) + self.config.cost.thread_wake_ns);
+        let wake_ns = match (timeout_at, data_at) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a
+                .or(b)
+                .expect("netpoll blocks only with a timer or a network waiter"),
         };
         self.sched.netpoll_m = Some(m);
-        self.sched.poll_until_ns = Some(until_ns);
-        self.emit(TraceEvent::NetpollBlock { m, until_ns });
+        self.sched.poll_until_ns = until_ns;
+        self.emit(TraceEvent::NetpollBlock {
+            m,
+            until_ns: wake_ns,
+        });
         self.ms[m.index()].state = MState::Netpoll {
-            until_ns: now + wait_ns,
+            until_ns: wake_ns,
             was_spinning,
         };
-        self.schedule_m(m, now + wait_ns);
+        self.schedule_m(m, wake_ns);
     }
 
     /// Back from netpoll: take an idle P and look for work again, or stop.
     pub(crate) fn netpoll_return(&mut self, m: MId, was_spinning: bool) {
         self.sched.netpoll_m = None;
         self.sched.poll_until_ns = None;
+        self.sched.lastpoll_ns = self.now_ns;
+        let mut ready = self.netpoll_ready();
         match self.sched.pidle.pop() {
             Some(p) => {
                 self.acquirep(m, p);
+                if !ready.is_empty() {
+                    let g = ready.remove(0);
+                    self.injectglist(ready, Some(p));
+                    self.netpoll_mark_ready(g, sim_core::trace::Placement::RunsNow { p });
+                    let decision = sim_core::trace::Decision {
+                        source: sim_core::trace::PickSource::NetpollBlocked,
+                        g: self.goid(g),
+                        inherit_time: false,
+                        trail: Vec::new(),
+                    };
+                    self.execute(m, g, decision);
+                    return;
+                }
                 if was_spinning {
                     self.become_spinning(m);
                 }
                 self.schedule(m);
             }
-            None => self.stopm(m),
+            None => {
+                self.injectglist(ready, None);
+                self.stopm(m);
+            }
         }
     }
 
@@ -279,12 +313,15 @@ impl World {
             }
         }
         if blocked == 0 {
-            self.fatal_error("no goroutines (main called runtime.Goexit) - deadlock!");
+            self.fatal_error(
+                None,
+                "no goroutines (main called runtime.Goexit) - deadlock!",
+            );
             return;
         }
         if self.ps.iter().any(|p| !p.timers.is_empty()) {
             return;
         }
-        self.fatal_error("all goroutines are asleep - deadlock!");
+        self.fatal_error(None, "all goroutines are asleep - deadlock!");
     }
 }

@@ -54,6 +54,66 @@ impl World {
             metrics::MODEL_SYSCALL_RETAKES.to_string(),
             count(self.stats.syscall_retakes),
         );
+        m.insert(
+            metrics::SYNC_MUTEX_WAIT_TOTAL.to_string(),
+            MetricValue::Float(self.stats.mutex_wait_ns as f64 / 1e9),
+        );
+        model_only.insert(
+            metrics::MODEL_MAX_RUNNABLE_WAIT.to_string(),
+            MetricValue::Float(self.stats.max_runnable_wait_ns as f64 / 1e9),
+        );
+        model_only.insert(
+            metrics::MODEL_MAX_MUTEX_WAIT.to_string(),
+            MetricValue::Float(self.stats.max_mutex_wait_ns as f64 / 1e9),
+        );
+        let starvation: u32 = self
+            .mutexes
+            .iter()
+            .chain(self.rwmutexes.iter().map(|r| &r.w))
+            .map(|mu| mu.starvation_entries)
+            .sum();
+        model_only.insert(
+            metrics::MODEL_MUTEX_STARVATION_ENTRIES.to_string(),
+            count(u64::from(starvation)),
+        );
+        if self.outcome.as_ref().is_some_and(|o| o.exit_code == 0) {
+            model_only.insert(
+                metrics::MODEL_LEAKED.to_string(),
+                count(self.leaked_goroutines().len() as u64),
+            );
+        }
+        // Jain's index over the CPU time of each program's goroutines, where
+        // a program ran at least two (1.0 = perfectly even).
+        // Gs still alive count with what they have had so far.
+        let mut runs_by_program: Vec<(sim_core::ids::ProgramId, u64)> =
+            self.stats.exited_run_ns.clone();
+        for g in &self.gs {
+            if let crate::g::GKind::User { program } = g.kind
+                && g.status != crate::g::GStatus::Dead
+                && g.goid.0 != 0
+            {
+                runs_by_program.push((program, g.run_ns));
+            }
+        }
+        for (pi, program) in self.workload.programs.iter().enumerate() {
+            let runs: Vec<f64> = runs_by_program
+                .iter()
+                .filter(|(p, _)| p.index() == pi)
+                .map(|(_, ns)| *ns as f64)
+                .collect();
+            let sum: f64 = runs.iter().sum();
+            let sum_sq: f64 = runs.iter().map(|x| x * x).sum();
+            if runs.len() >= 2 && sum_sq > 0.0 {
+                model_only.insert(
+                    format!(
+                        "{}{}:jain-index",
+                        metrics::MODEL_FAIRNESS_PREFIX,
+                        program.name
+                    ),
+                    MetricValue::Float(sum * sum / (runs.len() as f64 * sum_sq)),
+                );
+            }
+        }
         Summary {
             go_version: GO_VERSION.to_string(),
             outcome: self.outcome.clone().unwrap_or(Outcome {

@@ -93,6 +93,7 @@ impl World {
                 return;
             }
         }
+        self.sysmon_netpoll();
         if self.retake() > 0 {
             self.sysmon.idle = 0;
         } else {

@@ -74,6 +74,9 @@ pub struct Sched {
     pub poll_until_ns: Option<u64>,
     /// Timers need the poller; Go initialises it on the first timer.
     pub netpoll_inited: bool,
+    /// When the network was last polled by a blocking poll or by sysmon
+    /// (Go's `lastpoll`; "an M is blocked in netpoll" is `netpoll_m`).
+    pub lastpoll_ns: u64,
     /// Dead G slots shared by all Ps.
     pub gfree: Vec<GIdx>,
 }
@@ -112,6 +115,13 @@ pub(crate) struct Stats {
     pub steals: u64,
     pub syscall_retakes: u64,
     pub events: u64,
+    /// Time goroutines spent blocked on mutexes and RWMutexes.
+    pub mutex_wait_ns: u64,
+    /// The longest any goroutine waited runnable, and for a mutex.
+    pub max_runnable_wait_ns: u64,
+    pub max_mutex_wait_ns: u64,
+    /// CPU time of each goroutine that exited, with its program.
+    pub exited_run_ns: Vec<(sim_core::ids::ProgramId, u64)>,
 }
 
 /// The simulated process.
@@ -137,6 +147,15 @@ pub struct World {
     pub(crate) stats: Stats,
     pub(crate) outcome: Option<Outcome>,
     pub(crate) init: RuntimeInit,
+    /// Channels: the declared ones, then those `time.After` made.
+    pub(crate) chans: Vec<crate::chan::ChanState>,
+    /// Values sent so far (each send carries a fresh token).
+    pub(crate) chan_values: u64,
+    pub(crate) mutexes: Vec<crate::sync::MutexState>,
+    pub(crate) rwmutexes: Vec<crate::sync::RwMutexState>,
+    /// Goroutines waiting on the network: when their data arrives (netpoll).
+    pub(crate) netpoll: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u64, GIdx)>>,
+    pub(crate) netpoll_seq: u64,
 }
 
 /// `runtime.main` before `main.main`, as far as scheduling goes: runtime
@@ -199,6 +218,7 @@ impl World {
                 netpoll_m: None,
                 poll_until_ns: None,
                 netpoll_inited: false,
+                lastpoll_ns: 0,
                 gfree: Vec::new(),
             },
             sysmon: SysmonState {
@@ -219,6 +239,19 @@ impl World {
             stats: Stats::default(),
             outcome: None,
             init: RuntimeInit::default(),
+            chans: workload
+                .channels
+                .iter()
+                .map(|c| crate::chan::ChanState {
+                    capacity: c.capacity,
+                    ..Default::default()
+                })
+                .collect(),
+            chan_values: 0,
+            mutexes: vec![Default::default(); workload.mutexes.len()],
+            rwmutexes: vec![Default::default(); workload.rwmutexes.len()],
+            netpoll: std::collections::BinaryHeap::new(),
+            netpoll_seq: 0,
             config,
         };
         // procresize: P0 belongs to M0; the others go idle, last one first,
@@ -505,6 +538,15 @@ impl World {
         g.sleep_due_ns = None;
         g.lockedm = None;
         g.last_wait_reason = WaitReason::Zero;
+        g.select_won = None;
+        g.select_after_chans.clear();
+        g.send_on_closed = false;
+        g.received = None;
+        g.sync_wait = None;
+        g.op_pc = 0;
+        g.run_ns = 0;
+        g.max_runnable_wait_ns = 0;
+        g.max_mutex_wait_ns = 0;
         g.set_status(GStatus::Runnable);
         g.runnable_since_ns = now;
         // Go counts every goroutine newproc1 creates, the runtime's own too.

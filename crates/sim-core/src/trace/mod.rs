@@ -155,6 +155,10 @@ pub enum PickSource {
     StolenTimer { victim: PId },
     /// After dropping the P, the re-check found Gs and reacquired a P.
     IdleRecheck,
+    /// A non-blocking netpoll found this G's network data ready.
+    Netpoll,
+    /// The M was blocked in netpoll and returned with this G's data.
+    NetpollBlocked,
     /// The G is locked to this M (LockOSThread); another M found it runnable
     /// and handed over its P (`startlockedm`).
     LockedG { handed_by: MId },
@@ -194,6 +198,13 @@ impl fmt::Display for PickSource {
                 )
             }
             PickSource::IdleRecheck => write!(f, "re-check after dropping the P found work"),
+            PickSource::Netpoll => {
+                write!(f, "from netpoll (non-blocking): its network data arrived")
+            }
+            PickSource::NetpollBlocked => write!(
+                f,
+                "returned from a blocking netpoll with its network data, took an idle P"
+            ),
             PickSource::LockedG { handed_by } => write!(
                 f,
                 "its locked G, handed over with a P by {handed_by} (LockOSThread: only this M may run it)"
@@ -215,6 +226,8 @@ pub enum TrailStep {
     GlobalEmpty,
     /// Stealing was not tried: spinning Ms already number at least half the busy Ps.
     StealCapped { nmspinning: u32, busy_ps: u32 },
+    /// Network waiters exist but none has its data yet.
+    NetpollNothingReady { waiters: u32 },
     /// A whole steal round found nothing.
     StealRoundEmpty { round: u8, victims: u32 },
 }
@@ -239,6 +252,9 @@ impl fmt::Display for TrailStep {
                 f,
                 "did not steal: {nmspinning} spinning Ms already, {busy_ps} busy Ps"
             ),
+            TrailStep::NetpollNothingReady { waiters } => {
+                write!(f, "netpoll: none of {waiters} network waiters ready")
+            }
             TrailStep::StealRoundEmpty { round, victims } => {
                 write!(f, "steal round {round} found nothing in {victims} Ps")
             }
@@ -280,12 +296,19 @@ pub enum StopReason {
     Gosched,
     /// Preempted after sysmon saw the same schedtick for `slice_ns`.
     Preempted { slice_ns: u64, asynchronous: bool },
+    /// `goyield` after handing a starving mutex to its waiter: to the local
+    /// runq's tail, so the waiter (in runnext) runs first.
+    Yield,
 }
 
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StopReason::Gosched => write!(f, "runtime.Gosched, to global runq"),
+            StopReason::Yield => write!(
+                f,
+                "goyield after handing a starving mutex to its waiter, to local runq tail"
+            ),
             StopReason::Preempted {
                 slice_ns,
                 asynchronous,
@@ -312,6 +335,8 @@ pub enum Placement {
     LocalTail { p: PId },
     /// The global queue.
     Global,
+    /// Nowhere: the M that found it runs it at once on `p`.
+    RunsNow { p: PId },
 }
 
 impl fmt::Display for Placement {
@@ -323,6 +348,7 @@ impl fmt::Display for Placement {
             }
             Placement::LocalTail { p } => write!(f, "{p} runq tail"),
             Placement::Global => write!(f, "global runq"),
+            Placement::RunsNow { p } => write!(f, "runs at once on {p}"),
         }
     }
 }
@@ -347,6 +373,8 @@ pub enum MStartReason {
     Handoff,
     /// The first runtime.LockOSThread starts the template thread.
     TemplateThread,
+    /// The netpoller found ready goroutines and a P is idle (`injectglist`).
+    Netpoll,
 }
 
 impl fmt::Display for MStartReason {
@@ -354,6 +382,10 @@ impl fmt::Display for MStartReason {
         match self {
             MStartReason::Wakep => write!(f, "wakep: work is runnable, a P is idle, no M spinning"),
             MStartReason::Handoff => write!(f, "handoffp: P taken from a syscall has work"),
+            MStartReason::Netpoll => write!(
+                f,
+                "injectglist: the netpoller readied goroutines and a P is idle"
+            ),
             MStartReason::TemplateThread => write!(
                 f,
                 "template thread: the first LockOSThread starts it to create threads for locked Ms"
@@ -386,6 +418,8 @@ pub enum TraceEvent {
         placement: Placement,
         /// For sleeps: how long after its due time the timer ran.
         late_ns: Option<u64>,
+        /// The goroutine whose operation readied it (None: a timer or the netpoller).
+        waker: Option<Goid>,
     },
     /// The G returned from its function.
     GoDestroy { g: Goid, p: PId },
@@ -460,8 +494,16 @@ impl fmt::Display for TraceEvent {
                 reason,
                 placement,
                 late_ns,
+                waker,
             } => {
-                write!(f, "GoUnblock {g} ({reason}) -> {placement}")?;
+                write!(f, "GoUnblock {g} ({reason})")?;
+                match waker {
+                    Some(w) => write!(f, " by {w}")?,
+                    None if *reason == WaitReason::IoWait => write!(f, " by the netpoller")?,
+                    None if late_ns.is_some() => write!(f, " by its timer")?,
+                    None => {}
+                }
+                write!(f, " -> {placement}")?;
                 if let Some(late) = late_ns {
                     write!(f, ", {} after its due time", format_duration_ns(*late))?;
                 }

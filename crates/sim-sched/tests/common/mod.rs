@@ -25,6 +25,9 @@ pub fn workload(programs: Vec<Program>) -> Workload {
         programs,
         main: ProgramId(0),
         wait_groups: vec!["wg".to_string()],
+        channels: Vec::new(),
+        mutexes: Vec::new(),
+        rwmutexes: Vec::new(),
     }
 }
 
@@ -77,4 +80,28 @@ pub fn fanout(n: u32, work: Vec<Op>) -> Workload {
 
 pub fn trace_text(w: &World) -> String {
     w.trace().iter().map(|r| format!("{r}\n")).collect()
+}
+
+/// A workload with declared channels (name, capacity) and mutexes.
+pub fn workload_sync(
+    programs: Vec<Program>,
+    channels: &[(&str, u32)],
+    mutexes: &[&str],
+    rwmutexes: &[&str],
+) -> Workload {
+    let mut w = workload(programs);
+    w.channels = channels
+        .iter()
+        .map(|(name, capacity)| sim_core::workload::ChannelDecl {
+            name: name.to_string(),
+            capacity: *capacity,
+        })
+        .collect();
+    w.mutexes = mutexes.iter().map(|s| s.to_string()).collect();
+    w.rwmutexes = rwmutexes.iter().map(|s| s.to_string()).collect();
+    w
+}
+
+pub fn ch(i: u32) -> sim_core::workload::ChanRef {
+    sim_core::workload::ChanRef::Chan(sim_core::ids::ChannelId(i))
 }

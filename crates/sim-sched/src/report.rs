@@ -1,0 +1,339 @@
+//! What a run reports about its goroutines: Go-style goroutine dumps for
+//! fatal errors, the goroutines leaked when the program ended, and per-G
+//! starvation figures.
+//!
+//! A dump entry has Go's shape (`goroutine 6 [chan send]:`, the function,
+//! `created by main.main in goroutine 1`), with the scenario op the goroutine
+//! is at where Go prints a file and line.
+//!
+//! Leak detection (at the end of a run that exited normally): a goroutine
+//! blocked on a channel, mutex, RWMutex or WaitGroup is leaked when no
+//! goroutine that can still run could ever unblock it. "Could" is judged
+//! statically and conservatively: a goroutine that can run (runnable,
+//! running, in a syscall, sleeping, waiting on the network, or itself
+//! unblockable) can touch every object its program, or any program it
+//! spawns, names. A goroutine blocked on a nil channel or an empty select is
+//! always leaked. This mirrors what Go 1.26's goroutine-leak profile finds
+//! (goroutines blocked on objects unreachable from running goroutines),
+//! with program text standing in for reachability.
+
+use crate::g::{GIdx, GKind, GStatus};
+use crate::world::World;
+use sim_core::ids::ProgramId;
+use sim_core::trace::WaitReason;
+use sim_core::workload::{CaseOp, ChanRef, FlatOp};
+use std::fmt::Write;
+
+/// A synchronisation object a goroutine can block on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SyncObject {
+    Chan(u32),
+    Mutex(u32),
+    RwMutex(u32),
+    WaitGroup(u32),
+}
+
+/// A goroutine that can never run again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Leak {
+    pub goid: u64,
+    pub program: String,
+    pub reason: WaitReason,
+    /// Where in its program it is blocked, like `ops[1].body[0]`.
+    pub op_path: String,
+    /// The op, in words (`send on results`).
+    pub op: String,
+}
+
+impl World {
+    fn program_name(&self, program: ProgramId) -> &str {
+        &self.workload.programs[program.index()].name
+    }
+
+    fn chan_ref_name(&self, chan: ChanRef) -> String {
+        match chan {
+            ChanRef::Nil => "a nil channel".to_string(),
+            ChanRef::Chan(c) => self.chan_name(c),
+        }
+    }
+
+    /// An op in words, with the scenario's names.
+    pub fn describe_op(&self, program: ProgramId, pc: u32) -> String {
+        let flat = &self.programs[program.index()];
+        let Some(op) = flat.ops.get(pc as usize) else {
+            return "return".to_string();
+        };
+        let w = &self.workload;
+        match *op {
+            FlatOp::Send { chan } => format!("send on {}", self.chan_ref_name(chan)),
+            FlatOp::Recv { chan } => format!("receive from {}", self.chan_ref_name(chan)),
+            FlatOp::Close { chan } => format!("close {}", self.chan_ref_name(chan)),
+            FlatOp::Select { table } => {
+                let cases: Vec<String> = flat.selects[table as usize]
+                    .cases
+                    .iter()
+                    .map(|(c, _)| match c {
+                        CaseOp::Send(ch) => format!("send on {}", self.chan_ref_name(*ch)),
+                        CaseOp::Recv(ch) => format!("receive from {}", self.chan_ref_name(*ch)),
+                        CaseOp::After { duration_ns } => {
+                            format!(
+                                "time.After({})",
+                                sim_core::time::format_duration_ns(*duration_ns)
+                            )
+                        }
+                    })
+                    .collect();
+                format!("select {{ {} }}", cases.join("; "))
+            }
+            FlatOp::Lock { mutex } => format!("{}.Lock()", w.mutexes[mutex.index()]),
+            FlatOp::Unlock { mutex } => format!("{}.Unlock()", w.mutexes[mutex.index()]),
+            FlatOp::RLock { rwmutex } => format!("{}.RLock()", w.rwmutexes[rwmutex.index()]),
+            FlatOp::RUnlock { rwmutex } => format!("{}.RUnlock()", w.rwmutexes[rwmutex.index()]),
+            FlatOp::WLock { rwmutex } => format!("{}.Lock()", w.rwmutexes[rwmutex.index()]),
+            FlatOp::WUnlock { rwmutex } => format!("{}.Unlock()", w.rwmutexes[rwmutex.index()]),
+            FlatOp::WaitGroupWait { wait_group } => {
+                format!("{}.Wait()", w.wait_groups[wait_group.index()])
+            }
+            FlatOp::WaitGroupAdd { wait_group, delta } => {
+                format!("{}.Add({delta})", w.wait_groups[wait_group.index()])
+            }
+            FlatOp::WaitGroupDone { wait_group } => {
+                format!("{}.Done()", w.wait_groups[wait_group.index()])
+            }
+            FlatOp::Sleep { duration_ns } => format!(
+                "time.Sleep({})",
+                sim_core::time::format_duration_ns(duration_ns)
+            ),
+            FlatOp::NetWait { .. } => "a network read".to_string(),
+            FlatOp::Syscall { .. } => "a blocking syscall".to_string(),
+            FlatOp::Compute { .. } => "compute".to_string(),
+            FlatOp::Spawn { program, .. } => format!("go {}()", self.program_name(program)),
+            FlatOp::Gosched => "runtime.Gosched()".to_string(),
+            FlatOp::LockOsThread => "runtime.LockOSThread()".to_string(),
+            FlatOp::UnlockOsThread => "runtime.UnlockOSThread()".to_string(),
+            FlatOp::LoopStart { .. } | FlatOp::LoopEnd { .. } | FlatOp::Jump { .. } => {
+                "a loop".to_string()
+            }
+        }
+    }
+
+    /// A Go-style goroutine dump of `gs`.
+    pub(crate) fn goroutine_dump(&self, gs: &[GIdx]) -> String {
+        let mut out = String::new();
+        for &gi in gs {
+            let g = &self.gs[gi.index()];
+            let GKind::User { program } = g.kind else {
+                continue;
+            };
+            let state = match g.status {
+                GStatus::Runnable => "runnable".to_string(),
+                GStatus::Running { .. } => "running".to_string(),
+                GStatus::Syscall { .. } => "syscall".to_string(),
+                GStatus::Waiting(r) => {
+                    let minutes =
+                        (self.now_ns - g.waiting_since_ns) / (60 * sim_core::time::SECOND_NS);
+                    if minutes >= 1 {
+                        format!("{r}, {minutes} minutes")
+                    } else {
+                        r.to_string()
+                    }
+                }
+                GStatus::Dead => continue,
+            };
+            let name = self.program_name(program);
+            let path = &self.programs[program.index()].op_paths;
+            let at = path.get(g.op_pc as usize).cloned().unwrap_or_default();
+            let _ = writeln!(out, "goroutine {} [{state}]:", g.goid.0);
+            let _ = writeln!(out, "main.{name}()");
+            let _ = writeln!(
+                out,
+                "\tscenario programs.{name}.{at}: {}",
+                self.describe_op(program, g.op_pc)
+            );
+            if g.parent.0 != 0 {
+                let creator = self
+                    .gs
+                    .iter()
+                    .find(|p| p.goid == g.parent)
+                    .and_then(|p| match p.kind {
+                        GKind::User { program } => Some(self.program_name(program).to_string()),
+                        GKind::System { .. } => None,
+                    })
+                    .unwrap_or_else(|| "main".to_string());
+                let _ = writeln!(out, "created by main.{creator} in goroutine {}", g.parent.0);
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The sync objects a program (and what it spawns) names.
+    fn objects_reachable(&self, program: ProgramId) -> Vec<SyncObject> {
+        let mut seen_programs = vec![program];
+        let mut objects = Vec::new();
+        let mut i = 0;
+        while i < seen_programs.len() {
+            let flat = &self.programs[seen_programs[i].index()];
+            for op in &flat.ops {
+                match *op {
+                    FlatOp::Send {
+                        chan: ChanRef::Chan(c),
+                    }
+                    | FlatOp::Recv {
+                        chan: ChanRef::Chan(c),
+                    }
+                    | FlatOp::Close {
+                        chan: ChanRef::Chan(c),
+                    } => objects.push(SyncObject::Chan(c.0)),
+                    FlatOp::Lock { mutex } | FlatOp::Unlock { mutex } => {
+                        objects.push(SyncObject::Mutex(mutex.0))
+                    }
+                    FlatOp::RLock { rwmutex }
+                    | FlatOp::RUnlock { rwmutex }
+                    | FlatOp::WLock { rwmutex }
+                    | FlatOp::WUnlock { rwmutex } => objects.push(SyncObject::RwMutex(rwmutex.0)),
+                    FlatOp::WaitGroupAdd { wait_group, .. }
+                    | FlatOp::WaitGroupDone { wait_group }
+                    | FlatOp::WaitGroupWait { wait_group } => {
+                        objects.push(SyncObject::WaitGroup(wait_group.0))
+                    }
+                    FlatOp::Spawn { program, .. } if !seen_programs.contains(&program) => {
+                        seen_programs.push(program)
+                    }
+                    _ => {}
+                }
+            }
+            for sel in &flat.selects {
+                for (case, _) in &sel.cases {
+                    if let CaseOp::Send(ChanRef::Chan(c)) | CaseOp::Recv(ChanRef::Chan(c)) = case {
+                        objects.push(SyncObject::Chan(c.0));
+                    }
+                }
+            }
+            i += 1;
+        }
+        objects.sort();
+        objects.dedup();
+        objects
+    }
+
+    /// What a blocked G waits on; `None` if it is not blocked on a sync
+    /// object (it can still run), `Some(vec![])` if nothing can ever wake it.
+    fn blocked_on(&self, gi: GIdx) -> Option<Vec<SyncObject>> {
+        let g = &self.gs[gi.index()];
+        let GStatus::Waiting(reason) = g.status else {
+            return None;
+        };
+        let GKind::User { program } = g.kind else {
+            return None;
+        };
+        match reason {
+            WaitReason::ChanSendNilChan
+            | WaitReason::ChanReceiveNilChan
+            | WaitReason::SelectNoCases => {
+                return Some(Vec::new());
+            }
+            WaitReason::Sleep | WaitReason::IoWait => return None,
+            _ => {}
+        }
+        if gi == self.main_g && !self.init.done {
+            return None;
+        }
+        let flat = &self.programs[program.index()];
+        let objects = match flat.ops.get(g.op_pc as usize).copied()? {
+            FlatOp::Send {
+                chan: ChanRef::Chan(c),
+            }
+            | FlatOp::Recv {
+                chan: ChanRef::Chan(c),
+            } => {
+                vec![SyncObject::Chan(c.0)]
+            }
+            FlatOp::Select { table } => flat.selects[table as usize]
+                .cases
+                .iter()
+                .filter_map(|(case, _)| match case {
+                    CaseOp::Send(ChanRef::Chan(c)) | CaseOp::Recv(ChanRef::Chan(c)) => {
+                        Some(SyncObject::Chan(c.0))
+                    }
+                    // A pending time.After can still fire.
+                    CaseOp::After { .. } => None,
+                    _ => None,
+                })
+                .collect(),
+            FlatOp::Lock { mutex } => vec![SyncObject::Mutex(mutex.0)],
+            FlatOp::RLock { rwmutex } | FlatOp::WLock { rwmutex } => {
+                vec![SyncObject::RwMutex(rwmutex.0)]
+            }
+            FlatOp::WaitGroupWait { wait_group } => vec![SyncObject::WaitGroup(wait_group.0)],
+            _ => return None,
+        };
+        let has_timer_case = matches!(flat.ops.get(g.op_pc as usize), Some(FlatOp::Select { table })
+            if flat.selects[*table as usize].cases.iter().any(|(c, _)| matches!(c, CaseOp::After { .. })));
+        if has_timer_case {
+            return None;
+        }
+        Some(objects)
+    }
+
+    /// The goroutines that can never run again (see the module header).
+    pub fn leaked_goroutines(&self) -> Vec<Leak> {
+        let n = self.gs.len();
+        let mut live = vec![false; n];
+        let mut candidates = Vec::new();
+        for (i, g) in self.gs.iter().enumerate() {
+            if !g.is_user() || g.status == GStatus::Dead || g.goid.0 == 0 {
+                continue;
+            }
+            match self.blocked_on(GIdx(i as u32)) {
+                None => live[i] = true,
+                Some(objects) => candidates.push((i, objects)),
+            }
+        }
+        loop {
+            let reach: Vec<SyncObject> = {
+                let mut all = Vec::new();
+                for (i, g) in self.gs.iter().enumerate() {
+                    if live[i]
+                        && let GKind::User { program } = g.kind
+                    {
+                        all.extend(self.objects_reachable(program));
+                    }
+                }
+                all.sort();
+                all.dedup();
+                all
+            };
+            let mut changed = false;
+            for (i, objects) in &candidates {
+                if !live[*i] && objects.iter().any(|o| reach.binary_search(o).is_ok()) {
+                    live[*i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        candidates
+            .into_iter()
+            .filter(|(i, _)| !live[*i])
+            .map(|(i, _)| {
+                let g = &self.gs[i];
+                let GKind::User { program } = g.kind else {
+                    unreachable!("user goroutines only")
+                };
+                let GStatus::Waiting(reason) = g.status else {
+                    unreachable!("blocked goroutines only")
+                };
+                Leak {
+                    goid: g.goid.0,
+                    program: self.program_name(program).to_string(),
+                    reason,
+                    op_path: self.programs[program.index()].op_paths[g.op_pc as usize].clone(),
+                    op: self.describe_op(program, g.op_pc),
+                }
+            })
+            .collect()
+    }
+}
