@@ -69,6 +69,16 @@ pub struct CostModel {
     pub mutex_op_ns: u64,
     /// One spin round of a contended mutex (`procyield(30)`: 30 PAUSE instructions).
     pub mutex_spin_ns: u64,
+    /// How much a compute step's duration varies from run to run, in parts
+    /// per million either way (caches, frequency, interrupts): each Compute
+    /// op lasts its duration × (1 ± up to this), drawn from the
+    /// `workload-jitter` stream. It is what lets two seeds interleave a race
+    /// differently, as two runs of a real program do.
+    pub compute_jitter_ppm: u64,
+    /// How much thread creation and wake-up latencies vary, in parts per
+    /// million either way: the kernel's scheduling of a new or woken thread
+    /// is far from constant.
+    pub thread_latency_jitter_ppm: u64,
 }
 
 impl Default for CostModel {
@@ -98,6 +108,8 @@ impl Default for CostModel {
             select_ns_per_case: 30,
             mutex_op_ns: 15,
             mutex_spin_ns: 1_000,
+            compute_jitter_ppm: 20_000,
+            thread_latency_jitter_ppm: 500_000,
         }
     }
 }

@@ -124,8 +124,11 @@ impl World {
             let cost = self.config.cost.clone();
             match op {
                 FlatOp::Compute { duration_ns, .. } => {
+                    let left = match self.gs[gi.index()].compute_left_ns {
+                        Some(left) => left,
+                        None => self.jittered(duration_ns),
+                    };
                     let g = &mut self.gs[gi.index()];
-                    let left = g.compute_left_ns.unwrap_or(duration_ns);
                     if left == 0 {
                         g.compute_left_ns = None;
                         g.pc += 1;
@@ -360,6 +363,23 @@ impl World {
         } else {
             self.init.buffered += 1;
         }
+    }
+
+    /// A compute duration with the cost model's run-to-run variation.
+    fn jittered(&mut self, duration_ns: u64) -> u64 {
+        self.vary(duration_ns, self.config.cost.compute_jitter_ppm)
+    }
+
+    /// `duration_ns` varied uniformly by up to `ppm` parts per million either
+    /// way, from the `workload-jitter` stream.
+    pub(crate) fn vary(&mut self, duration_ns: u64, ppm: u64) -> u64 {
+        let span = u128::from(duration_ns) * u128::from(ppm) / 1_000_000;
+        let span = span as u64;
+        if span == 0 {
+            return duration_ns;
+        }
+        let offset = self.jitter.next_u64() % (2 * span + 1);
+        duration_ns - span + offset
     }
 
     /// Starts an op whose effect happens after `cost_ns` (a `go` statement,

@@ -21,6 +21,15 @@ use sim_core::time::MILLISECOND_NS;
 use sim_core::trace::{MStartReason, TraceEvent};
 
 impl World {
+    /// How long waking a parked thread takes this time (futex wake until
+    /// the thread runs), with the cost model's variation.
+    pub(crate) fn thread_wake_latency(&mut self) -> u64 {
+        self.vary(
+            self.config.cost.thread_wake_ns,
+            self.config.cost.thread_latency_jitter_ppm,
+        )
+    }
+
     /// `pidleput`: P goes on the idle list.
     pub(crate) fn pidleput(&mut self, p: PId) {
         let pp = &mut self.ps[p.index()];
@@ -69,7 +78,7 @@ impl World {
         let now = self.now_ns;
         let m = match self.sched.midle.pop() {
             Some(m) => {
-                let wake = self.config.cost.thread_wake_ns;
+                let wake = self.thread_wake_latency();
                 self.emit(TraceEvent::MWake {
                     m,
                     p,
@@ -82,7 +91,10 @@ impl World {
             None => {
                 let m = self.new_m(MState::Starting);
                 self.emit(TraceEvent::MCreate { m, reason });
-                let create = self.config.cost.thread_create_ns;
+                let create = self.vary(
+                    self.config.cost.thread_create_ns,
+                    self.config.cost.thread_latency_jitter_ppm,
+                );
                 self.schedule_m(m, now + create);
                 m
             }
@@ -154,7 +166,7 @@ impl World {
         else {
             unreachable!("the netpoll M is not in netpoll");
         };
-        let wake_ns = self.now_ns + self.config.cost.thread_wake_ns;
+        let wake_ns = self.now_ns + self.thread_wake_latency();
         if wake_ns < until_ns {
             self.ms[m.index()].state = MState::Netpoll {
                 until_ns: wake_ns,
@@ -181,9 +193,10 @@ impl World {
             };
             now + wait_ns
         });
+        let wake_latency = self.thread_wake_latency();
         let data_at = self
             .netpoll_next_ready_ns()
-            .map(|t| t.max(now) + self.config.cost.thread_wake_ns);
+            .map(|t| t.max(now) + wake_latency);
         let wake_ns = match (timeout_at, data_at) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a
@@ -262,7 +275,7 @@ impl World {
         debug_assert_eq!(self.ms[to.index()].state, MState::LockedIdle);
         self.sched.nmidlelocked -= 1;
         let p = self.releasep(m);
-        let wake = self.now_ns + self.ms[m.index()].g0_cost_ns + self.config.cost.thread_wake_ns;
+        let wake = self.now_ns + self.ms[m.index()].g0_cost_ns + self.thread_wake_latency();
         self.ms[m.index()].g0_cost_ns = 0;
         let lm = &mut self.ms[to.index()];
         lm.nextp = Some(p);

@@ -156,6 +156,8 @@ pub struct World {
     /// Goroutines waiting on the network: when their data arrives (netpoll).
     pub(crate) netpoll: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u64, GIdx)>>,
     pub(crate) netpoll_seq: u64,
+    /// The `workload-jitter` stream: run-to-run variation of compute steps.
+    pub(crate) jitter: sim_core::rng::SimRng,
 }
 
 /// `runtime.main` before `main.main`, as far as scheduling goes: runtime
@@ -252,6 +254,7 @@ impl World {
             rwmutexes: vec![Default::default(); workload.rwmutexes.len()],
             netpoll: std::collections::BinaryHeap::new(),
             netpoll_seq: 0,
+            jitter: seeds.stream("workload-jitter"),
             config,
         };
         // procresize: P0 belongs to M0; the others go idle, last one first,

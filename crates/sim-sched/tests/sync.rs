@@ -538,3 +538,136 @@ fn a_pending_writer_blocks_new_readers() {
         "the late reader waits for the writer"
     );
 }
+
+mod random_programs {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sync_op() -> impl Strategy<Value = Vec<Op>> {
+        let chan = 0u32..3;
+        prop_oneof![
+            chan.clone().prop_map(|c| vec![Op::Send { chan: ch(c) }]),
+            chan.clone().prop_map(|c| vec![Op::Recv { chan: ch(c) }]),
+            (1u64..200).prop_map(|us| vec![
+                Op::Lock { mutex: MutexId(0) },
+                compute(us * US, true),
+                Op::Unlock { mutex: MutexId(0) }
+            ]),
+            (1u64..200).prop_map(|us| vec![
+                Op::RLock {
+                    rwmutex: RwMutexId(0)
+                },
+                compute(us * US, true),
+                Op::RUnlock {
+                    rwmutex: RwMutexId(0)
+                }
+            ]),
+            (1u64..200).prop_map(|us| vec![
+                Op::WLock {
+                    rwmutex: RwMutexId(0)
+                },
+                compute(us * US, true),
+                Op::WUnlock {
+                    rwmutex: RwMutexId(0)
+                }
+            ]),
+            (chan.clone(), chan.clone(), any::<bool>(), 1u64..500).prop_map(
+                |(a, b, default, after_us)| {
+                    let mut cases = vec![
+                        SelectCase {
+                            op: CaseOp::Recv(ch(a)),
+                            body: vec![],
+                        },
+                        SelectCase {
+                            op: CaseOp::Send(ch(b)),
+                            body: vec![Op::Gosched],
+                        },
+                    ];
+                    if !default {
+                        cases.push(SelectCase {
+                            op: CaseOp::After {
+                                duration_ns: after_us * US,
+                            },
+                            body: vec![],
+                        });
+                    }
+                    vec![Op::Select {
+                        cases,
+                        default: default.then(Vec::new),
+                    }]
+                }
+            ),
+            (1u64..2_000).prop_map(|us| vec![Op::NetWait {
+                latency_ns: us * US
+            }]),
+            (1u64..500).prop_map(|us| vec![Op::Sleep {
+                duration_ns: us * US
+            }]),
+            (1u64..300, any::<bool>()).prop_map(|(us, p)| vec![compute(us * US, p)]),
+            Just(vec![Op::Close { chan: ch(2) }]),
+        ]
+    }
+
+    fn body() -> impl Strategy<Value = Vec<Op>> {
+        prop::collection::vec(sync_op(), 1..8).prop_map(|v| v.into_iter().flatten().collect())
+    }
+
+    fn workload() -> impl Strategy<Value = sim_core::workload::Workload> {
+        (1u32..12, body(), body(), 0u32..3, 0u32..3, 0u32..3).prop_map(
+            |(n, worker, main_tail, c0, c1, c2)| {
+                let mut main_ops = vec![Op::Spawn {
+                    program: ProgramId(1),
+                    count: n,
+                }];
+                main_ops.extend(main_tail);
+                main_ops.push(Op::Sleep {
+                    duration_ns: 3 * MS,
+                });
+                workload_sync(
+                    vec![program("main", main_ops), program("worker", worker)],
+                    &[("a", c0), ("b", c1), ("c", c2)],
+                    &["mu"],
+                    &["rw"],
+                )
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_goroutine_is_lost_buffers_fit_and_no_mutex_has_two_holders(
+            w in workload(),
+            gomaxprocs in 1u32..5,
+            seed in any::<u64>(),
+        ) {
+            let mut world = common::world(&w, gomaxprocs, seed, "");
+            let mut steps = 0;
+            while world.step() {
+                steps += 1;
+                if let Err(e) = world.check_invariants() {
+                    return Err(TestCaseError::fail(format!("after event {steps}: {e}")));
+                }
+            }
+            let outcome = world.outcome().unwrap().clone();
+            prop_assert!(outcome.exit_code == 0 || outcome.exit_code == 2, "{:?}", outcome);
+            if outcome.reason.contains("deadlock") {
+                // Every blocked goroutine is named in the dump.
+                for g in world.gs().iter().filter(|g| g.is_user()) {
+                    if let sim_sched::g::GStatus::Waiting(reason) = g.status {
+                        let header = format!("goroutine {} [{reason}", g.goid.0);
+                        prop_assert!(world.stderr().contains(&header), "{header} missing from:\n{}", world.stderr());
+                    }
+                }
+            }
+            if outcome.exit_code == 0 {
+                // Leaked goroutines are blocked ones, and only those.
+                for leak in world.leaked_goroutines() {
+                    let g = world.gs().iter().find(|g| g.goid.0 == leak.goid).unwrap();
+                    prop_assert!(matches!(g.status, sim_sched::g::GStatus::Waiting(_)));
+                }
+            }
+        }
+    }
+}
