@@ -20,8 +20,8 @@ use crate::duration::parse_duration_ns;
 use crate::error::{ScenarioError, SourceMap};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
-use sim_core::ids::{ProgramId, WaitGroupId};
-use sim_core::workload::{Op, Program, Workload};
+use sim_core::ids::{ChannelId, MutexId, ProgramId, RwMutexId, WaitGroupId};
+use sim_core::workload::{CaseOp, ChanRef, ChannelDecl, Op, Program, SelectCase, Workload};
 use sim_sched::config::{GoDebug, RuntimeConfig};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -40,6 +40,10 @@ pub const MAX_GOMAXPROCS: i64 = 1024;
 /// The program the main goroutine runs.
 pub const MAIN_PROGRAM: &str = "main";
 
+/// What `chan = "nil"` (and `send = "nil"`, `recv = "nil"` in a select case)
+/// names: a nil channel, on which sends and receives block forever.
+pub(crate) const NIL_CHANNEL: &str = "nil";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
@@ -51,7 +55,17 @@ struct RawScenario {
     description: String,
     runtime: RawRuntime,
     wait_groups: Option<Vec<Spanned<String>>>,
+    channels: Option<Vec<Spanned<RawChannel>>>,
+    mutexes: Option<Vec<Spanned<String>>>,
+    rwmutexes: Option<Vec<Spanned<String>>>,
     programs: Spanned<BTreeMap<Spanned<String>, RawProgram>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    name: Spanned<String>,
+    capacity: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +96,22 @@ struct RawOp {
     wait_group: Option<Spanned<String>>,
     delta: Option<Spanned<i64>>,
     body: Option<Spanned<Vec<Spanned<RawOp>>>>,
+    chan: Option<Spanned<String>>,
+    cases: Option<Spanned<Vec<Spanned<RawCase>>>>,
+    default: Option<Spanned<Vec<Spanned<RawOp>>>>,
+    mutex: Option<Spanned<String>>,
+    rwmutex: Option<Spanned<String>>,
+    latency: Option<Spanned<DurationText>>,
+}
+
+/// One `case` of a select: exactly one of `send`, `recv`, `after`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCase {
+    send: Option<Spanned<String>>,
+    recv: Option<Spanned<String>>,
+    after: Option<Spanned<DurationText>>,
+    body: Option<Spanned<Vec<Spanned<RawOp>>>>,
 }
 
 impl RawOp {
@@ -100,6 +130,12 @@ impl RawOp {
         add("wait_group", self.wait_group.as_ref().map(Spanned::span));
         add("delta", self.delta.as_ref().map(Spanned::span));
         add("body", self.body.as_ref().map(Spanned::span));
+        add("chan", self.chan.as_ref().map(Spanned::span));
+        add("cases", self.cases.as_ref().map(Spanned::span));
+        add("default", self.default.as_ref().map(Spanned::span));
+        add("mutex", self.mutex.as_ref().map(Spanned::span));
+        add("rwmutex", self.rwmutex.as_ref().map(Spanned::span));
+        add("latency", self.latency.as_ref().map(Spanned::span));
         fields
     }
 }
@@ -112,9 +148,20 @@ enum OpKind {
     Gosched,
     Sleep,
     Syscall,
+    NetWait,
     WaitGroupAdd,
     WaitGroupDone,
     WaitGroupWait,
+    Send,
+    Recv,
+    Close,
+    Select,
+    Lock,
+    Unlock,
+    RLock,
+    RUnlock,
+    WLock,
+    WUnlock,
     LockOsThread,
     UnlockOsThread,
     Repeat,
@@ -122,15 +169,26 @@ enum OpKind {
 
 impl OpKind {
     /// Every kind, in the order the documentation lists them.
-    const ALL: [OpKind; 11] = [
+    const ALL: [OpKind; 22] = [
         OpKind::Compute,
         OpKind::Spawn,
         OpKind::Gosched,
         OpKind::Sleep,
         OpKind::Syscall,
+        OpKind::NetWait,
         OpKind::WaitGroupAdd,
         OpKind::WaitGroupDone,
         OpKind::WaitGroupWait,
+        OpKind::Send,
+        OpKind::Recv,
+        OpKind::Close,
+        OpKind::Select,
+        OpKind::Lock,
+        OpKind::Unlock,
+        OpKind::RLock,
+        OpKind::RUnlock,
+        OpKind::WLock,
+        OpKind::WUnlock,
         OpKind::LockOsThread,
         OpKind::UnlockOsThread,
         OpKind::Repeat,
@@ -143,9 +201,20 @@ impl OpKind {
             OpKind::Gosched => "gosched",
             OpKind::Sleep => "sleep",
             OpKind::Syscall => "syscall",
+            OpKind::NetWait => "net_wait",
             OpKind::WaitGroupAdd => "wg_add",
             OpKind::WaitGroupDone => "wg_done",
             OpKind::WaitGroupWait => "wg_wait",
+            OpKind::Send => "send",
+            OpKind::Recv => "recv",
+            OpKind::Close => "close",
+            OpKind::Select => "select",
+            OpKind::Lock => "lock",
+            OpKind::Unlock => "unlock",
+            OpKind::RLock => "rlock",
+            OpKind::RUnlock => "runlock",
+            OpKind::WLock => "wlock",
+            OpKind::WUnlock => "wunlock",
             OpKind::LockOsThread => "lock_os_thread",
             OpKind::UnlockOsThread => "unlock_os_thread",
             OpKind::Repeat => "repeat",
@@ -163,8 +232,13 @@ impl OpKind {
             OpKind::Spawn => &["program", "count"],
             OpKind::Gosched | OpKind::LockOsThread | OpKind::UnlockOsThread => &[],
             OpKind::Sleep | OpKind::Syscall => &["duration"],
+            OpKind::NetWait => &["latency"],
             OpKind::WaitGroupAdd => &["wait_group", "delta"],
             OpKind::WaitGroupDone | OpKind::WaitGroupWait => &["wait_group"],
+            OpKind::Send | OpKind::Recv | OpKind::Close => &["chan"],
+            OpKind::Select => &["cases", "default"],
+            OpKind::Lock | OpKind::Unlock => &["mutex"],
+            OpKind::RLock | OpKind::RUnlock | OpKind::WLock | OpKind::WUnlock => &["rwmutex"],
             OpKind::Repeat => &["count", "body"],
         }
     }
@@ -261,11 +335,26 @@ fn check_table_shapes(document: &DeTable<'_>, map: &SourceMap<'_>) -> Result<(),
         }
     }
     fn ops(value: &Spanned<DeValue<'_>>, map: &SourceMap<'_>) -> Result<(), ScenarioError> {
-        if let DeValue::Array(list) = value.get_ref() {
-            for op in list.iter() {
-                let hint = "each op is an inline table, like { op = \"gosched\" }";
-                if let Some(body) = table(op, map, hint)?.and_then(|op| get(op, "body")) {
+        let DeValue::Array(list) = value.get_ref() else {
+            return Ok(());
+        };
+        for op in list.iter() {
+            let hint = "each op is an inline table, like { op = \"gosched\" }";
+            let Some(op) = table(op, map, hint)? else {
+                continue;
+            };
+            for nested in ["body", "default"] {
+                if let Some(body) = get(op, nested) {
                     ops(body, map)?;
+                }
+            }
+            if let Some(DeValue::Array(cases)) = get(op, "cases").map(Spanned::get_ref) {
+                for case in cases.iter() {
+                    let hint =
+                        "each case is an inline table, like { recv = \"results\", body = [] }";
+                    if let Some(body) = table(case, map, hint)?.and_then(|c| get(c, "body")) {
+                        ops(body, map)?;
+                    }
                 }
             }
         }
@@ -273,6 +362,21 @@ fn check_table_shapes(document: &DeTable<'_>, map: &SourceMap<'_>) -> Result<(),
     }
     if let Some(runtime) = get(document, "runtime") {
         table(runtime, map, "write [runtime], not [[runtime]]")?;
+    }
+    // `channels = ["jobs"]`, written like wait_groups, would get serde's
+    // "expected a table" with no hint of what the table holds.
+    if let Some(DeValue::Array(channels)) = get(document, "channels").map(Spanned::get_ref) {
+        for channel in channels.iter() {
+            if !matches!(channel.get_ref(), DeValue::Table(_)) {
+                return Err(map.error(
+                    channel.span(),
+                    format!(
+                        "expected a table, got {} (each channel is an inline table, like {{ name = \"jobs\", capacity = 0 }})",
+                        with_article(channel.get_ref().type_str())
+                    ),
+                ));
+            }
+        }
     }
     let Some(programs) = get(document, "programs") else {
         return Ok(());
@@ -304,17 +408,42 @@ fn compile(
     }
     let runtime = compile_runtime(&raw.runtime, map)?;
 
+    // Every declared name becomes a package-level name in the generated Go
+    // program, so wait groups, channels, mutexes, RWMutexes and programs
+    // share one namespace.
+    let mut names = Namespace::default();
     let mut wait_groups: Vec<String> = Vec::new();
     for declared in raw.wait_groups.iter().flatten() {
-        let wait_group = declared.get_ref();
-        check_identifier(map, declared.span(), "wait group", wait_group)?;
-        if wait_groups.contains(wait_group) {
+        names.declare(map, declared, "wait group")?;
+        wait_groups.push(declared.get_ref().clone());
+    }
+    let mut channels: Vec<ChannelDecl> = Vec::new();
+    for declared in raw.channels.iter().flatten() {
+        let channel = declared.get_ref();
+        if channel.name.get_ref() == NIL_CHANNEL {
             return Err(map.error(
-                declared.span(),
-                format!("wait group {wait_group:?} is declared twice"),
+                channel.name.span(),
+                "\"nil\" cannot name a channel: chan = \"nil\" in an op means a nil channel",
             ));
         }
-        wait_groups.push(wait_group.clone());
+        names.declare(map, &channel.name, "channel")?;
+        channels.push(ChannelDecl {
+            name: channel.name.get_ref().clone(),
+            capacity: match &channel.capacity {
+                Some(capacity) => in_range(map, capacity, 0, i64::from(u32::MAX))? as u32,
+                None => 0,
+            },
+        });
+    }
+    let mut mutexes: Vec<String> = Vec::new();
+    for declared in raw.mutexes.iter().flatten() {
+        names.declare(map, declared, "mutex")?;
+        mutexes.push(declared.get_ref().clone());
+    }
+    let mut rwmutexes: Vec<String> = Vec::new();
+    for declared in raw.rwmutexes.iter().flatten() {
+        names.declare(map, declared, "rwmutex")?;
+        rwmutexes.push(declared.get_ref().clone());
     }
 
     // ProgramId(i) is the i-th name in sorted order (the BTreeMap's order).
@@ -325,7 +454,7 @@ fn compile(
         .map(|k| k.get_ref().as_str())
         .collect();
     for key in raw.programs.get_ref().keys() {
-        check_identifier(map, key.span(), "program", key.get_ref())?;
+        names.declare(map, key, "program")?;
     }
     let Some(main_index) = program_names.iter().position(|&n| n == MAIN_PROGRAM) else {
         return Err(map.error(
@@ -341,6 +470,9 @@ fn compile(
         map,
         program_names: &program_names,
         wait_groups: &wait_groups,
+        channels: &channels,
+        mutexes: &mutexes,
+        rwmutexes: &rwmutexes,
     };
     let mut programs = Vec::with_capacity(program_names.len());
     for (key, program) in raw.programs.get_ref() {
@@ -359,6 +491,9 @@ fn compile(
             programs,
             main: ProgramId(main_index as u32),
             wait_groups,
+            channels,
+            mutexes,
+            rwmutexes,
         },
         origin: origin.to_string(),
         source: source.to_string(),
@@ -393,10 +528,53 @@ fn compile_runtime(raw: &RawRuntime, map: &SourceMap<'_>) -> Result<RuntimeConfi
     Ok(config)
 }
 
+/// The names declared so far and what each names, to catch a name used twice.
+#[derive(Default)]
+struct Namespace {
+    declared: Vec<(String, &'static str)>,
+}
+
+impl Namespace {
+    /// Checks that `name` can be a Go identifier and is not taken, and takes it.
+    fn declare(
+        &mut self,
+        map: &SourceMap<'_>,
+        name: &Spanned<String>,
+        what: &'static str,
+    ) -> Result<(), ScenarioError> {
+        let text = name.get_ref();
+        check_identifier(map, name.span(), what, text)?;
+        if let Some((_, other)) = self.declared.iter().find(|(n, _)| n == text) {
+            let message = if *other == what {
+                format!("{what} {text:?} is declared twice")
+            } else {
+                format!(
+                    "{what} {text:?} has the same name as {} {text:?} (both become package-level names in the generated Go program)",
+                    with_article(other)
+                )
+            };
+            return Err(map.error(name.span(), message));
+        }
+        self.declared.push((text.clone(), what));
+        Ok(())
+    }
+}
+
+fn with_article(what: &str) -> String {
+    if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {what}")
+    } else {
+        format!("a {what}")
+    }
+}
+
 struct OpCompiler<'a> {
     map: &'a SourceMap<'a>,
     program_names: &'a [&'a str],
     wait_groups: &'a [String],
+    channels: &'a [ChannelDecl],
+    mutexes: &'a [String],
+    rwmutexes: &'a [String],
 }
 
 impl OpCompiler<'_> {
@@ -501,6 +679,50 @@ impl OpCompiler<'_> {
                         .ok_or_else(|| missing("wait_group"))?,
                 )?,
             },
+            OpKind::NetWait => Op::NetWait {
+                latency_ns: duration_ns(
+                    map,
+                    raw.latency.as_ref().ok_or_else(|| missing("latency"))?,
+                )?,
+            },
+            OpKind::Send | OpKind::Recv | OpKind::Close => {
+                let chan = self.channel(raw.chan.as_ref().ok_or_else(|| missing("chan"))?)?;
+                match kind {
+                    OpKind::Send => Op::Send { chan },
+                    OpKind::Recv => Op::Recv { chan },
+                    _ => Op::Close { chan },
+                }
+            }
+            OpKind::Select => {
+                let mut cases = Vec::new();
+                for case in raw.cases.iter().flat_map(|c| c.get_ref()) {
+                    cases.push(self.select_case(case)?);
+                }
+                Op::Select {
+                    cases,
+                    default: match &raw.default {
+                        Some(body) => Some(self.ops(body.get_ref())?),
+                        None => None,
+                    },
+                }
+            }
+            OpKind::Lock | OpKind::Unlock => {
+                let mutex = self.mutex(raw.mutex.as_ref().ok_or_else(|| missing("mutex"))?)?;
+                match kind {
+                    OpKind::Lock => Op::Lock { mutex },
+                    _ => Op::Unlock { mutex },
+                }
+            }
+            OpKind::RLock | OpKind::RUnlock | OpKind::WLock | OpKind::WUnlock => {
+                let rwmutex =
+                    self.rwmutex(raw.rwmutex.as_ref().ok_or_else(|| missing("rwmutex"))?)?;
+                match kind {
+                    OpKind::RLock => Op::RLock { rwmutex },
+                    OpKind::RUnlock => Op::RUnlock { rwmutex },
+                    OpKind::WLock => Op::WLock { rwmutex },
+                    _ => Op::WUnlock { rwmutex },
+                }
+            }
             OpKind::Repeat => {
                 let count = raw.count.as_ref().ok_or_else(|| missing("count"))?;
                 let body = raw.body.as_ref().ok_or_else(|| missing("body"))?;
@@ -531,27 +753,173 @@ impl OpCompiler<'_> {
         }
     }
 
+    /// One `case` of a select: exactly one of send, recv and after.
+    fn select_case(&self, spanned: &Spanned<RawCase>) -> Result<SelectCase, ScenarioError> {
+        let map = self.map;
+        let raw = spanned.get_ref();
+        let mut directions: Vec<(&str, Range<usize>)> = [
+            ("send", raw.send.as_ref().map(Spanned::span)),
+            ("recv", raw.recv.as_ref().map(Spanned::span)),
+            ("after", raw.after.as_ref().map(Spanned::span)),
+        ]
+        .into_iter()
+        .filter_map(|(name, span)| span.map(|span| (name, span)))
+        .collect();
+        directions.sort_by_key(|(_, span)| span.start);
+        if let [(first, _), (second, span), ..] = directions.as_slice() {
+            return Err(map.error(
+                span.clone(),
+                format!(
+                    "a select case is one operation, but this one has both {first:?} and {second:?} (write one case for each)"
+                ),
+            ));
+        }
+        let op = if let Some(chan) = &raw.send {
+            CaseOp::Send(self.channel(chan)?)
+        } else if let Some(chan) = &raw.recv {
+            CaseOp::Recv(self.channel(chan)?)
+        } else if let Some(after) = &raw.after {
+            CaseOp::After {
+                duration_ns: duration_ns(map, after)?,
+            }
+        } else {
+            return Err(map.error(
+                spanned.span(),
+                "a select case needs one of \"send\", \"recv\" or \"after\", like { recv = \"results\", body = [...] }",
+            ));
+        };
+        Ok(SelectCase {
+            op,
+            body: match &raw.body {
+                Some(body) => self.ops(body.get_ref())?,
+                None => Vec::new(),
+            },
+        })
+    }
+
     fn wait_group(&self, name: &Spanned<String>) -> Result<WaitGroupId, ScenarioError> {
-        match self.wait_groups.iter().position(|n| n == name.get_ref()) {
-            Some(index) => Ok(WaitGroupId(index as u32)),
-            None if self.wait_groups.is_empty() => Err(self.map.error(
+        let index = self.declared(
+            name,
+            self.wait_groups.iter().map(String::as_str),
+            &WAIT_GROUPS,
+        )?;
+        Ok(WaitGroupId(index))
+    }
+
+    fn channel(&self, name: &Spanned<String>) -> Result<ChanRef, ScenarioError> {
+        if name.get_ref() == NIL_CHANNEL {
+            return Ok(ChanRef::Nil);
+        }
+        let declared = self.channels.iter().map(|c| c.name.as_str());
+        Ok(ChanRef::Chan(ChannelId(
+            self.declared(name, declared, &CHANNELS)?,
+        )))
+    }
+
+    fn mutex(&self, name: &Spanned<String>) -> Result<MutexId, ScenarioError> {
+        if self.rwmutexes.contains(name.get_ref()) {
+            return Err(self.map.error(
                 name.span(),
                 format!(
-                    "unknown wait group {0:?} (no wait groups are declared: add wait_groups = [{0:?}] at the top of the file)",
+                    "{:?} is declared in rwmutexes, not mutexes: a sync.RWMutex takes the ops rlock, runlock, wlock and wunlock, with rwmutex = {0:?}",
                     name.get_ref()
                 ),
-            )),
-            None => Err(self.map.error(
+            ));
+        }
+        let index = self.declared(name, self.mutexes.iter().map(String::as_str), &MUTEXES)?;
+        Ok(MutexId(index))
+    }
+
+    fn rwmutex(&self, name: &Spanned<String>) -> Result<RwMutexId, ScenarioError> {
+        if self.mutexes.contains(name.get_ref()) {
+            return Err(self.map.error(
                 name.span(),
                 format!(
-                    "unknown wait group {:?} (declared in wait_groups: {})",
-                    name.get_ref(),
-                    self.wait_groups.join(", ")
+                    "{:?} is declared in mutexes, not rwmutexes: a sync.Mutex takes the ops lock and unlock, with mutex = {0:?}",
+                    name.get_ref()
                 ),
-            )),
+            ));
         }
+        let index = self.declared(name, self.rwmutexes.iter().map(String::as_str), &RWMUTEXES)?;
+        Ok(RwMutexId(index))
+    }
+
+    /// The index of `name` among the declared names of one kind, or an
+    /// error that lists them (or says how to declare one).
+    fn declared<'n>(
+        &self,
+        name: &Spanned<String>,
+        declared: impl Iterator<Item = &'n str>,
+        kind: &DeclaredKind,
+    ) -> Result<u32, ScenarioError> {
+        let declared: Vec<&str> = declared.collect();
+        let text = name.get_ref();
+        if let Some(index) = declared.iter().position(|n| n == text) {
+            return Ok(index as u32);
+        }
+        let message = if declared.is_empty() {
+            format!(
+                "unknown {} {text:?} (no {} are declared: add {} at the top of the file)",
+                kind.what,
+                kind.plural,
+                (kind.example)(text)
+            )
+        } else {
+            format!(
+                "unknown {} {text:?} (declared in {}: {}{})",
+                kind.what,
+                kind.field,
+                declared.join(", "),
+                kind.note
+            )
+        };
+        Err(self.map.error(name.span(), message))
     }
 }
+
+/// How to talk about one kind of declared name in an "unknown name" error.
+struct DeclaredKind {
+    what: &'static str,
+    plural: &'static str,
+    /// The top-level field that declares them.
+    field: &'static str,
+    /// The declaration to add, for a name used but not declared.
+    example: fn(&str) -> String,
+    /// Appended to the list of declared names.
+    note: &'static str,
+}
+
+const WAIT_GROUPS: DeclaredKind = DeclaredKind {
+    what: "wait group",
+    plural: "wait groups",
+    field: "wait_groups",
+    example: |name| format!("wait_groups = [{name:?}]"),
+    note: "",
+};
+
+const CHANNELS: DeclaredKind = DeclaredKind {
+    what: "channel",
+    plural: "channels",
+    field: "channels",
+    example: |name| format!("channels = [{{ name = {name:?}, capacity = 0 }}]"),
+    note: "; \"nil\" is a nil channel",
+};
+
+const MUTEXES: DeclaredKind = DeclaredKind {
+    what: "mutex",
+    plural: "mutexes",
+    field: "mutexes",
+    example: |name| format!("mutexes = [{name:?}]"),
+    note: "",
+};
+
+const RWMUTEXES: DeclaredKind = DeclaredKind {
+    what: "rwmutex",
+    plural: "rwmutexes",
+    field: "rwmutexes",
+    example: |name| format!("rwmutexes = [{name:?}]"),
+    note: "",
+};
 
 fn duration_ns(map: &SourceMap<'_>, text: &Spanned<DurationText>) -> Result<u64, ScenarioError> {
     parse_duration_ns(&text.get_ref().0).map_err(|message| map.error(text.span(), message))
@@ -573,7 +941,8 @@ fn in_range(
     }
 }
 
-/// Program and wait-group names become Go identifiers in the generated program.
+/// Declared names (programs, wait groups, channels, mutexes, RWMutexes)
+/// become Go identifiers in the generated program.
 fn check_identifier(
     map: &SourceMap<'_>,
     span: Range<usize>,
@@ -625,6 +994,63 @@ fn check_identifier(
         return Err(map.error(
             span,
             format!("{what} name {name:?} is a Go keyword (it becomes a name in the generated Go program)"),
+        ));
+    }
+    // The Go spec's predeclared identifiers
+    // (https://go.dev/ref/spec#Predeclared_identifiers): a package-level
+    // `var close sync.Mutex` compiles, but then `close(jobs)` does not.
+    const GO_PREDECLARED: [&str; 44] = [
+        "any",
+        "bool",
+        "byte",
+        "comparable",
+        "complex64",
+        "complex128",
+        "error",
+        "float32",
+        "float64",
+        "int",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "rune",
+        "string",
+        "uint",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "uintptr",
+        "true",
+        "false",
+        "iota",
+        "nil",
+        "append",
+        "cap",
+        "clear",
+        "close",
+        "complex",
+        "copy",
+        "delete",
+        "imag",
+        "len",
+        "make",
+        "max",
+        "min",
+        "new",
+        "panic",
+        "print",
+        "println",
+        "real",
+        "recover",
+    ];
+    if GO_PREDECLARED.contains(&name) {
+        return Err(map.error(
+            span,
+            format!(
+                "{what} name {name:?} is predeclared in Go (it becomes a name in the generated Go program, and would hide Go's own {name:?})"
+            ),
         ));
     }
     Ok(())

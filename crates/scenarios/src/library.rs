@@ -35,8 +35,10 @@ macro_rules! entries {
     };
 }
 
-/// Every library scenario, in the order a class would meet them.
-const ENTRIES: [Entry; 9] = entries![
+/// Every library scenario, in the order a class would meet them: the
+/// scheduler first, then blocking (system calls, the network), channels,
+/// locks, and last what goes wrong (deadlocks, leaks) and scale.
+const ENTRIES: [Entry; 26] = entries![
     "cpu-fanout",
     "cpu-fanout-p1",
     "cpu-fanout-p2",
@@ -45,7 +47,24 @@ const ENTRIES: [Entry; 9] = entries![
     "gosched-pingpong",
     "starvation-tight-loop",
     "syscall-handoff",
+    "netpoll-io-wait",
     "lock-os-thread",
+    "unbuffered-pingpong",
+    "buffered-producer-consumer",
+    "fan-out",
+    "fan-in",
+    "pipeline",
+    "select-timeout",
+    "waitgroup-barrier",
+    "mutex-contention",
+    "mutex-starvation",
+    "rwmutex-readers-writer",
+    "deadlock-unbuffered",
+    "deadlock-waitgroup",
+    "deadlock-lock-order",
+    "leaky-worker-pool",
+    "leaky-worker-pool-fixed",
+    "million-parked",
 ];
 
 /// Every library scenario.

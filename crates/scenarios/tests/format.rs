@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use scenarios::{Location, library, load_file, parse_scenario};
-use sim_core::ids::{ProgramId, WaitGroupId};
-use sim_core::workload::Op;
+use sim_core::ids::{ChannelId, MutexId, ProgramId, RwMutexId, WaitGroupId};
+use sim_core::workload::{CaseOp, ChanRef, ChannelDecl, Op, SelectCase};
 use sim_sched::config::DEFAULT_MAX_SIM_TIME_NS;
 use std::path::Path;
 
@@ -28,6 +28,9 @@ fn omitted_fields_take_their_documented_defaults() {
     assert_eq!(s.runtime.godebug, Default::default());
     assert_eq!(s.description, "");
     assert!(s.workload.wait_groups.is_empty());
+    assert!(s.workload.channels.is_empty());
+    assert!(s.workload.mutexes.is_empty());
+    assert!(s.workload.rwmutexes.is_empty());
     assert_eq!(
         s.workload.programs[0].ops,
         vec![Op::Compute {
@@ -138,6 +141,187 @@ ops = []
     assert_eq!(
         s.workload.programs[2].ops,
         vec![Op::WaitGroupDone { wait_group: a }]
+    );
+}
+
+#[test]
+fn every_channel_lock_and_network_op_compiles_to_the_workload_model() {
+    let source = r#"
+format = 1
+name = "sync"
+channels = [{ name = "jobs" }, { name = "results", capacity = 8 }]
+mutexes = ["mu", "other"]
+rwmutexes = ["rw"]
+
+[runtime]
+gomaxprocs = 2
+
+[programs.main]
+ops = [
+  { op = "send", chan = "results" },
+  { op = "recv", chan = "jobs" },
+  { op = "close", chan = "results" },
+  { op = "send", chan = "nil" },
+  { op = "recv", chan = "nil" },
+  { op = "lock", mutex = "other" },
+  { op = "unlock", mutex = "other" },
+  { op = "rlock", rwmutex = "rw" },
+  { op = "runlock", rwmutex = "rw" },
+  { op = "wlock", rwmutex = "rw" },
+  { op = "wunlock", rwmutex = "rw" },
+  { op = "net_wait", latency = "2ms" },
+  { op = "select", cases = [
+    { send = "jobs", body = [{ op = "gosched" }] },
+    { recv = "results" },
+    { recv = "nil", body = [] },
+    { after = "5ms", body = [
+      { op = "select", cases = [{ send = "nil" }], default = [{ op = "lock", mutex = "mu" }] },
+    ] },
+  ], default = [{ op = "net_wait", latency = "0s" }] },
+  { op = "select", cases = [{ recv = "jobs" }] },
+  { op = "select", default = [] },
+  { op = "select" },
+]
+"#;
+    let s = parse_scenario(source, "sync.toml").unwrap_or_else(|e| panic!("{e}"));
+    // Declarations keep their order; capacity defaults to 0 (unbuffered).
+    assert_eq!(
+        s.workload.channels,
+        vec![
+            ChannelDecl {
+                name: "jobs".into(),
+                capacity: 0
+            },
+            ChannelDecl {
+                name: "results".into(),
+                capacity: 8
+            },
+        ]
+    );
+    assert_eq!(s.workload.mutexes, ["mu", "other"]);
+    assert_eq!(s.workload.rwmutexes, ["rw"]);
+    let jobs = ChanRef::Chan(ChannelId(0));
+    let results = ChanRef::Chan(ChannelId(1));
+    let (mu, other, rw) = (MutexId(0), MutexId(1), RwMutexId(0));
+    assert_eq!(
+        s.workload.programs[0].ops,
+        vec![
+            Op::Send { chan: results },
+            Op::Recv { chan: jobs },
+            Op::Close { chan: results },
+            Op::Send { chan: ChanRef::Nil },
+            Op::Recv { chan: ChanRef::Nil },
+            Op::Lock { mutex: other },
+            Op::Unlock { mutex: other },
+            Op::RLock { rwmutex: rw },
+            Op::RUnlock { rwmutex: rw },
+            Op::WLock { rwmutex: rw },
+            Op::WUnlock { rwmutex: rw },
+            Op::NetWait {
+                latency_ns: 2_000_000
+            },
+            Op::Select {
+                cases: vec![
+                    SelectCase {
+                        op: CaseOp::Send(jobs),
+                        body: vec![Op::Gosched],
+                    },
+                    SelectCase {
+                        op: CaseOp::Recv(results),
+                        body: vec![],
+                    },
+                    SelectCase {
+                        op: CaseOp::Recv(ChanRef::Nil),
+                        body: vec![],
+                    },
+                    SelectCase {
+                        op: CaseOp::After {
+                            duration_ns: 5_000_000
+                        },
+                        body: vec![Op::Select {
+                            cases: vec![SelectCase {
+                                op: CaseOp::Send(ChanRef::Nil),
+                                body: vec![],
+                            }],
+                            default: Some(vec![Op::Lock { mutex: mu }]),
+                        }],
+                    },
+                ],
+                default: Some(vec![Op::NetWait { latency_ns: 0 }]),
+            },
+            // No default: the select blocks until a case is ready.
+            Op::Select {
+                cases: vec![SelectCase {
+                    op: CaseOp::Recv(jobs),
+                    body: vec![],
+                }],
+                default: None,
+            },
+            // Only a default: never blocks.
+            Op::Select {
+                cases: vec![],
+                default: Some(vec![]),
+            },
+            // `select {}`: blocks forever.
+            Op::Select {
+                cases: vec![],
+                default: None,
+            },
+        ]
+    );
+}
+
+#[test]
+fn declared_names_share_one_namespace_with_programs() {
+    let e = error_of(
+        "format = 1\nname = \"x\"\nmutexes = [\"worker\"]\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = []\n[programs.worker]\nops = []\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:8:11: programs.worker: program \"worker\" has the same name as a mutex \"worker\" (both become package-level names in the generated Go program)"
+    );
+    let e = error_of(
+        "format = 1\nname = \"x\"\nrwmutexes = [\"rw\", \"rw\"]\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = []\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:3:20: rwmutexes[1]: rwmutex \"rw\" is declared twice"
+    );
+    let e = error_of(
+        "format = 1\nname = \"x\"\nchannels = [{ name = \"2nd\" }]\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = []\n",
+    );
+    assert!(
+        e.starts_with("t.toml:3:22: channels[0].name: channel name \"2nd\" is not an identifier"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_mutex_op_on_an_rwmutex_says_which_ops_fit() {
+    let e = error_of(
+        "format = 1\nname = \"x\"\nmutexes = [\"mu\"]\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = [{ op = \"wunlock\", rwmutex = \"mu\" }]\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:7:36: programs.main.ops[0].rwmutex: \"mu\" is declared in mutexes, not rwmutexes: a sync.Mutex takes the ops lock and unlock, with mutex = \"mu\""
+    );
+}
+
+#[test]
+fn select_bodies_are_checked_like_any_ops() {
+    let e = error_of(
+        "format = 1\nname = \"x\"\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = [{ op = \"select\", default = [{ op = \"sleep\" }] }]\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:6:36: programs.main.ops[0].default[0]: missing field \"duration\" (op \"sleep\" needs it)"
+    );
+    let e = error_of(
+        "format = 1\nname = \"x\"\n[runtime]\ngomaxprocs = 1\n[programs.main]\nops = [{ op = \"select\", cases = [{ after = \"1ms\", body = [\"gosched\"] }] }]\n",
+    );
+    assert_eq!(
+        e,
+        "t.toml:6:59: programs.main.ops[0].cases[0].body[0]: invalid type: string \"gosched\", expected a table"
     );
 }
 
@@ -261,4 +445,46 @@ fn the_full_example_in_format_md_is_a_valid_scenario() {
             .collect()
     };
     assert_eq!(ops(&s.workload), ops(&library));
+}
+
+#[test]
+fn the_channel_lock_and_select_examples_in_format_md_compile() {
+    let doc = include_str!("../FORMAT.md");
+    let blocks: Vec<&str> = doc
+        .split("```toml\n")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("```").expect("end of a toml block")])
+        .collect();
+    let declarations = blocks
+        .iter()
+        .find(|b| b.starts_with("channels = ["))
+        .expect("the declarations example");
+    let ops = blocks
+        .iter()
+        .find(|b| b.starts_with("ops = ["))
+        .expect("the ops example");
+    let select = blocks
+        .iter()
+        .find(|b| b.starts_with("{ op = \"select\""))
+        .expect("the select example");
+    let source = format!(
+        "format = 1\nname = \"doc\"\n{declarations}\n[runtime]\ngomaxprocs = 1\n\n[programs.main]\n{ops}\n[programs.selector]\nops = [\n{select}]\n"
+    );
+    let s = parse_scenario(&source, "FORMAT.md").unwrap_or_else(|e| panic!("{e}\n{source}"));
+    assert_eq!(s.workload.channels[1].capacity, 10);
+    let main = &s.workload.programs[0].ops;
+    assert_eq!(main.len(), 11, "one example per op");
+    assert!(main.contains(&Op::Recv { chan: ChanRef::Nil }));
+    let Op::Select { cases, default } = &s.workload.programs[1].ops[0] else {
+        panic!("a select");
+    };
+    assert_eq!(cases.len(), 3);
+    assert_eq!(
+        default.as_deref(),
+        Some(
+            &[Op::Sleep {
+                duration_ns: 1_000_000
+            }][..]
+        )
+    );
 }

@@ -45,7 +45,10 @@ fn assert_deterministic(name: &str, seeds: &[u64]) {
         a.run();
         b.run();
         assert!(!a.trace().is_empty());
-        assert!(transcript(&a) == transcript(&b), "{name} seed {seed} ran differently");
+        assert!(
+            transcript(&a) == transcript(&b),
+            "{name} seed {seed} ran differently"
+        );
     }
 }
 
@@ -59,7 +62,10 @@ fn heavy_library_scenarios_are_deterministic_too() {
 
 #[test]
 fn every_library_scenario_run_twice_with_the_same_seed_gives_byte_identical_output() {
-    for entry in library::entries().iter().filter(|e| !HEAVY.contains(&e.name)) {
+    for entry in library::entries()
+        .iter()
+        .filter(|e| !HEAVY.contains(&e.name))
+    {
         assert_deterministic(entry.name, &[1, 42]);
     }
 }

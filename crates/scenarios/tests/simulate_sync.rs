@@ -48,13 +48,29 @@ fn the_unbuffered_send_and_waitgroup_deadlocks_always_exit_2_with_gos_message_an
 
 #[test]
 fn the_lock_order_deadlock_depends_on_the_interleaving() {
-    let outcomes: Vec<(u64, World)> = (1..=20).map(|seed| (seed, run("deadlock-lock-order", seed))).collect();
-    let deadlocked: Vec<&(u64, World)> = outcomes.iter().filter(|(_, w)| w.outcome().unwrap().exit_code == 2).collect();
-    let completed = outcomes.iter().filter(|(_, w)| w.outcome().unwrap().exit_code == 0).count();
-    assert!(!deadlocked.is_empty() && completed > 0, "{} deadlocked, {completed} completed", deadlocked.len());
+    let outcomes: Vec<(u64, World)> = (1..=20)
+        .map(|seed| (seed, run("deadlock-lock-order", seed)))
+        .collect();
+    let deadlocked: Vec<&(u64, World)> = outcomes
+        .iter()
+        .filter(|(_, w)| w.outcome().unwrap().exit_code == 2)
+        .collect();
+    let completed = outcomes
+        .iter()
+        .filter(|(_, w)| w.outcome().unwrap().exit_code == 0)
+        .count();
+    assert!(
+        !deadlocked.is_empty() && completed > 0,
+        "{} deadlocked, {completed} completed",
+        deadlocked.len()
+    );
     let (seed, w) = deadlocked[0];
     let err = w.stderr();
-    assert_eq!(err.matches("[sync.Mutex.Lock]").count(), 2, "seed {seed}: {err}");
+    assert_eq!(
+        err.matches("[sync.Mutex.Lock]").count(),
+        2,
+        "seed {seed}: {err}"
+    );
     assert!(err.starts_with("fatal error: all goroutines are asleep - deadlock!"));
 }
 
