@@ -141,3 +141,33 @@ fn the_greedy_locker_drives_the_mutex_into_starvation_mode() {
     };
     assert!(entries > 0, "no switch to starvation mode");
 }
+
+#[test]
+fn starved_goroutines_are_flagged_with_their_worst_waits() {
+    let scenario = library::get("starvation-tight-loop").unwrap();
+    let mut runtime = scenario.runtime.clone();
+    runtime.godebug.apply("asyncpreemptoff=1").unwrap();
+    let mut w = World::new(
+        &scenario.workload,
+        SimConfig {
+            seed: 1,
+            runtime,
+            cost: CostModel::default(),
+            record_trace: false,
+        },
+    );
+    w.run();
+    let starved = w.starved_goroutines(50 * sim_core::time::MILLISECOND_NS);
+    assert_eq!(starved.len(), 1, "{starved:?}");
+    assert_eq!(
+        starved[0].goid, 1,
+        "main, the ticker, waited for the spinner"
+    );
+    assert!(starved[0].max_runnable_wait_ns >= 190 * sim_core::time::MILLISECOND_NS);
+    // With async preemption nobody waits that long.
+    let w = run("starvation-tight-loop", 1);
+    assert!(
+        w.starved_goroutines(50 * sim_core::time::MILLISECOND_NS)
+            .is_empty()
+    );
+}

@@ -34,7 +34,8 @@ pub const GMPSIM_ELAPSED: &str = "/gmpsim/process/elapsed:seconds";
 pub const MODEL_PREEMPTIONS: &str = "/gmpsim/model/sched/preemptions:events";
 /// Model-only: successful steals from another P's run queue.
 pub const MODEL_STEALS: &str = "/gmpsim/model/sched/steals:events";
-/// Model-only: the longest any goroutine waited runnable before it ran.
+/// Model-only: the longest any goroutine could have run but did not
+/// (runnable, or a sleeper whose timer was due).
 pub const MODEL_MAX_RUNNABLE_WAIT: &str = "/gmpsim/model/sched/max-runnable-wait:seconds";
 /// Model-only: the longest any goroutine waited for a mutex.
 pub const MODEL_MAX_MUTEX_WAIT: &str = "/gmpsim/model/sync/max-mutex-wait:seconds";

@@ -628,13 +628,23 @@ impl World {
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoDestroy { g: goid, p });
         self.ms[m.index()].curg = None;
+        let program = self.program_of(gi);
+        let g = &self.gs[gi.index()];
+        let (run_ns, runnable_wait, mutex_wait) =
+            (g.run_ns, g.max_runnable_wait_ns, g.max_mutex_wait_ns);
+        self.stats.exited_run_ns.push((program, run_ns));
+        if runnable_wait.max(mutex_wait) >= crate::report::WAIT_RECORD_FLOOR_NS {
+            self.stats.exited_waits.push(crate::report::WaitRecord {
+                goid: goid.0,
+                program: self.workload.programs[program.index()].name.clone(),
+                max_runnable_wait_ns: runnable_wait,
+                max_mutex_wait_ns: mutex_wait,
+            });
+        }
         if gi == self.main_g {
             self.finish(0, "main returned".to_string());
             return;
         }
-        let program = self.program_of(gi);
-        let run_ns = self.gs[gi.index()].run_ns;
-        self.stats.exited_run_ns.push((program, run_ns));
         let locked = self.gs[gi.index()].lockedm.take().is_some();
         self.gfput(p, gi);
         if locked {

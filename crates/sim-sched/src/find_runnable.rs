@@ -124,14 +124,19 @@ impl World {
         gg.preempt = false;
         gg.running_since_ns = start_ns;
         let waited_ns = start_ns.saturating_sub(gg.runnable_since_ns);
-        gg.max_runnable_wait_ns = gg.max_runnable_wait_ns.max(waited_ns);
-        self.stats.max_runnable_wait_ns = self.stats.max_runnable_wait_ns.max(waited_ns);
         self.stats.latencies.record(waited_ns);
+        // For starvation, a sleeper could run from its timer's due time on,
+        // even if no P ran the timer until later.
+        let mut could_run_since_ns = gg.runnable_since_ns;
         if let Some(due) = gg.sleep_due_ns.take() {
             self.stats
                 .sleep_lateness
                 .record(start_ns.saturating_sub(due));
+            could_run_since_ns = could_run_since_ns.min(due);
         }
+        let starved_ns = start_ns.saturating_sub(could_run_since_ns);
+        gg.max_runnable_wait_ns = gg.max_runnable_wait_ns.max(starved_ns);
+        self.stats.max_runnable_wait_ns = self.stats.max_runnable_wait_ns.max(starved_ns);
         if let PickSource::Steal { .. } = decision.source {
             self.stats.steals += 1;
         }

@@ -128,7 +128,8 @@ pub struct G {
     pub op_pc: u32,
     /// When the G last started running (for `run_ns`).
     pub running_since_ns: u64,
-    /// Longest time this G spent runnable before running.
+    /// Longest time this G could have run but did not: runnable, or a
+    /// sleeper whose timer was due.
     pub max_runnable_wait_ns: u64,
     /// CPU time this G has received (for fairness between Gs of a program).
     pub run_ns: u64,

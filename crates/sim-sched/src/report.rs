@@ -33,6 +33,21 @@ pub enum SyncObject {
     WaitGroup(u32),
 }
 
+/// A goroutine's worst waits, for starvation reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitRecord {
+    pub goid: u64,
+    pub program: String,
+    /// Longest time it could have run but did not (runnable, or its timer due).
+    pub max_runnable_wait_ns: u64,
+    /// Longest time it waited to get a mutex.
+    pub max_mutex_wait_ns: u64,
+}
+
+/// Exited goroutines are remembered for starvation reports only if one of
+/// their waits reached this (so a million short-lived goroutines cost nothing).
+pub const WAIT_RECORD_FLOOR_NS: u64 = sim_core::time::MILLISECOND_NS;
+
 /// A goroutine that can never run again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Leak {
@@ -274,6 +289,42 @@ impl World {
             return None;
         }
         Some(objects)
+    }
+
+    /// Goroutines (live or exited) whose longest runnable wait or mutex wait
+    /// reached `threshold_ns` (at least `WAIT_RECORD_FLOOR_NS` for exited
+    /// ones), worst first.
+    pub fn starved_goroutines(&self, threshold_ns: u64) -> Vec<WaitRecord> {
+        let mut out: Vec<WaitRecord> = self
+            .stats
+            .exited_waits
+            .iter()
+            .filter(|r| r.max_runnable_wait_ns.max(r.max_mutex_wait_ns) >= threshold_ns)
+            .cloned()
+            .collect();
+        for g in &self.gs {
+            let GKind::User { program } = g.kind else {
+                continue;
+            };
+            if g.status == GStatus::Dead || g.goid.0 == 0 {
+                continue;
+            }
+            if g.max_runnable_wait_ns.max(g.max_mutex_wait_ns) >= threshold_ns {
+                out.push(WaitRecord {
+                    goid: g.goid.0,
+                    program: self.program_name(program).to_string(),
+                    max_runnable_wait_ns: g.max_runnable_wait_ns,
+                    max_mutex_wait_ns: g.max_mutex_wait_ns,
+                });
+            }
+        }
+        out.sort_by_key(|r| {
+            (
+                std::cmp::Reverse(r.max_runnable_wait_ns.max(r.max_mutex_wait_ns)),
+                r.goid,
+            )
+        });
+        out
     }
 
     /// The goroutines that can never run again (see the module header).

@@ -122,6 +122,8 @@ pub(crate) struct Stats {
     pub max_mutex_wait_ns: u64,
     /// CPU time of each goroutine that exited, with its program.
     pub exited_run_ns: Vec<(sim_core::ids::ProgramId, u64)>,
+    /// Exited goroutines whose worst wait reached `WAIT_RECORD_FLOOR_NS`.
+    pub exited_waits: Vec<crate::report::WaitRecord>,
 }
 
 /// The simulated process.
