@@ -2,7 +2,9 @@
 //!
 //! It parses arguments, loads scenarios through the `scenarios` crate, runs
 //! them in `sim-sched`, and prints what a Go program would print (schedtrace
-//! lines, fatal errors) followed by a summary. No model logic lives here.
+//! lines, fatal errors) followed by a summary. `go-source` prints the Go
+//! program a scenario stands for, and `compare` runs it with real Go beside
+//! the model (through `scenarios::realgo`). No model logic lives here.
 
 use clap::{Parser, Subcommand};
 use sim_core::metrics::{MetricValue, Summary};
@@ -23,7 +25,7 @@ const EXIT_BAD_INPUT: u8 = 1;
     long_about = "gmpsim simulates Go programs described by scenario files: goroutines, Ms, Ps, \
 run queues, work stealing, sysmon, preemption, syscalls and timers, following go1.27.3's runtime. \
 The same scenario and seed always produce the same bytes.",
-    after_help = "Examples:\n  gmpsim list\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run steal-imbalance --events --trace-out run.trace.json"
+    after_help = "Examples:\n  gmpsim list\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run steal-imbalance --events --trace-out run.trace.json\n  gmpsim go-source cpu-fanout\n  gmpsim compare cpu-fanout --runs 5"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -48,6 +50,49 @@ enum Command {
         after_help = "Examples:\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run my-scenario.toml --gomaxprocs 8 --json summary.json\n  gmpsim run steal-imbalance --seed 3 --check-determinism"
     )]
     Run(RunArgs),
+    /// Print the Go program a scenario stands for (standard library only).
+    #[command(
+        after_help = "Examples:\n  gmpsim go-source cpu-fanout > main.go\n  GOMAXPROCS=4 GODEBUG=schedtrace=10 go run main.go"
+    )]
+    GoSource {
+        /// A library scenario name or a path to a scenario file.
+        scenario: String,
+    },
+    /// Simulate a scenario and run its Go program with real Go, and print the
+    /// figures side by side.
+    #[command(
+        after_help = "Real Go is found through GMPSIM_GO, then the toolchain scripts/install-go.sh \
+installs in .tools/, then `go` on PATH.\n\nExamples:\n  gmpsim compare cpu-fanout --runs 5\n  \
+gmpsim compare starvation-tight-loop --godebug asyncpreemptoff=1 --traces\n  gmpsim compare --all --runs 3"
+    )]
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// A library scenario name (see `gmpsim list`) or a path to a scenario file.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    scenario: Option<String>,
+    /// Compare every library scenario, one after another.
+    #[arg(long)]
+    all: bool,
+    /// How many times to run the real program.
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Seed of the simulated run.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// GODEBUG settings for both sides, applied on top of the scenario's:
+    /// schedtrace=MS, scheddetail=1, asyncpreemptoff=1.
+    #[arg(long, value_name = "k=v,...")]
+    godebug: Option<String>,
+    /// Also print both sides' schedtrace output (the simulated run's, then
+    /// the first real run's).
+    #[arg(long)]
+    traces: bool,
+    /// Kill a real run that takes longer than this many seconds.
+    #[arg(long, default_value_t = 60.0, value_name = "SECS")]
+    timeout: f64,
 }
 
 #[derive(clap::Args)]
@@ -114,6 +159,14 @@ fn main() -> ExitCode {
             Err(e) => bad_input(&e.to_string()),
         },
         Command::Run(args) => run(args),
+        Command::GoSource { scenario } => match scenarios::resolve(&scenario) {
+            Ok(s) => {
+                print!("{}", scenarios::gosource::generate(&s));
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_input(&e.to_string()),
+        },
+        Command::Compare(args) => compare(args),
     }
 }
 
@@ -276,4 +329,299 @@ fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64)
         };
         println!("  {metric:<42} {shown}{note}");
     }
+}
+
+/// The simulated run `compare` puts beside real Go: the scenario as written,
+/// default cost model, like `gmpsim run SCENARIO --seed N`.
+fn simulate(scenario: &scenarios::Scenario, seed: u64) -> World {
+    let config = SimConfig {
+        seed,
+        runtime: scenario.runtime.clone(),
+        cost: Default::default(),
+        record_trace: false,
+    };
+    let mut world = World::new(&scenario.workload, config);
+    world.run();
+    world
+}
+
+fn compare(args: CompareArgs) -> ExitCode {
+    use scenarios::realgo::{GoToolchain, RunOptions};
+
+    let mut scenarios = if args.all {
+        let mut all = Vec::new();
+        for entry in scenarios::library::entries() {
+            match entry.parse() {
+                Ok(s) => all.push(s),
+                Err(e) => return bad_input(&e.to_string()),
+            }
+        }
+        all
+    } else {
+        let name = args.scenario.as_deref().unwrap_or_default();
+        match scenarios::resolve(name) {
+            Ok(s) => vec![s],
+            Err(e) => return bad_input(&e.to_string()),
+        }
+    };
+    if let Some(spec) = &args.godebug {
+        for scenario in &mut scenarios {
+            if let Err(e) = scenario.runtime.godebug.apply(spec) {
+                return bad_input(&format!("--godebug: {e}"));
+            }
+        }
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return bad_input(&format!(
+            "--timeout: must be a positive number of seconds, got {}",
+            args.timeout
+        ));
+    }
+    let go = match GoToolchain::locate() {
+        Ok(go) => go,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    if let Some(warning) = go.version_warning() {
+        eprintln!("gmpsim: warning: {warning}");
+    }
+    let options = RunOptions {
+        runs: args.runs as usize,
+        timeout: std::time::Duration::from_secs_f64(args.timeout),
+        ..RunOptions::default()
+    };
+
+    let mut failed = Vec::new();
+    for scenario in &scenarios {
+        let world = simulate(scenario, args.seed);
+        let simulated = world.summary();
+        let mut progress = ProgressDisplay::new(&scenario.name, options.runs);
+        let measured =
+            scenarios::realgo::measure(&go, scenario, &options, &mut |p| progress.update(p));
+        progress.finish();
+        match measured {
+            Ok(real) => {
+                print_comparison(scenario, args.seed, &simulated, &real);
+                if args.traces {
+                    print_traces(args.seed, world.stderr(), &real);
+                }
+            }
+            Err(e) => {
+                println!("\n== {}: real Go could not run it", scenario.name);
+                println!("{e}");
+                failed.push(scenario.name.clone());
+            }
+        }
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "gmpsim: error: real Go could not run: {} (see above)",
+            failed.join(", ")
+        );
+        ExitCode::from(EXIT_BAD_INPUT)
+    }
+}
+
+/// Progress of the real runs on stderr: a bar on a terminal, else one line
+/// per run (`cpu-fanout: run 3/5`), so logs stay readable.
+struct ProgressDisplay {
+    name: String,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl ProgressDisplay {
+    fn new(name: &str, runs: usize) -> Self {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(runs as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                    .expect("a valid progress template")
+                    .progress_chars("=> "),
+            );
+            bar.set_prefix(name.to_string());
+            bar
+        });
+        Self {
+            name: name.to_string(),
+            bar,
+        }
+    }
+
+    fn update(&mut self, progress: scenarios::realgo::Progress) {
+        use scenarios::realgo::Progress;
+        match (&self.bar, progress) {
+            (Some(bar), Progress::Building) => bar.set_message("building"),
+            (Some(bar), Progress::Running { run, .. }) => {
+                bar.set_position(run as u64 - 1);
+                bar.set_message(format!("run {run}"));
+            }
+            (None, Progress::Building) => eprintln!("{}: building the Go program", self.name),
+            (None, Progress::Running { run, of }) => eprintln!("{}: run {run}/{of}", self.name),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn print_comparison(
+    scenario: &scenarios::Scenario,
+    seed: u64,
+    simulated: &Summary,
+    real: &scenarios::realgo::RealMeasurement,
+) {
+    use scenarios::measure::{FigureUnit, compare};
+
+    let godebug = scenario.runtime.godebug.to_string();
+    println!(
+        "\n== {}: GOMAXPROCS={}{}",
+        scenario.name,
+        scenario.runtime.gomaxprocs,
+        if godebug.is_empty() {
+            String::new()
+        } else {
+            format!(", GODEBUG={godebug}")
+        }
+    );
+    println!(
+        "simulated: model of {GO_VERSION}, seed {seed}: exit status {}, {}",
+        simulated.outcome.exit_code, simulated.outcome.reason
+    );
+    println!(
+        "real:      {}, {} runs on {} CPUs: {} completed (program: {})",
+        real.go_version,
+        real.runs.len(),
+        real.host_cpus,
+        real.completed(),
+        real.binary.display()
+    );
+
+    let rows = compare(simulated, &real.figures);
+    let width = rows
+        .iter()
+        .map(|r| r.name.len())
+        .chain(simulated.model_only.keys().map(String::len))
+        .max()
+        .unwrap_or(0)
+        .max("metric".len());
+    println!(
+        "\n  {:<width$}  {:>12}  {:>12}  {:>25}  difference",
+        "metric", "simulated", "real mean", "real min–max"
+    );
+    for row in &rows {
+        let value = |v: f64| format_figure(v, row.unit);
+        let simulated = row.simulated.map_or("—".to_string(), value);
+        let (mean, range) = match &row.real {
+            Some(r) => (value(r.mean), format!("{}–{}", value(r.min), value(r.max))),
+            None => ("—".to_string(), "—".to_string()),
+        };
+        let difference = match (row.difference, row.relative_difference) {
+            (Some(d), Some(rel)) => {
+                format!("{} ({:+.1}%)", format_signed(d, row.unit), rel * 100.0)
+            }
+            (Some(d), None) => format_signed(d, row.unit),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<width$}  {simulated:>12}  {mean:>12}  {range:>25}  {difference}",
+            row.name
+        );
+    }
+    for (metric, value) in &simulated.model_only {
+        let shown = match value {
+            MetricValue::Count(v) => v.to_string(),
+            MetricValue::Float(v) if metric.ends_with(":seconds") => {
+                format_figure(*v, FigureUnit::Seconds)
+            }
+            MetricValue::Float(v) => format_figure(*v, FigureUnit::Value),
+            MetricValue::Histogram(h) => {
+                format!("p99 {}", format_figure(h.p99, FigureUnit::Seconds))
+            }
+        };
+        println!("  {metric:<width$}  {shown:>12}  (model only)");
+    }
+
+    println!(
+        "\n  run  {:>9}  {:>9}  {:>16}  outcome",
+        "wall", "CPU", "background load"
+    );
+    for (i, run) in real.runs.iter().enumerate() {
+        let load = run
+            .background_cpu_per_wall_s
+            .map_or("unknown".to_string(), |l| format!("{l:.2} CPU-s/s"));
+        println!(
+            "  {:<3}  {:>9}  {:>9}  {load:>16}  {}",
+            i + 1,
+            format_figure(run.wall_s, FigureUnit::Seconds),
+            format_figure(run.process_cpu_s, FigureUnit::Seconds),
+            run.outcome
+        );
+    }
+    // A run that did not complete is shown with what Go printed last, once
+    // per way of ending.
+    let mut shown = Vec::new();
+    for (i, run) in real.runs.iter().enumerate() {
+        if run.outcome != scenarios::realgo::RealOutcome::Completed
+            && !shown.contains(&&run.outcome)
+        {
+            shown.push(&run.outcome);
+            // Go's own message and the goroutines it names, else (a
+            // timeout, a crash) whatever came last.
+            const SHOWN_LINES: usize = 20;
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            let (tail, which) = match lines
+                .iter()
+                .position(|l| l.starts_with("fatal error:") || l.starts_with("panic:"))
+            {
+                Some(at) => (&lines[at..lines.len().min(at + SHOWN_LINES)], "Go's report"),
+                None => (
+                    &lines[lines.len().saturating_sub(SHOWN_LINES)..],
+                    "the end of its stderr",
+                ),
+            };
+            println!("\n  run {} ({}): {which}:", i + 1, run.outcome);
+            for line in tail {
+                println!("    {line}");
+            }
+        }
+    }
+}
+
+fn print_traces(seed: u64, simulated_stderr: &str, real: &scenarios::realgo::RealMeasurement) {
+    println!("\n-- simulated output (model of {GO_VERSION}, seed {seed}) --");
+    print!("{simulated_stderr}");
+    match real.runs.first() {
+        Some(run) => {
+            println!(
+                "\n-- real output ({}, run 1 of {}) --",
+                real.go_version,
+                real.runs.len()
+            );
+            print!("{}", run.stderr);
+        }
+        None => println!("\n-- real output: no runs --"),
+    }
+}
+
+/// A figure for the table: durations in Go's style (`12.5ms`), counts as
+/// integers (a mean with one decimal).
+fn format_figure(value: f64, unit: scenarios::measure::FigureUnit) -> String {
+    use scenarios::measure::FigureUnit;
+    match unit {
+        FigureUnit::Seconds => format_duration_ns((value.max(0.0) * 1e9).round() as u64),
+        FigureUnit::Count if value.fract() == 0.0 => format!("{value}"),
+        FigureUnit::Count => format!("{value:.1}"),
+        FigureUnit::Value => format!("{value:.4}"),
+    }
+}
+
+/// A difference with its sign: `+4.1ms`, `-2`.
+fn format_signed(value: f64, unit: scenarios::measure::FigureUnit) -> String {
+    let sign = if value < 0.0 { "-" } else { "+" };
+    format!("{sign}{}", format_figure(value.abs(), unit))
 }

@@ -26,7 +26,10 @@ mod compile;
 mod cost_file;
 mod duration;
 mod error;
+pub mod gosource;
 pub mod library;
+pub mod measure;
+pub mod realgo;
 
 pub use compile::{MAIN_PROGRAM, MAX_GOMAXPROCS, SUPPORTED_FORMATS};
 pub use cost_file::{load_cost_model, parse_cost_model};

@@ -1,0 +1,540 @@
+//! Generating the Go program a scenario describes.
+//!
+//! [`generate`] turns a scenario into one self-contained Go program (package
+//! main, standard library only) that a student can read: each goroutine
+//! program becomes a Go function, `main` becomes `func main()`, and each op
+//! becomes the line of Go it stands for (the table is in FORMAT.md, "How ops
+//! map to Go"). The program measures itself with a harness that is the same in
+//! every generated program (`gosource/harness.go`, appended verbatim): it
+//! calibrates the compute loops before the scenario starts and prints one JSON
+//! object in the shape of `sim_core::metrics::Summary` when `main` returns.
+//!
+//! The runtime settings (GOMAXPROCS, GODEBUG) are not in the program: as for
+//! any Go program they come from the environment, and the runner
+//! ([`crate::realgo`]) sets them from the scenario.
+//!
+//! Descriptions are copied into comments inside function bodies and into a
+//! header that is not attached to the package clause: gofmt rewrites doc
+//! comments (lists, headings), so text placed there could make the output
+//! differ from gofmt's.
+
+use crate::Scenario;
+use sim_core::workload::{CaseOp, ChanRef, Op, Workload};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// The harness every generated program ends with.
+const HARNESS: &str = include_str!("gosource/harness.go");
+
+/// The packages the harness imports (and so every generated program). A
+/// program that declares wait groups or mutexes also imports `sync`.
+const IMPORTS: &[&str] = &[
+    "encoding/json",
+    "math",
+    "os",
+    "runtime",
+    "runtime/metrics",
+    "slices",
+    "sync/atomic",
+    "syscall",
+    "time",
+    "unsafe",
+];
+
+/// Package-level names a scenario's program or wait group may not take in
+/// Go: the harness's own names, the imported packages, `init` (Go would call
+/// it before main) and the blank identifier.
+const HARNESS_NAMES: &[&str] = &[
+    "init",
+    "_",
+    // imported packages
+    "json",
+    "math",
+    "os",
+    "runtime",
+    "metrics",
+    "slices",
+    "sync",
+    "atomic",
+    "syscall",
+    "time",
+    "unsafe",
+    // harness.go
+    "nsPerCallIteration",
+    "nsPerNoCallIteration",
+    "sink",
+    "step",
+    "computeWithCalls",
+    "loopWithCalls",
+    "computeNoCalls",
+    "loopNoCalls",
+    "iterations",
+    "calibrate",
+    "nsPerIteration",
+    "blockingSyscall",
+    "netWait",
+    "nilChannel",
+    "latenessSample",
+    "sleepLateness",
+    "sleep",
+    "schedLatencies",
+    "startTime",
+    "latenciesAtStart",
+    "startMeasuring",
+    "readMetrics",
+    "histogramSummary",
+    "nearestRank",
+    "summarizeExact",
+    "summarizeBuckets",
+    "reportMeasurements",
+    "report",
+    "outcome",
+    "processCPU",
+];
+
+/// Go's predeclared identifiers (https://go.dev/ref/spec#Predeclared_identifiers):
+/// a package-level function named `len` or `min` would hide the builtin from
+/// the harness.
+const GO_PREDECLARED: &[&str] = &[
+    "any",
+    "bool",
+    "byte",
+    "comparable",
+    "complex64",
+    "complex128",
+    "error",
+    "float32",
+    "float64",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "rune",
+    "string",
+    "uint",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uintptr",
+    "true",
+    "false",
+    "iota",
+    "nil",
+    "append",
+    "cap",
+    "clear",
+    "close",
+    "complex",
+    "copy",
+    "delete",
+    "imag",
+    "len",
+    "make",
+    "max",
+    "min",
+    "new",
+    "panic",
+    "print",
+    "println",
+    "real",
+    "recover",
+];
+
+/// The Go name of every program, wait group, channel and mutex: the
+/// scenario's own name, unless Go or the harness already uses it (then with
+/// a suffix, `stepProg`, `sinkWG`), so that any valid scenario compiles.
+struct GoNames {
+    programs: Vec<String>,
+    wait_groups: Vec<String>,
+    channels: Vec<String>,
+    mutexes: Vec<String>,
+    rwmutexes: Vec<String>,
+}
+
+impl GoNames {
+    fn new(workload: &Workload) -> Self {
+        let mut taken: BTreeSet<String> = HARNESS_NAMES
+            .iter()
+            .chain(GO_PREDECLARED)
+            .map(|s| s.to_string())
+            .collect();
+        let mut claim = |name: &str, suffix: &str| -> String {
+            let mut candidate = name.to_string();
+            while taken.contains(&candidate) {
+                candidate.push_str(suffix);
+            }
+            taken.insert(candidate.clone());
+            candidate
+        };
+        // `main` first, so that it keeps its name whatever else is declared.
+        let main_index = workload.main.index();
+        let mut programs = vec![String::new(); workload.programs.len()];
+        programs[main_index] = claim(&workload.programs[main_index].name, "Prog");
+        for (i, p) in workload.programs.iter().enumerate() {
+            if i != main_index {
+                programs[i] = claim(&p.name, "Prog");
+            }
+        }
+        let mut claim_all = |names: &mut dyn Iterator<Item = &String>, suffix: &str| {
+            names.map(|n| claim(n, suffix)).collect::<Vec<_>>()
+        };
+        let wait_groups = claim_all(&mut workload.wait_groups.iter(), "WG");
+        let channels = claim_all(&mut workload.channels.iter().map(|c| &c.name), "Ch");
+        let mutexes = claim_all(&mut workload.mutexes.iter(), "Mu");
+        let rwmutexes = claim_all(&mut workload.rwmutexes.iter(), "RW");
+        Self {
+            programs,
+            wait_groups,
+            channels,
+            mutexes,
+            rwmutexes,
+        }
+    }
+
+    /// A channel operand: the declared channel, or the harness's nil one.
+    fn chan(&self, chan: ChanRef) -> &str {
+        match chan {
+            ChanRef::Nil => "nilChannel",
+            ChanRef::Chan(id) => &self.channels[id.index()],
+        }
+    }
+}
+
+/// The Go program equivalent to `scenario`, gofmt-formatted.
+pub fn generate(scenario: &Scenario) -> String {
+    let workload = &scenario.workload;
+    let names = GoNames::new(workload);
+    let mut g = GoWriter::default();
+
+    g.line(&format!(
+        "// Code generated by gmpsim from the scenario {:?} ({}). DO NOT EDIT.",
+        scenario.name, scenario.origin
+    ));
+    g.blank();
+    g.comment_block(&scenario.description);
+    g.line("//");
+    g.line("// Run it with the scenario's runtime settings in the environment:");
+    g.line("//");
+    g.line(&format!("//\t{} go run main.go", environment(scenario)));
+    g.line("//");
+    g.line("// It prints one JSON object on stdout when main returns: the figures gmpsim");
+    g.line("// compares with its model of the Go runtime.");
+    g.blank();
+    g.line("package main");
+    g.blank();
+    let uses_sync = !(workload.wait_groups.is_empty()
+        && workload.mutexes.is_empty()
+        && workload.rwmutexes.is_empty());
+    let mut imports: Vec<&str> = IMPORTS.to_vec();
+    if uses_sync {
+        imports.push("sync");
+    }
+    imports.sort_unstable();
+    g.line("import (");
+    for import in imports {
+        g.line(&format!("\t{import:?}"));
+    }
+    g.line(")");
+
+    let mut shared = Vec::new();
+    for (decl, name) in workload.channels.iter().zip(&names.channels) {
+        shared.push(match decl.capacity {
+            0 => format!("var {name} = make(chan int)"),
+            n => format!("var {name} = make(chan int, {n})"),
+        });
+    }
+    for name in &names.mutexes {
+        shared.push(format!("var {name} sync.Mutex"));
+    }
+    for name in &names.rwmutexes {
+        shared.push(format!("var {name} sync.RWMutex"));
+    }
+    for name in &names.wait_groups {
+        shared.push(format!("var {name} sync.WaitGroup"));
+    }
+    if !shared.is_empty() {
+        g.blank();
+        g.line("// What the goroutines share.");
+        for line in &shared {
+            g.line(line);
+        }
+    }
+
+    let main_index = workload.main.index();
+    let order = std::iter::once(main_index)
+        .chain((0..workload.programs.len()).filter(|&i| i != main_index));
+    for i in order {
+        let program = &workload.programs[i];
+        let is_main = i == main_index;
+        g.blank();
+        g.line(&format!("func {}() {{", names.programs[i]));
+        g.indent += 1;
+        g.comment_block(&program.description);
+        if is_main {
+            g.line("startMeasuring() // calibrate the compute loops, then start the clock");
+        }
+        for op in &program.ops {
+            g.op(op, &names);
+        }
+        if is_main {
+            g.line("reportMeasurements() // print the measurements as one JSON object");
+        }
+        g.indent -= 1;
+        g.line("}");
+    }
+    g.blank();
+    g.out.push_str(HARNESS);
+    g.out
+}
+
+/// The environment the scenario runs in, as a shell prefix
+/// (`GOMAXPROCS=4 GODEBUG=schedtrace=10`).
+fn environment(scenario: &Scenario) -> String {
+    let mut env = format!("GOMAXPROCS={}", scenario.runtime.gomaxprocs);
+    let godebug = scenario.runtime.godebug.to_string();
+    if !godebug.is_empty() {
+        let _ = write!(env, " GODEBUG={godebug}");
+    }
+    env
+}
+
+/// Go source text, a line at a time, indented with tabs as gofmt does.
+#[derive(Default)]
+struct GoWriter {
+    out: String,
+    indent: usize,
+}
+
+impl GoWriter {
+    fn line(&mut self, text: &str) {
+        for _ in 0..self.indent {
+            self.out.push('\t');
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.out.push('\n');
+    }
+
+    /// `text` as `//` comment lines, trailing blank lines dropped.
+    fn comment_block(&mut self, text: &str) {
+        let lines: Vec<&str> = text.trim_end().lines().map(str::trim_end).collect();
+        let first = lines
+            .iter()
+            .position(|l| !l.is_empty())
+            .unwrap_or(lines.len());
+        for l in &lines[first..] {
+            if l.is_empty() {
+                self.line("//");
+            } else {
+                self.line(&format!("// {l}"));
+            }
+        }
+    }
+
+    /// One op as Go statements: one arm per op kind.
+    fn op(&mut self, op: &Op, names: &GoNames) {
+        match op {
+            Op::Compute {
+                duration_ns,
+                preemptible: true,
+            } => self.line(&format!("computeWithCalls({})", go_duration(*duration_ns))),
+            Op::Compute {
+                duration_ns,
+                preemptible: false,
+            } => self.line(&format!("computeNoCalls({})", go_duration(*duration_ns))),
+            Op::Spawn { program, count } => {
+                let call = format!("go {}()", names.programs[program.index()]);
+                if *count == 1 {
+                    self.line(&call);
+                } else {
+                    self.line(&format!("for range {count} {{"));
+                    self.indent += 1;
+                    self.line(&call);
+                    self.indent -= 1;
+                    self.line("}");
+                }
+            }
+            Op::Gosched => self.line("runtime.Gosched()"),
+            Op::Sleep { duration_ns } => {
+                self.line(&format!("sleep({})", go_duration(*duration_ns)))
+            }
+            Op::Syscall { duration_ns } => {
+                self.line(&format!("blockingSyscall({})", go_duration(*duration_ns)))
+            }
+            Op::WaitGroupAdd { wait_group, delta } => self.line(&format!(
+                "{}.Add({delta})",
+                names.wait_groups[wait_group.index()]
+            )),
+            Op::WaitGroupDone { wait_group } => {
+                self.line(&format!("{}.Done()", names.wait_groups[wait_group.index()]))
+            }
+            Op::WaitGroupWait { wait_group } => {
+                self.line(&format!("{}.Wait()", names.wait_groups[wait_group.index()]))
+            }
+            Op::LockOsThread => self.line("runtime.LockOSThread()"),
+            Op::UnlockOsThread => self.line("runtime.UnlockOSThread()"),
+            Op::Send { chan } => self.line(&format!("{} <- 1", names.chan(*chan))),
+            Op::Recv { chan } => self.line(&format!("<-{}", names.chan(*chan))),
+            Op::Close { chan } => self.line(&format!("close({})", names.chan(*chan))),
+            Op::Select { cases, default } => {
+                if cases.is_empty() && default.is_none() {
+                    return self.line("select {}");
+                }
+                self.line("select {");
+                for case in cases {
+                    self.line(&match case.op {
+                        CaseOp::Send(chan) => format!("case {} <- 1:", names.chan(chan)),
+                        CaseOp::Recv(chan) => format!("case <-{}:", names.chan(chan)),
+                        CaseOp::After { duration_ns } => {
+                            format!("case <-time.After({}):", go_duration(duration_ns))
+                        }
+                    });
+                    self.ops(&case.body, names);
+                }
+                if let Some(body) = default {
+                    self.line("default:");
+                    self.ops(body, names);
+                }
+                self.line("}");
+            }
+            Op::Lock { mutex } => self.line(&format!("{}.Lock()", names.mutexes[mutex.index()])),
+            Op::Unlock { mutex } => {
+                self.line(&format!("{}.Unlock()", names.mutexes[mutex.index()]))
+            }
+            Op::RLock { rwmutex } => {
+                self.line(&format!("{}.RLock()", names.rwmutexes[rwmutex.index()]))
+            }
+            Op::RUnlock { rwmutex } => {
+                self.line(&format!("{}.RUnlock()", names.rwmutexes[rwmutex.index()]))
+            }
+            Op::WLock { rwmutex } => {
+                self.line(&format!("{}.Lock()", names.rwmutexes[rwmutex.index()]))
+            }
+            Op::WUnlock { rwmutex } => {
+                self.line(&format!("{}.Unlock()", names.rwmutexes[rwmutex.index()]))
+            }
+            Op::NetWait { latency_ns } => {
+                self.line(&format!("netWait({})", go_duration(*latency_ns)))
+            }
+            Op::Repeat { count, body } => {
+                // An untyped constant above MaxInt64 does not fit Go's int.
+                let range = if i64::try_from(*count).is_ok() {
+                    count.to_string()
+                } else {
+                    format!("uint64({count})")
+                };
+                self.line(&format!("for range {range} {{"));
+                self.ops(body, names);
+                self.line("}");
+            }
+        }
+    }
+
+    /// Ops one level deeper than the line before (a loop's or a case's body).
+    fn ops(&mut self, ops: &[Op], names: &GoNames) {
+        self.indent += 1;
+        for op in ops {
+            self.op(op, names);
+        }
+        self.indent -= 1;
+    }
+}
+
+/// A duration in nanoseconds as a Go constant expression in the largest unit
+/// that divides it: `50 * time.Millisecond`, `time.Second`, `1500 * time.Nanosecond`.
+pub fn go_duration(duration_ns: u64) -> String {
+    const UNITS: [(u64, &str); 6] = [
+        (3_600_000_000_000, "time.Hour"),
+        (60_000_000_000, "time.Minute"),
+        (1_000_000_000, "time.Second"),
+        (1_000_000, "time.Millisecond"),
+        (1_000, "time.Microsecond"),
+        (1, "time.Nanosecond"),
+    ];
+    if duration_ns == 0 {
+        return "0".to_string();
+    }
+    let (unit_ns, unit) = UNITS
+        .iter()
+        .find(|(unit_ns, _)| duration_ns / unit_ns * unit_ns == duration_ns)
+        .expect("every duration is a whole number of nanoseconds");
+    match duration_ns / unit_ns {
+        1 => unit.to_string(),
+        n => format!("{n} * {unit}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The package-level names harness.go declares.
+    fn harness_declarations() -> Vec<String> {
+        let ident = |s: &str| -> String {
+            s.chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let mut names = Vec::new();
+        let mut in_block = false;
+        for line in HARNESS.lines() {
+            if in_block {
+                if line == ")" {
+                    in_block = false;
+                } else if let Some(rest) = line.strip_prefix('\t') {
+                    names.push(ident(rest));
+                }
+                continue;
+            }
+            for keyword in ["func ", "var ", "const ", "type "] {
+                if let Some(rest) = line.strip_prefix(keyword) {
+                    if rest.starts_with('(') {
+                        in_block = true;
+                    } else {
+                        names.push(ident(rest));
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn every_name_the_harness_declares_is_kept_from_scenarios() {
+        let declared = harness_declarations();
+        assert!(declared.len() > 20, "{declared:?}");
+        for name in &declared {
+            assert!(
+                HARNESS_NAMES.contains(&name.as_str()),
+                "harness.go declares {name}: add it to HARNESS_NAMES"
+            );
+        }
+    }
+
+    #[test]
+    fn every_import_is_a_package_name_kept_from_scenarios() {
+        for import in IMPORTS {
+            let package = import.rsplit('/').next().unwrap();
+            assert!(HARNESS_NAMES.contains(&package), "{package}");
+        }
+    }
+
+    #[test]
+    fn durations_read_in_the_largest_exact_unit() {
+        assert_eq!(go_duration(0), "0");
+        assert_eq!(go_duration(1_000_000), "time.Millisecond");
+        assert_eq!(go_duration(50_000_000), "50 * time.Millisecond");
+        assert_eq!(go_duration(1_500), "1500 * time.Nanosecond");
+        assert_eq!(go_duration(90_000_000_000), "90 * time.Second");
+        assert_eq!(go_duration(7_200_000_000_000), "2 * time.Hour");
+        assert_eq!(
+            go_duration(i64::MAX as u64),
+            "9223372036854775807 * time.Nanosecond"
+        );
+    }
+}
