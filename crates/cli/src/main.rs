@@ -127,6 +127,14 @@ struct RunArgs {
 }
 
 fn main() -> ExitCode {
+    // `gmpsim run ... | head` must end quietly when the reader goes away, as
+    // Unix tools do, not panic on a failed write.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread
+    // exists has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::List { names } => {

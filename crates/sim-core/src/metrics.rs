@@ -14,7 +14,8 @@ use std::collections::BTreeMap;
 
 /// `/sched/gomaxprocs:threads`.
 pub const SCHED_GOMAXPROCS: &str = "/sched/gomaxprocs:threads";
-/// `/sched/goroutines:goroutines`: live non-system goroutines at the end.
+/// `/sched/goroutines:goroutines`: live goroutines, the runtime's own
+/// included (go1.27.3 reports `gcount(true)`), as main returns.
 pub const SCHED_GOROUTINES: &str = "/sched/goroutines:goroutines";
 /// `/sched/goroutines-created:goroutines`: cumulative.
 pub const SCHED_GOROUTINES_CREATED: &str = "/sched/goroutines-created:goroutines";

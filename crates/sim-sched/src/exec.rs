@@ -287,7 +287,7 @@ impl World {
         let now = self.now_ns;
         let g = &mut self.gs[gi.index()];
         g.stop_running(now);
-        g.set_status(GStatus::Runnable);
+        g.set_status(GStatus::Runnable, now);
         g.runnable_since_ns = now;
         let goid = g.goid;
         self.emit(TraceEvent::GoStop {
@@ -312,7 +312,12 @@ impl World {
     /// Returns true once `main.main` may start; false if main parked.
     fn runtime_main_init(&mut self, m: MId) -> bool {
         if self.init.received == 0 && !self.init.main_waiting {
-            // First entry: runtime init's forcegchelper, then gcenable's two.
+            // First entry: runtime.main locks the main goroutine to M0 for
+            // the whole of init (lockOSThread, without the template thread),
+            // then runtime init starts forcegchelper and gcenable its two.
+            let gi = self.curg(m);
+            self.gs[gi.index()].lockedm = Some(m);
+            self.ms[m.index()].lockedg = Some(gi);
             self.newproc(
                 m,
                 GKind::System {
@@ -340,13 +345,21 @@ impl World {
             self.init.buffered -= 1;
             self.init.received += 1;
         }
-        self.newproc(
-            m,
-            GKind::System {
-                reason: WaitReason::UpdateGomaxprocsIdle,
-                signals_init: false,
-            },
-        );
+        // The GOMAXPROCS updater; then package init, where os (which every
+        // generated program imports) sets a finalizer and so starts the
+        // finalizer goroutine; then init unlocks the main goroutine.
+        for reason in [WaitReason::UpdateGomaxprocsIdle, WaitReason::FinalizerWait] {
+            self.newproc(
+                m,
+                GKind::System {
+                    reason,
+                    signals_init: false,
+                },
+            );
+        }
+        let gi = self.curg(m);
+        self.gs[gi.index()].lockedm = None;
+        self.ms[m.index()].lockedg = None;
         self.init.done = true;
         true
     }
@@ -490,7 +503,8 @@ impl World {
             .curg
             .map(|g| self.goid(g))
             .unwrap_or(Goid(0));
-        let gi = self.alloc_g(p, kind, parent);
+        let seq = self.ms[m.index()].cheaprand.next_u32() as u8;
+        let gi = self.alloc_g(p, kind, parent, seq);
         let placement = self.runqput_traced(p, gi, true);
         let program = match kind {
             GKind::User { program } => Some(program),
@@ -532,7 +546,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
-        self.gs[gi.index()].set_status(GStatus::Waiting(reason));
+        self.gs[gi.index()].set_status(GStatus::Waiting(reason), self.now_ns);
         self.gs[gi.index()].waiting_since_ns = self.now_ns;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoBlock { g: goid, p, reason });
@@ -564,7 +578,7 @@ impl World {
             GStatus::Waiting(r) => r,
             other => unreachable!("ready of a G that is not waiting: {other:?}"),
         };
-        self.gs[g.index()].set_status(GStatus::Runnable);
+        self.gs[g.index()].set_status(GStatus::Runnable, self.now_ns);
         self.gs[g.index()].runnable_since_ns = self.now_ns;
         let waker = self.ps[p.index()]
             .m
@@ -607,7 +621,7 @@ impl World {
         let now = self.now_ns;
         let g = &mut self.gs[gi.index()];
         g.stop_running(now);
-        g.set_status(GStatus::Runnable);
+        g.set_status(GStatus::Runnable, now);
         g.runnable_since_ns = now;
         g.preempt = false;
         let goid = g.goid;
@@ -623,7 +637,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
-        self.gs[gi.index()].set_status(GStatus::Dead);
+        self.gs[gi.index()].set_status(GStatus::Dead, self.now_ns);
         self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoDestroy { g: goid, p });
@@ -642,6 +656,10 @@ impl World {
             });
         }
         if gi == self.main_g {
+            // What a program reading runtime/metrics just before main returns
+            // sees: every live goroutine, main and the runtime's own included.
+            self.stats.goroutines_at_main_return =
+                Some(self.gs.iter().filter(|g| g.goid.0 != 0 && g.status != GStatus::Dead).count() as u64 + 1);
             self.finish(0, "main returned".to_string());
             return;
         }
@@ -712,7 +730,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
-        self.gs[gi.index()].set_status(GStatus::Syscall { m });
+        self.gs[gi.index()].set_status(GStatus::Syscall { m }, self.now_ns);
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoSyscallBegin { g: goid, p, m });
         let now = self.now_ns;
@@ -728,7 +746,7 @@ impl World {
     /// queue the G globally and stop the M (`exitsyscallNoP`).
     fn exitsyscall(&mut self, m: MId, _since_ns: u64) {
         let gi = self.curg(m);
-        self.gs[gi.index()].set_status(GStatus::Running { m });
+        self.gs[gi.index()].set_status(GStatus::Running { m }, self.now_ns);
         self.gs[gi.index()].running_since_ns = self.now_ns + self.config.cost.syscall_exit_ns;
         let goid = self.goid(gi);
         let exit = if let Some(p) = self.ms[m.index()].p {
@@ -742,7 +760,7 @@ impl World {
         } else {
             let now = self.now_ns;
             let g = &mut self.gs[gi.index()];
-            g.set_status(GStatus::Runnable);
+            g.set_status(GStatus::Runnable, now);
             g.runnable_since_ns = now;
             self.emit(TraceEvent::GoSyscallEnd {
                 g: goid,

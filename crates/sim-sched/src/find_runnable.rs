@@ -120,11 +120,12 @@ impl World {
         mm.curg = Some(g);
         mm.state = MState::Switching;
         let gg = &mut self.gs[g.index()];
-        gg.set_status(GStatus::Running { m });
+        let sampled = gg.set_status(GStatus::Running { m }, now);
         gg.preempt = false;
         gg.running_since_ns = start_ns;
-        let waited_ns = start_ns.saturating_sub(gg.runnable_since_ns);
-        self.stats.latencies.record(waited_ns);
+        if let Some(runnable_ns) = sampled {
+            self.stats.latencies.record(runnable_ns);
+        }
         // For starvation, a sleeper could run from its timer's due time on,
         // even if no P ran the timer until later.
         let mut could_run_since_ns = gg.runnable_since_ns;

@@ -57,6 +57,7 @@ fn g(w: &mut World) -> GIdx {
             program: ProgramId(0),
         },
         Goid(1),
+        0,
     )
 }
 

@@ -11,6 +11,10 @@
 use sim_core::ids::{Goid, MId, ProgramId};
 use sim_core::trace::WaitReason;
 
+/// One in this many departures from running is sampled for
+/// `/sched/latencies` (`gTrackingPeriod`).
+pub const G_TRACKING_PERIOD: u8 = 8;
+
 /// Index of a G slot in the world's arena. Dead slots are recycled through
 /// the gFree lists as in Go; the goid is what identifies a goroutine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -128,6 +132,12 @@ pub struct G {
     pub op_pc: u32,
     /// When the G last started running (for `run_ns`).
     pub running_since_ns: u64,
+    /// Latency sampling (Go's `trackingSeq`, `tracking`, `trackingStamp`,
+    /// `runnableTime`).
+    pub tracking_seq: u8,
+    pub tracking: bool,
+    pub tracking_stamp_ns: u64,
+    pub runnable_acc_ns: u64,
     /// Longest time this G could have run but did not: runnable, or a
     /// sleeper whose timer was due.
     pub max_runnable_wait_ns: u64,
@@ -166,6 +176,10 @@ impl G {
             sync_wait: None,
             waiting_since_ns: 0,
             op_pc: 0,
+            tracking_seq: 0,
+            tracking: false,
+            tracking_stamp_ns: 0,
+            runnable_acc_ns: 0,
             running_since_ns: 0,
             max_runnable_wait_ns: 0,
             run_ns: 0,
@@ -184,8 +198,12 @@ impl G {
         self.run_ns += now_ns.saturating_sub(self.running_since_ns);
     }
 
-    /// Moves to `next`, asserting that the transition is one Go makes.
-    pub fn set_status(&mut self, next: GStatus) {
+    /// Moves to `next` at `now_ns`, asserting that the transition is one Go
+    /// makes. Also keeps Go's scheduling-latency sampling (`casgstatus`):
+    /// one in `G_TRACKING_PERIOD` departures from running starts tracking
+    /// the G; a tracked G sums the time it spends runnable until it runs
+    /// again, and that sum is returned then, for `/sched/latencies`.
+    pub fn set_status(&mut self, next: GStatus, now_ns: u64) -> Option<u64> {
         debug_assert!(
             self.status.may_become(next),
             "illegal G status transition for {}: {:?} -> {:?}",
@@ -193,10 +211,40 @@ impl G {
             self.status,
             next
         );
+        let running = |s: GStatus| matches!(s, GStatus::Running { .. } | GStatus::Syscall { .. });
+        if running(self.status) && !running(next) {
+            if self.tracking_seq % G_TRACKING_PERIOD == 0 {
+                self.tracking = true;
+            }
+            self.tracking_seq = self.tracking_seq.wrapping_add(1);
+        }
+        let mut sample = None;
+        if self.tracking {
+            if self.status == GStatus::Runnable {
+                self.runnable_acc_ns += now_ns.saturating_sub(self.tracking_stamp_ns);
+            }
+            match next {
+                GStatus::Runnable => self.tracking_stamp_ns = now_ns,
+                GStatus::Running { .. } => {
+                    self.tracking = false;
+                    sample = Some(std::mem::take(&mut self.runnable_acc_ns));
+                }
+                _ => {}
+            }
+        }
         if let GStatus::Waiting(reason) = next {
             self.last_wait_reason = reason;
         }
         self.status = next;
+        sample
+    }
+
+    /// A new goroutine's sampling state (`newproc1`): `seq` is a random byte;
+    /// the G is tracked from birth when it is a multiple of the period.
+    pub fn start_tracking(&mut self, seq: u8) {
+        self.tracking_seq = seq;
+        self.tracking = seq % G_TRACKING_PERIOD == 0;
+        self.runnable_acc_ns = 0;
     }
 }
 
@@ -225,7 +273,7 @@ mod tests {
     #[should_panic(expected = "illegal G status transition")]
     fn an_illegal_transition_is_caught() {
         let mut g = G::new_dead();
-        g.set_status(GStatus::Waiting(WaitReason::Sleep));
+        g.set_status(GStatus::Waiting(WaitReason::Sleep), 0);
     }
 
     #[test]

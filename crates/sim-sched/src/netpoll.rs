@@ -87,7 +87,7 @@ impl World {
 
     /// Marks a netpoll-ready G runnable and traces where it went.
     pub(crate) fn netpoll_mark_ready(&mut self, g: GIdx, placement: Placement) {
-        self.gs[g.index()].set_status(crate::g::GStatus::Runnable);
+        self.gs[g.index()].set_status(crate::g::GStatus::Runnable, self.now_ns);
         self.gs[g.index()].runnable_since_ns = self.now_ns;
         let goid = self.goid(g);
         self.emit(TraceEvent::GoUnblock {

@@ -16,11 +16,13 @@ impl World {
             metrics::SCHED_GOMAXPROCS.to_string(),
             count(u64::from(self.gomaxprocs())),
         );
-        let live = self
-            .gs
-            .iter()
-            .filter(|g| g.is_user() && g.status != crate::g::GStatus::Dead && g.goid.0 != 0)
-            .count() as u64;
+        // Go's gcount(true): every live goroutine, system ones included.
+        let live = self.stats.goroutines_at_main_return.unwrap_or_else(|| {
+            self.gs
+                .iter()
+                .filter(|g| g.status != crate::g::GStatus::Dead && g.goid.0 != 0)
+                .count() as u64
+        });
         m.insert(metrics::SCHED_GOROUTINES.to_string(), count(live));
         m.insert(
             metrics::SCHED_GOROUTINES_CREATED.to_string(),

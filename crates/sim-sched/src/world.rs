@@ -122,6 +122,8 @@ pub(crate) struct Stats {
     pub max_mutex_wait_ns: u64,
     /// CPU time of each goroutine that exited, with its program.
     pub exited_run_ns: Vec<(sim_core::ids::ProgramId, u64)>,
+    /// `/sched/goroutines` as main saw it just before returning.
+    pub goroutines_at_main_return: Option<u64>,
     /// Exited goroutines whose worst wait reached `WAIT_RECORD_FLOOR_NS`.
     pub exited_waits: Vec<crate::report::WaitRecord>,
 }
@@ -162,16 +164,18 @@ pub struct World {
     pub(crate) jitter: sim_core::rng::SimRng,
 }
 
-/// `runtime.main` before `main.main`, as far as scheduling goes: runtime
-/// init starts forcegchelper; `gcenable` starts bgsweep and bgscavenge and
-/// receives twice from a channel each of them sends on when it first runs;
-/// then the GOMAXPROCS updater starts. The main goroutine parks ("chan
-/// receive") until both have run, so P0 has switched goroutines a few times
-/// before user code starts, as in Go.
+/// `runtime.main` before `main.main`, as far as scheduling goes: the main
+/// goroutine is locked to M0 for all of init; runtime init starts
+/// forcegchelper; `gcenable` starts bgsweep and bgscavenge and receives twice
+/// from a channel each of them sends on when it first runs; then the
+/// GOMAXPROCS updater starts, package init starts the finalizer goroutine
+/// (os sets finalizers), and init unlocks the main goroutine. Each time main
+/// parks in gcenable, M0 hands P0 to another thread and waits locked; when
+/// main is readied, that thread hands P0 back. So P0 has switched goroutines
+/// a few times, and an extra thread exists, before user code starts, as in Go.
 ///
-/// Simplification: runtime.main keeps the main goroutine locked to M0 during
-/// init, and the resulting lockOSThread handoffs are not modelled, so P0's
-/// schedtick at `main.main` is 2 where go1.27.3 shows 4.
+/// Simplification: the goids of the system goroutines all come from P0's
+/// batch; real Go gives some of them goids from another P's batch.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RuntimeInit {
     /// gcenable's receives done so far (it needs 2).
@@ -273,15 +277,17 @@ impl World {
         // The main goroutine: created by newproc into runnext, so running it
         // inherits the (first) time slice and P0's schedtick stays 0.
         let main_program = workload.main;
+        let seq = world.ms[m0.index()].cheaprand.next_u32() as u8;
         let main_g = world.alloc_g(
             PId(0),
             GKind::User {
                 program: main_program,
             },
             Goid(0),
+            seq,
         );
         world.main_g = main_g;
-        world.gs[main_g.index()].set_status(GStatus::Running { m: m0 });
+        world.gs[main_g.index()].set_status(GStatus::Running { m: m0 }, 0);
         world.ms[m0.index()].curg = Some(main_g);
         world.emit(TraceEvent::GoStart {
             p: PId(0),
@@ -513,7 +519,8 @@ impl World {
 
     /// A G slot for a new goroutine: reuse a dead one (gfget) or allocate,
     /// give it the next goid from P `p`'s batch, and make it runnable.
-    pub(crate) fn alloc_g(&mut self, p: PId, kind: GKind, parent: Goid) -> GIdx {
+    /// `tracking_seq` is newproc1's random byte for latency sampling.
+    pub(crate) fn alloc_g(&mut self, p: PId, kind: GKind, parent: Goid, tracking_seq: u8) -> GIdx {
         let gi = match self.gfget(p) {
             Some(gi) => gi,
             None => {
@@ -552,7 +559,8 @@ impl World {
         g.run_ns = 0;
         g.max_runnable_wait_ns = 0;
         g.max_mutex_wait_ns = 0;
-        g.set_status(GStatus::Runnable);
+        g.start_tracking(tracking_seq);
+        g.set_status(GStatus::Runnable, now);
         g.runnable_since_ns = now;
         // Go counts every goroutine newproc1 creates, the runtime's own too.
         self.stats.goroutines_created += 1;
