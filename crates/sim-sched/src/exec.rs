@@ -120,7 +120,6 @@ impl World {
                 self.preempt_stop(m, false);
                 return;
             }
-            let now = self.now_ns;
             let cost = self.config.cost.clone();
             match op {
                 FlatOp::Compute { duration_ns, .. } => {
@@ -135,10 +134,7 @@ impl World {
                         continue;
                     }
                     g.compute_left_ns = Some(left);
-                    let mm = &mut self.ms[m.index()];
-                    mm.segment_start_ns = now;
-                    mm.segment_end_ns = now + left;
-                    self.schedule_m(m, now + left);
+                    self.compute_start(m, left);
                     return;
                 }
                 FlatOp::Spawn { count, .. } => {
@@ -399,9 +395,7 @@ impl World {
     /// a WaitGroup call).
     fn timed_op(&mut self, m: MId, cost_ns: u64) {
         let now = self.now_ns;
-        let mm = &mut self.ms[m.index()];
-        mm.segment_start_ns = now;
-        mm.segment_end_ns = now + cost_ns;
+        self.ms[m.index()].segment_end_ns = now + cost_ns;
         self.schedule_m(m, now + cost_ns);
     }
 
@@ -409,14 +403,13 @@ impl World {
     fn op_event(&mut self, m: MId) {
         let gi = self.curg(m);
         let op = self.current_op(gi).expect("a timed op is running");
-        let now = self.now_ns;
         match op {
             FlatOp::Compute { .. } => {
-                let end = self.ms[m.index()].segment_end_ns;
+                let left = self.compute_stop(m);
                 let g = &mut self.gs[gi.index()];
-                if now < end {
+                if left > 0 {
                     // Stopped early by a preemption request.
-                    g.compute_left_ns = Some(end - now);
+                    g.compute_left_ns = Some(left);
                     let asynchronous = !self.config.runtime.godebug.asyncpreemptoff
                         && !matches!(
                             op,
@@ -658,8 +651,13 @@ impl World {
         if gi == self.main_g {
             // What a program reading runtime/metrics just before main returns
             // sees: every live goroutine, main and the runtime's own included.
-            self.stats.goroutines_at_main_return =
-                Some(self.gs.iter().filter(|g| g.goid.0 != 0 && g.status != GStatus::Dead).count() as u64 + 1);
+            self.stats.goroutines_at_main_return = Some(
+                self.gs
+                    .iter()
+                    .filter(|g| g.goid.0 != 0 && g.status != GStatus::Dead)
+                    .count() as u64
+                    + 1,
+            );
             self.finish(0, "main returned".to_string());
             return;
         }

@@ -20,6 +20,7 @@
 
 mod chan;
 pub mod config;
+mod cpu;
 mod exec;
 mod find_runnable;
 #[cfg(test)]

@@ -69,9 +69,13 @@ pub struct M {
     pub epoch: u32,
     /// This M's `cheaprand` stream (steal order).
     pub cheaprand: SimRng,
-    /// The running Compute segment: when it started and when it would end.
-    pub segment_start_ns: u64,
+    /// When the running timed op (a compute step, a `go` statement, ...) ends.
     pub segment_end_ns: u64,
+    /// For a compute step: CPU work left as of `compute_since_ns`.
+    pub compute_work_left_ns: u64,
+    pub compute_since_ns: u64,
+    /// When a pending preemption request stops the compute step.
+    pub interrupt_at_ns: Option<u64>,
     /// Extra scheduler cost to charge at the next context switch (park_m,
     /// goexit0, steal probes), accumulated on g0.
     pub g0_cost_ns: u64,

@@ -211,10 +211,8 @@ impl World {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
-                if let Some(stop_at) = stop_at
-                    && stop_at < self.ms[m.index()].segment_end_ns
-                {
-                    self.schedule_m(m, stop_at);
+                if let Some(stop_at) = stop_at {
+                    self.compute_interrupt_at(m, stop_at);
                 }
             }
         }

@@ -160,6 +160,8 @@ pub struct World {
     /// Goroutines waiting on the network: when their data arrives (netpoll).
     pub(crate) netpoll: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u64, GIdx)>>,
     pub(crate) netpoll_seq: u64,
+    /// Ms running a compute step, sharing the machine's CPUs.
+    pub(crate) computing: Vec<MId>,
     /// The `workload-jitter` stream: run-to-run variation of compute steps.
     pub(crate) jitter: sim_core::rng::SimRng,
 }
@@ -261,6 +263,7 @@ impl World {
             netpoll: std::collections::BinaryHeap::new(),
             netpoll_seq: 0,
             jitter: seeds.stream("workload-jitter"),
+            computing: Vec::new(),
             config,
         };
         // procresize: P0 belongs to M0; the others go idle, last one first,
@@ -475,8 +478,10 @@ impl World {
             spinning: false,
             epoch: 0,
             cheaprand: self.seeds.stream(&format!("cheaprand/{id}")),
-            segment_start_ns: 0,
             segment_end_ns: 0,
+            compute_work_left_ns: 0,
+            compute_since_ns: 0,
+            interrupt_at_ns: None,
             g0_cost_ns: 0,
             lockedg: None,
             locked_handoff_by: None,

@@ -1,0 +1,106 @@
+//! The machine's CPUs (the kernel's part of running a Go program).
+//!
+//! Go's Ps are not CPUs: with GOMAXPROCS above the number of CPUs, more
+//! threads want to run than there are CPUs, and the kernel shares them. The
+//! model treats a goroutine's compute step as CPU work: while at most `ncpu`
+//! Ms compute, each proceeds at full speed; when `d > ncpu` do, each
+//! proceeds at `ncpu / d` of full speed (processor sharing, the fluid limit
+//! of Linux CFS time slices). Whenever an M starts or stops computing, every
+//! computing M's remaining work is brought up to date and its end time
+//! recomputed.
+//!
+//! Simplifications: only compute steps are CPU work; the scheduler's own
+//! costs (context switches, steals, parks) and sysmon run at full speed; no
+//! CPU affinity or time-slice granularity is modelled.
+
+use crate::world::World;
+use sim_core::ids::MId;
+
+impl World {
+    /// This moment's share of a CPU per computing M, as `num / den`.
+    fn cpu_share(&self) -> (u64, u64) {
+        let computing = self.computing.len() as u64;
+        let ncpu = u64::from(self.config.runtime.ncpu.max(1));
+        if computing <= ncpu {
+            (1, 1)
+        } else {
+            (ncpu, computing)
+        }
+    }
+
+    /// Charges every computing M for the work it did since its last update.
+    fn settle_computing(&mut self) {
+        let (num, den) = self.cpu_share();
+        let now = self.now_ns;
+        for &m in &self.computing {
+            let mm = &mut self.ms[m.index()];
+            let done = u128::from(now - mm.compute_since_ns) * u128::from(num) / u128::from(den);
+            mm.compute_work_left_ns = mm.compute_work_left_ns.saturating_sub(done as u64);
+            mm.compute_since_ns = now;
+        }
+    }
+
+    /// Recomputes every computing M's end time at the current share and
+    /// reschedules its event (or its pending preemption, if that is sooner).
+    fn reschedule_computing(&mut self) {
+        let (num, den) = self.cpu_share();
+        let now = self.now_ns;
+        for i in 0..self.computing.len() {
+            let m = self.computing[i];
+            let mm = &mut self.ms[m.index()];
+            let wall =
+                (u128::from(mm.compute_work_left_ns) * u128::from(den)).div_ceil(u128::from(num));
+            mm.segment_end_ns = now + wall as u64;
+            let at = mm
+                .interrupt_at_ns
+                .map_or(mm.segment_end_ns, |i| i.min(mm.segment_end_ns));
+            self.schedule_m(m, at);
+        }
+    }
+
+    /// M `m` starts `work_ns` of compute.
+    pub(crate) fn compute_start(&mut self, m: MId, work_ns: u64) {
+        self.settle_computing();
+        debug_assert!(!self.computing.contains(&m), "{m} is already computing");
+        self.computing.push(m);
+        let mm = &mut self.ms[m.index()];
+        mm.compute_work_left_ns = work_ns;
+        mm.compute_since_ns = self.now_ns;
+        mm.interrupt_at_ns = None;
+        self.reschedule_computing();
+    }
+
+    /// M `m`'s compute ends now, finished or interrupted; returns the work
+    /// it had left.
+    pub(crate) fn compute_stop(&mut self, m: MId) -> u64 {
+        self.settle_computing();
+        let at = self
+            .computing
+            .iter()
+            .position(|&c| c == m)
+            .expect("the M was computing");
+        self.computing.remove(at);
+        let mm = &mut self.ms[m.index()];
+        mm.interrupt_at_ns = None;
+        let left = if self.now_ns >= mm.segment_end_ns {
+            0
+        } else {
+            mm.compute_work_left_ns
+        };
+        self.reschedule_computing();
+        left
+    }
+
+    /// A preemption request will stop M `m`'s compute at `at_ns` if it has not
+    /// ended by then.
+    pub(crate) fn compute_interrupt_at(&mut self, m: MId, at_ns: u64) {
+        if !self.computing.contains(&m) {
+            return;
+        }
+        let mm = &mut self.ms[m.index()];
+        if at_ns < mm.segment_end_ns && mm.interrupt_at_ns.is_none_or(|i| at_ns < i) {
+            mm.interrupt_at_ns = Some(at_ns);
+            self.schedule_m(m, at_ns);
+        }
+    }
+}
