@@ -43,9 +43,10 @@ fn world(gomaxprocs: u32) -> World {
     );
     // M0 holds P0; park the main goroutine so M0 is in the scheduler.
     w.ms[0].curg = None;
-    w.gs[0].set_status(crate::g::GStatus::Waiting(
-        sim_core::trace::WaitReason::SelectNoCases,
-    ));
+    w.gs[0].set_status(
+        crate::g::GStatus::Waiting(sim_core::trace::WaitReason::SelectNoCases),
+        0,
+    );
     w
 }
 
@@ -156,10 +157,11 @@ fn the_global_batch_is_min_of_128_size_and_size_over_gomaxprocs_plus_one() {
 fn own_expired_timers_run_first_and_ready_their_g_into_runnext() {
     let mut w = world(2);
     let a = g(&mut w);
-    w.gs[a.index()].set_status(crate::g::GStatus::Running { m: MId(0) });
-    w.gs[a.index()].set_status(crate::g::GStatus::Waiting(
-        sim_core::trace::WaitReason::Sleep,
-    ));
+    w.gs[a.index()].set_status(crate::g::GStatus::Running { m: MId(0) }, 0);
+    w.gs[a.index()].set_status(
+        crate::g::GStatus::Waiting(sim_core::trace::WaitReason::Sleep),
+        0,
+    );
     w.ps[0].timers.push(Reverse(crate::p::Timer {
         when_ns: 0,
         seq: 0,
@@ -259,10 +261,11 @@ fn if_the_owner_runs_its_runnext_during_the_back_off_the_thief_finds_nothing() {
 fn in_the_last_round_a_thief_runs_a_victims_expired_timers() {
     let mut w = world(2);
     let a = g(&mut w);
-    w.gs[a.index()].set_status(crate::g::GStatus::Running { m: MId(0) });
-    w.gs[a.index()].set_status(crate::g::GStatus::Waiting(
-        sim_core::trace::WaitReason::Sleep,
-    ));
+    w.gs[a.index()].set_status(crate::g::GStatus::Running { m: MId(0) }, 0);
+    w.gs[a.index()].set_status(
+        crate::g::GStatus::Waiting(sim_core::trace::WaitReason::Sleep),
+        0,
+    );
     w.ps[0].timers.push(Reverse(crate::p::Timer {
         when_ns: 0,
         seq: 0,

@@ -213,7 +213,7 @@ impl G {
         );
         let running = |s: GStatus| matches!(s, GStatus::Running { .. } | GStatus::Syscall { .. });
         if running(self.status) && !running(next) {
-            if self.tracking_seq % G_TRACKING_PERIOD == 0 {
+            if self.tracking_seq.is_multiple_of(G_TRACKING_PERIOD) {
                 self.tracking = true;
             }
             self.tracking_seq = self.tracking_seq.wrapping_add(1);
@@ -243,7 +243,7 @@ impl G {
     /// the G is tracked from birth when it is a multiple of the period.
     pub fn start_tracking(&mut self, seq: u8) {
         self.tracking_seq = seq;
-        self.tracking = seq % G_TRACKING_PERIOD == 0;
+        self.tracking = seq.is_multiple_of(G_TRACKING_PERIOD);
         self.runnable_acc_ns = 0;
     }
 }
