@@ -121,6 +121,10 @@ struct RunArgs {
     /// Run twice and compare the traces byte for byte.
     #[arg(long)]
     check_determinism: bool,
+    /// Flag goroutines that could have run but waited (runnable, or their
+    /// timer due) or waited for a mutex at least this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    starvation_threshold_ms: u64,
     /// Use the cost model in FILE (TOML) instead of the committed defaults.
     #[arg(long, value_name = "FILE")]
     cost_model: Option<PathBuf>,
@@ -224,6 +228,7 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let summary = world.summary();
     print_summary(&scenario.name, &config, &summary, world.events_processed());
+    print_goroutine_reports(&world, args.starvation_threshold_ms);
 
     if let Some(path) = &args.trace_out {
         let json = chrome_trace_json(world.trace(), world.now_ns());
@@ -266,6 +271,42 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let code = summary.outcome.exit_code;
     ExitCode::from(u8::try_from(code).unwrap_or(EXIT_BAD_INPUT))
+}
+
+/// Leaked and starved goroutines, when there are any.
+fn print_goroutine_reports(world: &World, starvation_threshold_ms: u64) {
+    if world.outcome().is_some_and(|o| o.exit_code == 0) {
+        let leaks = world.leaked_goroutines();
+        if !leaks.is_empty() {
+            println!(
+                "leaked goroutines (blocked forever: no goroutine that can still run could wake them):"
+            );
+            for l in &leaks {
+                println!(
+                    "  goroutine {} ({}) [{}] at programs.{}.{}: {}",
+                    l.goid, l.program, l.reason, l.program, l.op_path, l.op
+                );
+            }
+        }
+    }
+    let starved = world.starved_goroutines(starvation_threshold_ms * 1_000_000);
+    if !starved.is_empty() {
+        println!(
+            "goroutines that waited at least {starvation_threshold_ms}ms (could run but did not, or for a mutex):"
+        );
+        for s in starved.iter().take(10) {
+            println!(
+                "  goroutine {} ({}): ready but not running {}, waiting for a mutex {}",
+                s.goid,
+                s.program,
+                format_duration_ns(s.max_runnable_wait_ns),
+                format_duration_ns(s.max_mutex_wait_ns)
+            );
+        }
+        if starved.len() > 10 {
+            println!("  ... and {} more", starved.len() - 10);
+        }
+    }
 }
 
 /// Where two runs' traces first differ, in words.

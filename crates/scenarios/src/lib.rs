@@ -13,8 +13,9 @@
 //! - reading a host's cost-model file (`--cost-model FILE`, [`load_cost_model`]),
 //!   so that no sim crate reads files.
 //!
-//! Later it will also generate the equivalent stdlib-only Go program from a
-//! scenario, run it with the pinned Go toolchain, and parse what Go reports.
+//! It also generates the equivalent stdlib-only Go program from a scenario
+//! ([`gosource`]), runs it with the pinned Go toolchain and parses what Go
+//! reports ([`realgo`]), and lines the two summaries up ([`measure`]).
 //!
 //! Architecture invariant: this crate contains no model. It describes a
 //! workload and hands it over; how goroutines are scheduled is sim-sched's
