@@ -363,8 +363,10 @@ fn a_mutex_enters_starvation_mode_only_after_a_waiter_waited_over_a_millisecond(
     assert_eq!(world.outcome().unwrap().exit_code, 0, "{}", world.stderr());
     let s = world.summary();
     let entries = s.model_only[sim_core::metrics::MODEL_MUTEX_STARVATION_ENTRIES].clone();
+    // More than one entry: the mode was left (the new owner waited under
+    // 1 ms, or was the last waiter) and entered again.
     assert!(
-        matches!(entries, sim_core::metrics::MetricValue::Count(n) if n > 0),
+        matches!(entries, sim_core::metrics::MetricValue::Count(n) if n >= 2),
         "{entries:?}"
     );
     let Some(sim_core::metrics::MetricValue::Float(max_wait)) = s
