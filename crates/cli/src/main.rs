@@ -7,6 +7,8 @@
 //! the model (through `scenarios::realgo`). No model logic lives here.
 
 use clap::{Parser, Subcommand};
+use scenarios::explore::{self, Properties};
+use scenarios::replay::{CostSource, Replay};
 use sim_core::metrics::{MetricValue, Summary};
 use sim_core::time::format_duration_ns;
 use sim_core::trace::chrome::chrome_trace_json;
@@ -16,6 +18,8 @@ use std::process::ExitCode;
 
 /// Exit status for bad input (unknown scenario, malformed file, bad flag).
 const EXIT_BAD_INPUT: u8 = 1;
+/// Exit status of `explore` when a seed broke a property.
+const EXIT_PROPERTY_FAILED: u8 = 4;
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +70,66 @@ installs in .tools/, then `go` on PATH.\n\nExamples:\n  gmpsim compare cpu-fanou
 gmpsim compare starvation-tight-loop --godebug asyncpreemptoff=1 --traces\n  gmpsim compare --all --runs 3"
     )]
     Compare(CompareArgs),
+    /// Re-run a replay file byte for byte (only output flags are accepted).
+    #[command(
+        after_help = "Examples:\n  gmpsim replay replays/deadlock-lock-order-1.replay --events\n  gmpsim replay run.replay --trace-out run.trace.json"
+    )]
+    Replay(ReplayArgs),
+    /// Run a scenario under many seeds, stop at the first that fails (deadlock,
+    /// panic, leak, or starvation over a threshold), and save its replay.
+    #[command(
+        after_help = "Examples:\n  gmpsim explore deadlock-lock-order --seeds 1..2000\n  gmpsim explore mutex-contention --seeds 1..500 --starvation-threshold-ms 5 --jobs 2"
+    )]
+    Explore(ExploreArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// The replay file (from `gmpsim run --save-replay` or `gmpsim explore`).
+    file: PathBuf,
+    /// Write the summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a Chrome trace-event JSON file.
+    #[arg(long, value_name = "FILE")]
+    trace_out: Option<PathBuf>,
+    /// Print every scheduling event with the reason for it.
+    #[arg(long)]
+    events: bool,
+    /// Run twice and compare the traces byte for byte.
+    #[arg(long)]
+    check_determinism: bool,
+    /// Report goroutines that waited at least this many milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    starvation_threshold_ms: u64,
+}
+
+#[derive(clap::Args)]
+struct ExploreArgs {
+    /// A library scenario name or a path to a scenario file.
+    scenario: String,
+    /// The seeds to try, FIRST..LAST (inclusive).
+    #[arg(long, default_value = "1..1000", value_name = "FIRST..LAST")]
+    seeds: String,
+    /// Threads running seeds side by side (each run stays single-threaded).
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    jobs: usize,
+    /// Also fail a run in which a goroutine waited at least this many
+    /// milliseconds to run or for a mutex.
+    #[arg(long, value_name = "MS")]
+    starvation_threshold_ms: Option<u64>,
+    /// Override the scenario's GOMAXPROCS.
+    #[arg(long, value_name = "N")]
+    gomaxprocs: Option<u32>,
+    /// GODEBUG settings, applied on top of the scenario's.
+    #[arg(long, value_name = "k=v,...")]
+    godebug: Option<String>,
+    /// Use the cost model in FILE instead of the committed defaults.
+    #[arg(long, value_name = "FILE")]
+    cost_model: Option<PathBuf>,
+    /// Where to save the failing seed's replay.
+    #[arg(long, default_value = "replays", value_name = "DIR")]
+    replay_dir: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -125,6 +189,9 @@ struct RunArgs {
     /// timer due) or waited for a mutex at least this many milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10)]
     starvation_threshold_ms: u64,
+    /// Record this run in a replay file (`gmpsim replay FILE` reproduces it).
+    #[arg(long, value_name = "FILE")]
+    save_replay: Option<PathBuf>,
     /// Use the cost model in FILE (TOML) instead of the committed defaults.
     #[arg(long, value_name = "FILE")]
     cost_model: Option<PathBuf>,
@@ -171,6 +238,8 @@ fn main() -> ExitCode {
             Err(e) => bad_input(&e.to_string()),
         },
         Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::Explore(args) => explore_cmd(args),
         Command::GoSource { scenario } => match scenarios::resolve(&scenario) {
             Ok(s) => {
                 print!("{}", scenarios::gosource::generate(&s));
@@ -187,50 +256,130 @@ fn bad_input(message: &str) -> ExitCode {
     ExitCode::from(EXIT_BAD_INPUT)
 }
 
+/// The simulation settings a `run` or `explore` asks for.
+fn simulation_config(
+    scenario: &scenarios::Scenario,
+    seed: u64,
+    gomaxprocs: Option<u32>,
+    godebug: Option<&str>,
+    cost_model: Option<&PathBuf>,
+) -> Result<(SimConfig, CostSource), String> {
+    let mut runtime = scenario.runtime.clone();
+    if let Some(n) = gomaxprocs {
+        if n == 0 {
+            return Err("--gomaxprocs: must be at least 1, got 0".to_string());
+        }
+        runtime.gomaxprocs = n;
+    }
+    if let Some(spec) = godebug {
+        runtime
+            .godebug
+            .apply(spec)
+            .map_err(|e| format!("--godebug: {e}"))?;
+    }
+    let (cost, source) = match cost_model {
+        Some(path) => (
+            scenarios::load_cost_model(path).map_err(|e| e.to_string())?,
+            CostSource::File(path.display().to_string()),
+        ),
+        None => (Default::default(), CostSource::Default),
+    };
+    Ok((
+        SimConfig {
+            seed,
+            runtime,
+            cost,
+            record_trace: true,
+        },
+        source,
+    ))
+}
+
+/// What to write besides the simulated program's output and the summary.
+struct Outputs {
+    json: Option<PathBuf>,
+    trace_out: Option<PathBuf>,
+    events: bool,
+    check_determinism: bool,
+    starvation_threshold_ms: u64,
+    save_replay: Option<PathBuf>,
+}
+
 fn run(args: RunArgs) -> ExitCode {
     let scenario = match scenarios::resolve(&args.scenario) {
         Ok(s) => s,
         Err(e) => return bad_input(&e.to_string()),
     };
-    let mut runtime = scenario.runtime.clone();
-    if let Some(n) = args.gomaxprocs {
-        if n == 0 {
-            return bad_input("--gomaxprocs: must be at least 1, got 0");
-        }
-        runtime.gomaxprocs = n;
-    }
-    if let Some(spec) = &args.godebug
-        && let Err(e) = runtime.godebug.apply(spec)
-    {
-        return bad_input(&format!("--godebug: {e}"));
-    }
-    let cost = match &args.cost_model {
-        Some(path) => match scenarios::load_cost_model(path) {
-            Ok(c) => c,
-            Err(e) => return bad_input(&e.to_string()),
-        },
-        None => Default::default(),
+    let (config, cost_source) = match simulation_config(
+        &scenario,
+        args.seed,
+        args.gomaxprocs,
+        args.godebug.as_deref(),
+        args.cost_model.as_ref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return bad_input(&e),
     };
-    let config = SimConfig {
-        seed: args.seed,
-        runtime,
-        cost,
-        record_trace: args.events || args.trace_out.is_some() || args.check_determinism,
+    let outputs = Outputs {
+        json: args.json,
+        trace_out: args.trace_out,
+        events: args.events,
+        check_determinism: args.check_determinism,
+        starvation_threshold_ms: args.starvation_threshold_ms,
+        save_replay: args.save_replay,
     };
+    simulate_and_report(&scenario, config, cost_source, &outputs, None)
+}
 
+fn replay(args: ReplayArgs) -> ExitCode {
+    let origin = args.file.display().to_string();
+    let recorded = match Replay::load(&args.file) {
+        Ok(r) => r,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    let (scenario, config) = match recorded.prepare(&origin) {
+        Ok(p) => p,
+        Err(e) => return bad_input(&format!("cannot replay: {e}")),
+    };
+    let outputs = Outputs {
+        json: args.json,
+        trace_out: args.trace_out,
+        events: args.events,
+        check_determinism: args.check_determinism,
+        starvation_threshold_ms: args.starvation_threshold_ms,
+        save_replay: None,
+    };
+    simulate_and_report(
+        &scenario,
+        config,
+        recorded.cost_source.clone(),
+        &outputs,
+        Some(&recorded),
+    )
+}
+
+/// Simulates, prints, writes the requested files; with `expected`, checks
+/// the run reproduced that recording.
+fn simulate_and_report(
+    scenario: &scenarios::Scenario,
+    config: SimConfig,
+    cost_source: CostSource,
+    outputs: &Outputs,
+    expected: Option<&Replay>,
+) -> ExitCode {
     let mut world = World::new(&scenario.workload, config.clone());
     world.run();
     print!("{}", world.stderr());
-    if args.events {
+    if outputs.events {
         for r in world.trace() {
             println!("{r}");
         }
     }
     let summary = world.summary();
     print_summary(&scenario.name, &config, &summary, world.events_processed());
-    print_goroutine_reports(&world, args.starvation_threshold_ms);
+    print_goroutine_reports(&world, outputs.starvation_threshold_ms);
 
-    if let Some(path) = &args.trace_out {
+    if let Some(path) = &outputs.trace_out {
         let json = chrome_trace_json(world.trace(), world.now_ns());
         if let Err(e) = std::fs::write(path, json) {
             return bad_input(&format!("--trace-out {}: {e}", path.display()));
@@ -240,7 +389,7 @@ fn run(args: RunArgs) -> ExitCode {
             path.display()
         );
     }
-    if let Some(path) = &args.json {
+    if let Some(path) = &outputs.json {
         let doc = serde_json::json!({
             "scenario": scenario.name,
             "seed": config.seed,
@@ -253,13 +402,43 @@ fn run(args: RunArgs) -> ExitCode {
             return bad_input(&format!("--json {}: {e}", path.display()));
         }
     }
-    if args.check_determinism {
-        let mut again = World::new(&scenario.workload, config);
+    let recording = Replay::record(scenario, &config, cost_source, &world);
+    if let Some(path) = &outputs.save_replay {
+        if let Err(e) = std::fs::write(path, recording.to_text()) {
+            return bad_input(&format!("--save-replay {}: {e}", path.display()));
+        }
+        println!(
+            "replay written to {} (gmpsim replay {})",
+            path.display(),
+            path.display()
+        );
+    }
+    if let Some(expected) = expected {
+        if recording.trace_hash == expected.trace_hash && recording.outcome == expected.outcome {
+            println!(
+                "replay: reproduced byte for byte (trace fnv1a64:{:016x}, exit status {})",
+                recording.trace_hash, recording.outcome.exit_code
+            );
+        } else {
+            println!(
+                "replay: NOT reproduced: recorded exit status {} ({}) trace fnv1a64:{:016x}, got exit status {} ({}) trace fnv1a64:{:016x}",
+                expected.outcome.exit_code,
+                expected.outcome.reason,
+                expected.trace_hash,
+                recording.outcome.exit_code,
+                recording.outcome.reason,
+                recording.trace_hash
+            );
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    }
+    if outputs.check_determinism {
+        let mut again = World::new(&scenario.workload, config.clone());
         again.run();
         match first_difference(&world, &again) {
             None => println!(
                 "determinism: two runs with seed {} produced identical traces ({} events, {} bytes of output)",
-                args.seed,
+                config.seed,
                 world.trace().len(),
                 world.stderr().len()
             ),
@@ -271,6 +450,97 @@ fn run(args: RunArgs) -> ExitCode {
     }
     let code = summary.outcome.exit_code;
     ExitCode::from(u8::try_from(code).unwrap_or(EXIT_BAD_INPUT))
+}
+
+fn explore_cmd(args: ExploreArgs) -> ExitCode {
+    let scenario = match scenarios::resolve(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    let Some((first, last)) = args
+        .seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.parse::<u64>().ok()?, b.parse::<u64>().ok()?)))
+        .filter(|(a, b)| a <= b)
+    else {
+        return bad_input(&format!(
+            "--seeds {}: expected FIRST..LAST, like 1..2000",
+            args.seeds
+        ));
+    };
+    let (config, cost_source) = match simulation_config(
+        &scenario,
+        first,
+        args.gomaxprocs,
+        args.godebug.as_deref(),
+        args.cost_model.as_ref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return bad_input(&e),
+    };
+    let properties = Properties {
+        starvation_threshold_ns: args.starvation_threshold_ms.map(|ms| ms * 1_000_000),
+    };
+    let bar = indicatif::ProgressBar::new(last - first + 1);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "exploring {prefix} [{bar:30}] {pos}/{len} seeds, {per_sec}",
+        )
+        .expect("a valid template"),
+    );
+    bar.set_prefix(scenario.name.clone());
+    let started = std::time::Instant::now();
+    let result = explore::explore(
+        &scenario,
+        &config,
+        first..=last,
+        args.jobs,
+        properties,
+        &|done| bar.set_position(done),
+    );
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "explored {} seeds of {} in {:.2}s ({:.0} runs/s, {} threads)",
+        result.runs,
+        scenario.name,
+        secs,
+        result.runs as f64 / secs.max(1e-9),
+        args.jobs
+    );
+    let Some((seed, failure)) = result.first_failure else {
+        println!("no failure in seeds {first}..{last}");
+        return ExitCode::SUCCESS;
+    };
+    println!("found a failure at seed {seed}: {failure}");
+    let failing = SimConfig { seed, ..config };
+    let mut world = World::new(&scenario.workload, failing.clone());
+    world.run();
+    let recording = Replay::record(&scenario, &failing, cost_source, &world);
+    if let Err(e) = std::fs::create_dir_all(&args.replay_dir) {
+        return bad_input(&format!("--replay-dir {}: {e}", args.replay_dir.display()));
+    }
+    let stem: String = scenario
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let path = args.replay_dir.join(format!("{stem}-{seed}.replay"));
+    if let Err(e) = std::fs::write(&path, recording.to_text()) {
+        return bad_input(&format!("{}: {e}", path.display()));
+    }
+    println!(
+        "saved {} (reproduce it with: gmpsim replay {})",
+        path.display(),
+        path.display()
+    );
+    ExitCode::from(EXIT_PROPERTY_FAILED)
 }
 
 /// Leaked and starved goroutines, when there are any.

@@ -200,3 +200,60 @@ fn bad_flags_fail_with_exit_1_and_say_which_flag() {
         assert!(!err.contains("panicked"));
     }
 }
+
+#[test]
+fn explore_finds_a_deadlocking_seed_and_its_replay_reproduces_it_byte_for_byte() {
+    let dir = std::env::temp_dir().join(format!("gmpsim-explore-{}", std::process::id()));
+    let o = gmpsim(&[
+        "explore",
+        "deadlock-lock-order",
+        "--seeds",
+        "1..500",
+        "--replay-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("found a failure at seed"), "{text}");
+    let replay = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let r = gmpsim(&["replay", replay.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2), "the replayed run deadlocks again");
+    assert!(
+        stdout(&r).contains("replay: reproduced byte for byte"),
+        "{}",
+        stdout(&r)
+    );
+    // A replay fixes everything that changes behaviour: such flags are refused by name.
+    let refused = gmpsim(&["replay", replay.to_str().unwrap(), "--seed", "3"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("--seed"), "{}", stderr(&refused));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_replay_of_a_scenario_file_that_changed_is_refused() {
+    let source =
+        std::fs::read_to_string(repo_root().join("crates/scenarios/library/fan-in.toml")).unwrap();
+    let path = scratch_file("fan-in-copy.toml", &source);
+    let replay = path.with_extension("replay");
+    let o = gmpsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--save-replay",
+        replay.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::write(&path, source.replace("format = 1", "format = 1\n# edited")).unwrap();
+    let r = gmpsim(&["replay", replay.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(1));
+    assert!(
+        stderr(&r).contains("changed since the replay was recorded"),
+        "{}",
+        stderr(&r)
+    );
+}

@@ -68,6 +68,16 @@ impl ScenarioError {
             message,
         }
     }
+
+    /// An error at a whole line of a line-oriented file (a replay).
+    pub(crate) fn at_line(origin: &str, line: usize, field: &str, message: String) -> Self {
+        Self {
+            origin: origin.to_string(),
+            location: Some(Location { line, column: 1 }),
+            field_path: field.to_string(),
+            message,
+        }
+    }
 }
 
 /// The 1-based line and character column of a byte offset. Offsets past the

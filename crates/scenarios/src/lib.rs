@@ -27,10 +27,12 @@ mod compile;
 mod cost_file;
 mod duration;
 mod error;
+pub mod explore;
 pub mod gosource;
 pub mod library;
 pub mod measure;
 pub mod realgo;
+pub mod replay;
 
 pub use compile::{MAIN_PROGRAM, MAX_GOMAXPROCS, SUPPORTED_FORMATS};
 pub use cost_file::{load_cost_model, parse_cost_model};

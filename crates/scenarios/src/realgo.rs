@@ -282,15 +282,7 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// FNV-1a, 64 bits: a small stable hash for cache keys (not for security).
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
+pub use sim_core::rng::fnv1a64;
 
 /// A Go program built into the cache.
 #[derive(Clone, Debug)]

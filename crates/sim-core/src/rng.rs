@@ -30,11 +30,7 @@ impl SeedTree {
     /// sequence of numbers, on every platform.
     pub fn stream(self, name: &str) -> SimRng {
         // FNV-1a of the name, then SplitMix64 to spread (seed, name) over 32 bytes.
-        let mut name_hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in name.as_bytes() {
-            name_hash ^= u64::from(*byte);
-            name_hash = name_hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        let name_hash = fnv1a64(name.as_bytes());
         let mut state = self.seed ^ name_hash.rotate_left(29);
         let mut key = [0u8; 32];
         for chunk in key.chunks_exact_mut(8) {
@@ -44,6 +40,17 @@ impl SeedTree {
             inner: ChaCha8Rng::from_seed(key),
         }
     }
+}
+
+/// FNV-1a, 64 bits: a small, stable, platform-independent hash (stream
+/// names, content hashes in replay files and build caches).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
 }
 
 fn splitmix64(state: &mut u64) -> u64 {

@@ -1,0 +1,225 @@
+//! Seed exploration: run a scenario under many seeds, in parallel, and find
+//! the first seed whose run breaks a property.
+//!
+//! Each run is one single-threaded, deterministic simulation; threads only
+//! run independent seeds side by side. Workers claim seeds in increasing
+//! order; once a failure is found no higher seed is started, and the lowest
+//! failing seed is reported, so the answer does not depend on thread timing.
+//!
+//! Properties: the program must end normally (no deadlock, panic or fatal
+//! error, and no simulator limit hit), leak no goroutine, and (optionally)
+//! let no goroutine wait more than a threshold to run or for a mutex.
+//!
+//! Strategy: seeded (every choice from the seed's named streams). PCT and
+//! shrinking come with the recorded decision list.
+
+use crate::Scenario;
+use sim_sched::{SimConfig, World};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What counts as a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Properties {
+    /// Flag goroutines that waited at least this long (None: do not check).
+    pub starvation_threshold_ns: Option<u64>,
+}
+
+/// Why a run failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The process ended abnormally (deadlock, panic, fatal error, limit).
+    Outcome { exit_code: i32, reason: String },
+    /// Goroutines blocked forever when main returned.
+    Leak { goroutines: usize },
+    /// A goroutine waited longer than the threshold.
+    Starvation { goid: u64, waited_ns: u64 },
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Outcome { exit_code, reason } => {
+                write!(f, "exit status {exit_code}: {reason}")
+            }
+            Failure::Leak { goroutines } => write!(f, "{goroutines} goroutine(s) leaked"),
+            Failure::Starvation { goid, waited_ns } => write!(
+                f,
+                "goroutine {goid} waited {}",
+                sim_core::time::format_duration_ns(*waited_ns)
+            ),
+        }
+    }
+}
+
+/// Checks a finished run against the properties.
+pub fn check(world: &World, properties: Properties) -> Option<Failure> {
+    let outcome = world.outcome()?;
+    if outcome.exit_code != 0 {
+        return Some(Failure::Outcome {
+            exit_code: outcome.exit_code,
+            reason: outcome.reason.clone(),
+        });
+    }
+    let leaks = world.leaked_goroutines();
+    if !leaks.is_empty() {
+        return Some(Failure::Leak {
+            goroutines: leaks.len(),
+        });
+    }
+    if let Some(threshold) = properties.starvation_threshold_ns
+        && let Some(worst) = world.starved_goroutines(threshold).first()
+    {
+        return Some(Failure::Starvation {
+            goid: worst.goid,
+            waited_ns: worst.max_runnable_wait_ns.max(worst.max_mutex_wait_ns),
+        });
+    }
+    None
+}
+
+/// The result of an exploration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exploration {
+    /// The lowest failing seed and why, if any seed failed.
+    pub first_failure: Option<(u64, Failure)>,
+    /// Runs completed (including ones above the failing seed that were
+    /// already running).
+    pub runs: u64,
+}
+
+/// Runs `seeds` of `scenario` on `jobs` threads until one fails.
+/// `progress(runs_done)` is called after each run.
+pub fn explore(
+    scenario: &Scenario,
+    base: &SimConfig,
+    seeds: std::ops::RangeInclusive<u64>,
+    jobs: usize,
+    properties: Properties,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Exploration {
+    let next = AtomicU64::new(*seeds.start());
+    let last = *seeds.end();
+    let lowest_failure: Mutex<Option<(u64, Failure)>> = Mutex::new(None);
+    let runs = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let seed = next.fetch_add(1, Ordering::Relaxed);
+                    if seed > last {
+                        break;
+                    }
+                    let known = lowest_failure
+                        .lock()
+                        .expect("no panics hold it")
+                        .as_ref()
+                        .map(|(s, _)| *s);
+                    if known.is_some_and(|s| seed > s) {
+                        break;
+                    }
+                    let config = SimConfig {
+                        seed,
+                        record_trace: false,
+                        ..base.clone()
+                    };
+                    let mut world = World::new(&scenario.workload, config);
+                    world.run();
+                    let done = runs.fetch_add(1, Ordering::Relaxed) + 1;
+                    progress(done);
+                    if let Some(failure) = check(&world, properties) {
+                        let mut lowest = lowest_failure.lock().expect("no panics hold it");
+                        if lowest.as_ref().is_none_or(|(s, _)| seed < *s) {
+                            *lowest = Some((seed, failure));
+                        }
+                    }
+                }
+            });
+        }
+    });
+    Exploration {
+        first_failure: lowest_failure.into_inner().expect("no panics hold it"),
+        runs: runs.into_inner(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(scenario: &Scenario) -> SimConfig {
+        SimConfig {
+            seed: 0,
+            runtime: scenario.runtime.clone(),
+            cost: Default::default(),
+            record_trace: false,
+        }
+    }
+
+    #[test]
+    fn exploration_finds_the_lowest_deadlocking_seed_whatever_the_thread_count() {
+        let scenario = crate::library::get("deadlock-lock-order").unwrap();
+        let none = Properties {
+            starvation_threshold_ns: None,
+        };
+        let one = explore(&scenario, &base(&scenario), 1..=200, 1, none, &|_| {});
+        let two = explore(&scenario, &base(&scenario), 1..=200, 2, none, &|_| {});
+        let (seed, failure) = one
+            .first_failure
+            .clone()
+            .expect("the lock-order race deadlocks for some seed");
+        assert!(
+            matches!(failure, Failure::Outcome { exit_code: 2, .. }),
+            "{failure}"
+        );
+        assert_eq!(two.first_failure, one.first_failure);
+        // Every lower seed really completes.
+        for s in 1..seed {
+            let mut w = World::new(
+                &scenario.workload,
+                SimConfig {
+                    seed: s,
+                    ..base(&scenario)
+                },
+            );
+            w.run();
+            assert_eq!(check(&w, none), None, "seed {s}");
+        }
+    }
+
+    #[test]
+    fn a_correct_program_passes_every_seed() {
+        let scenario = crate::library::get("leaky-worker-pool-fixed").unwrap();
+        let result = explore(
+            &scenario,
+            &base(&scenario),
+            1..=30,
+            2,
+            Properties {
+                starvation_threshold_ns: None,
+            },
+            &|_| {},
+        );
+        assert_eq!(result.first_failure, None);
+        assert_eq!(result.runs, 30);
+    }
+
+    #[test]
+    fn leaks_are_failures() {
+        let scenario = crate::library::get("leaky-worker-pool").unwrap();
+        let result = explore(
+            &scenario,
+            &base(&scenario),
+            1..=3,
+            1,
+            Properties {
+                starvation_threshold_ns: None,
+            },
+            &|_| {},
+        );
+        assert!(matches!(
+            result.first_failure,
+            Some((1, Failure::Leak { goroutines: 3 }))
+        ));
+    }
+}

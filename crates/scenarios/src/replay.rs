@@ -1,0 +1,353 @@
+//! Replay files: everything needed to reproduce a simulated run exactly.
+//!
+//! A replay is a short, diff-friendly text file:
+//!
+//! ```text
+//! gmpsim-replay 1
+//! model go1.27.3 gmpsim-0.1.0
+//! scenario library:deadlock-lock-order
+//! scenario-hash fnv1a64:6c2b0c3f5e2f0a11
+//! cost-model default fnv1a64:0f3c...
+//! seed 24
+//! gomaxprocs 2
+//! ncpu 2
+//! godebug schedtrace=10
+//! max-sim-time-ns 60000000000
+//! strategy seeded
+//! outcome 2 fatal error: all goroutines are asleep - deadlock!
+//! trace-hash fnv1a64:9a1e...
+//! ```
+//!
+//! The scenario's text and the cost model are hashed, so a replay made with a
+//! different scenario file or cost model is refused with the reason; the
+//! outcome and the hash of the trace text let `gmpsim replay` confirm that
+//! the run was reproduced byte for byte. `strategy seeded` means every
+//! choice comes from the seed's named streams (the only strategy so far; a
+//! recorded decision list will come with the PCT explorer).
+
+use crate::{Scenario, ScenarioError};
+use sim_core::cost::CostModel;
+use sim_core::metrics::Outcome;
+use sim_core::rng::fnv1a64;
+use sim_sched::{GO_VERSION, RuntimeConfig, SimConfig, World};
+use std::fmt::Write;
+use std::path::Path;
+
+/// The replay format version this build reads and writes.
+pub const REPLAY_FORMAT: u32 = 1;
+/// The simulator version recorded in replays.
+pub const GMPSIM_VERSION: &str = concat!("gmpsim-", env!("CARGO_PKG_VERSION"));
+
+/// Where the run's cost model came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CostSource {
+    /// The committed defaults.
+    Default,
+    /// A `--cost-model FILE`.
+    File(String),
+}
+
+/// A recorded run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    pub model: String,
+    /// `library:NAME` or a file path.
+    pub scenario: String,
+    pub scenario_hash: u64,
+    pub cost_source: CostSource,
+    pub cost_hash: u64,
+    pub seed: u64,
+    pub runtime: RuntimeConfig,
+    pub outcome: Outcome,
+    pub trace_hash: u64,
+}
+
+/// The hash of a cost model (of its canonical JSON form).
+pub fn cost_hash(cost: &CostModel) -> u64 {
+    fnv1a64(
+        serde_json::to_string(cost)
+            .expect("a cost model serialises")
+            .as_bytes(),
+    )
+}
+
+/// The hash of a run's trace text and output, what "byte for byte" means.
+pub fn run_hash(world: &World) -> u64 {
+    let mut text = String::from(world.stderr());
+    for r in world.trace() {
+        let _ = writeln!(text, "{r}");
+    }
+    fnv1a64(text.as_bytes())
+}
+
+impl Replay {
+    /// Records a finished run (with its trace) of `scenario`.
+    pub fn record(
+        scenario: &Scenario,
+        config: &SimConfig,
+        cost_source: CostSource,
+        world: &World,
+    ) -> Replay {
+        Replay {
+            model: format!("{GO_VERSION} {GMPSIM_VERSION}"),
+            scenario: scenario.origin.clone(),
+            scenario_hash: fnv1a64(scenario.source.as_bytes()),
+            cost_source,
+            cost_hash: cost_hash(&config.cost),
+            seed: config.seed,
+            runtime: config.runtime.clone(),
+            outcome: world.outcome().cloned().unwrap_or(Outcome {
+                exit_code: -1,
+                reason: "still running".into(),
+            }),
+            trace_hash: run_hash(world),
+        }
+    }
+
+    /// The replay file's text.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "gmpsim-replay {REPLAY_FORMAT}");
+        let _ = writeln!(out, "model {}", self.model);
+        let _ = writeln!(out, "scenario {}", self.scenario);
+        let _ = writeln!(out, "scenario-hash fnv1a64:{:016x}", self.scenario_hash);
+        match &self.cost_source {
+            CostSource::Default => {
+                let _ = writeln!(out, "cost-model default fnv1a64:{:016x}", self.cost_hash);
+            }
+            CostSource::File(path) => {
+                let _ = writeln!(
+                    out,
+                    "cost-model file:{path} fnv1a64:{:016x}",
+                    self.cost_hash
+                );
+            }
+        }
+        let _ = writeln!(out, "seed {}", self.seed);
+        let _ = writeln!(out, "gomaxprocs {}", self.runtime.gomaxprocs);
+        let _ = writeln!(out, "ncpu {}", self.runtime.ncpu);
+        let _ = writeln!(out, "godebug {}", self.runtime.godebug);
+        let _ = writeln!(out, "max-sim-time-ns {}", self.runtime.max_sim_time_ns);
+        let _ = writeln!(out, "strategy seeded");
+        let _ = writeln!(
+            out,
+            "outcome {} {}",
+            self.outcome.exit_code, self.outcome.reason
+        );
+        let _ = writeln!(out, "trace-hash fnv1a64:{:016x}", self.trace_hash);
+        out
+    }
+
+    /// Parses a replay file's text; errors name the line.
+    pub fn parse(text: &str, origin: &str) -> Result<Replay, ScenarioError> {
+        let mut fields: Vec<(usize, &str, &str)> = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim_end();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+            fields.push((i + 1, key, value));
+        }
+        let err = |line: usize, field: &str, message: String| {
+            ScenarioError::at_line(origin, line, field, message)
+        };
+        let get = |key: &str| -> Result<(usize, &str), ScenarioError> {
+            fields
+                .iter()
+                .find(|(_, k, _)| *k == key)
+                .map(|(l, _, v)| (*l, *v))
+                .ok_or_else(|| ScenarioError::whole_file(origin, format!("missing `{key}` line")))
+        };
+        let (line, version) = get("gmpsim-replay")?;
+        if version != REPLAY_FORMAT.to_string() {
+            return Err(err(
+                line,
+                "gmpsim-replay",
+                format!(
+                    "format {version} is not supported (this build reads format {REPLAY_FORMAT})"
+                ),
+            ));
+        }
+        let hash = |key: &str| -> Result<u64, ScenarioError> {
+            let (line, v) = get(key)?;
+            let hex = v.rsplit("fnv1a64:").next().unwrap_or("");
+            u64::from_str_radix(hex, 16)
+                .map_err(|_| err(line, key, format!("`{v}` is not fnv1a64:HEX")))
+        };
+        let number = |key: &str| -> Result<u64, ScenarioError> {
+            let (line, v) = get(key)?;
+            v.parse()
+                .map_err(|_| err(line, key, format!("`{v}` is not a non-negative integer")))
+        };
+        let (_, model) = get("model")?;
+        let (_, scenario) = get("scenario")?;
+        let (cost_line, cost) = get("cost-model")?;
+        let cost_source = match cost.split_once(' ').map(|(s, _)| s) {
+            Some("default") => CostSource::Default,
+            Some(s) if s.starts_with("file:") => CostSource::File(s["file:".len()..].to_string()),
+            _ => {
+                return Err(err(
+                    cost_line,
+                    "cost-model",
+                    format!("`{cost}` is neither `default ...` nor `file:PATH ...`"),
+                ));
+            }
+        };
+        let mut runtime = RuntimeConfig {
+            gomaxprocs: number("gomaxprocs")? as u32,
+            ncpu: number("ncpu")? as u32,
+            max_sim_time_ns: number("max-sim-time-ns")?,
+            ..RuntimeConfig::default()
+        };
+        let (godebug_line, godebug) = get("godebug")?;
+        runtime
+            .godebug
+            .apply(godebug)
+            .map_err(|e| err(godebug_line, "godebug", e.to_string()))?;
+        let (strategy_line, strategy) = get("strategy")?;
+        if strategy != "seeded" {
+            return Err(err(
+                strategy_line,
+                "strategy",
+                format!("unknown strategy `{strategy}` (this build replays `seeded`)"),
+            ));
+        }
+        let (outcome_line, outcome) = get("outcome")?;
+        let (code, reason) = outcome.split_once(' ').unwrap_or((outcome, ""));
+        let exit_code = code.parse().map_err(|_| {
+            err(
+                outcome_line,
+                "outcome",
+                format!("`{code}` is not an exit status"),
+            )
+        })?;
+        Ok(Replay {
+            model: model.to_string(),
+            scenario: scenario.to_string(),
+            scenario_hash: hash("scenario-hash")?,
+            cost_source,
+            cost_hash: hash("cost-model")?,
+            seed: number("seed")?,
+            runtime,
+            outcome: Outcome {
+                exit_code,
+                reason: reason.to_string(),
+            },
+            trace_hash: hash("trace-hash")?,
+        })
+    }
+
+    /// Reads a replay file.
+    pub fn load(path: &Path) -> Result<Replay, ScenarioError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ScenarioError::whole_file(&origin, format!("cannot read the replay file: {e}"))
+        })?;
+        Replay::parse(&text, &origin)
+    }
+
+    /// The scenario and configuration to re-run, or why this build cannot
+    /// reproduce the recording.
+    pub fn prepare(&self, origin: &str) -> Result<(Scenario, SimConfig), ScenarioError> {
+        let refuse = |message: String| ScenarioError::whole_file(origin, message);
+        let model = format!("{GO_VERSION} {GMPSIM_VERSION}");
+        if self.model != model {
+            return Err(refuse(format!(
+                "recorded with `{}`, this is `{model}`: the model may differ",
+                self.model
+            )));
+        }
+        let scenario = match self.scenario.strip_prefix("library:") {
+            Some(name) => crate::library::get(name)
+                .ok_or_else(|| refuse(format!("the library has no scenario `{name}` any more")))?,
+            None => crate::load_file(Path::new(&self.scenario))?,
+        };
+        let hash = fnv1a64(scenario.source.as_bytes());
+        if hash != self.scenario_hash {
+            return Err(refuse(format!(
+                "the scenario {} changed since the replay was recorded (fnv1a64 {hash:016x}, recorded {:016x})",
+                self.scenario, self.scenario_hash
+            )));
+        }
+        let cost = match &self.cost_source {
+            CostSource::Default => CostModel::default(),
+            CostSource::File(path) => crate::load_cost_model(Path::new(path))?,
+        };
+        if cost_hash(&cost) != self.cost_hash {
+            return Err(refuse(format!(
+                "the cost model ({}) changed since the replay was recorded",
+                match &self.cost_source {
+                    CostSource::Default => "the committed defaults".to_string(),
+                    CostSource::File(p) => p.clone(),
+                }
+            )));
+        }
+        let config = SimConfig {
+            seed: self.seed,
+            runtime: self.runtime.clone(),
+            cost,
+            record_trace: true,
+        };
+        Ok((scenario, config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded() -> (Replay, World) {
+        let scenario = crate::library::get("steal-imbalance").unwrap();
+        let config = SimConfig {
+            seed: 5,
+            runtime: scenario.runtime.clone(),
+            cost: CostModel::default(),
+            record_trace: true,
+        };
+        let mut world = World::new(&scenario.workload, config.clone());
+        world.run();
+        (
+            Replay::record(&scenario, &config, CostSource::Default, &world),
+            world,
+        )
+    }
+
+    #[test]
+    fn a_replay_round_trips_through_its_text_and_reproduces_the_run() {
+        let (replay, world) = recorded();
+        let parsed = Replay::parse(&replay.to_text(), "x.replay").unwrap();
+        assert_eq!(parsed, replay);
+        let (scenario, config) = parsed.prepare("x.replay").unwrap();
+        let mut again = World::new(&scenario.workload, config);
+        again.run();
+        assert_eq!(run_hash(&again), replay.trace_hash);
+        assert_eq!(again.outcome(), world.outcome());
+    }
+
+    #[test]
+    fn a_replay_of_a_changed_scenario_is_refused_with_the_reason() {
+        let (mut replay, _) = recorded();
+        replay.scenario_hash ^= 1;
+        let err = replay.prepare("x.replay").unwrap_err().to_string();
+        assert!(
+            err.contains("changed since the replay was recorded"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_replay_lines_are_errors_naming_the_line() {
+        let (replay, _) = recorded();
+        let text = replay.to_text().replace("seed 5", "seed five");
+        let err = Replay::parse(&text, "x.replay").unwrap_err().to_string();
+        assert!(err.contains("x.replay:6") && err.contains("seed"), "{err}");
+        let text = replay.to_text().replace("strategy seeded", "strategy pct");
+        assert!(
+            Replay::parse(&text, "x.replay")
+                .unwrap_err()
+                .to_string()
+                .contains("strategy")
+        );
+    }
+}
