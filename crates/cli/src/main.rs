@@ -12,6 +12,7 @@ use scenarios::replay::{CostSource, Replay};
 use sim_core::metrics::{MetricValue, Summary};
 use sim_core::time::format_duration_ns;
 use sim_core::trace::chrome::chrome_trace_json;
+use sim_sched::decide::Strategy;
 use sim_sched::{GO_VERSION, SimConfig, World};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -130,6 +131,16 @@ struct ExploreArgs {
     /// Where to save the failing seed's replay.
     #[arg(long, default_value = "replays", value_name = "DIR")]
     replay_dir: PathBuf,
+    /// How choices are made: random (from each seed) or pct (priorities
+    /// over timing with change points).
+    #[arg(long, default_value = "random", value_name = "random|pct")]
+    strategy: String,
+    /// PCT's depth: one more than the number of priority change points.
+    #[arg(long, default_value_t = 3, value_name = "D")]
+    depth: u32,
+    /// Save the failing seed's run as it is, without shrinking its decisions.
+    #[arg(long)]
+    no_shrink: bool,
 }
 
 #[derive(clap::Args)]
@@ -328,7 +339,14 @@ fn run(args: RunArgs) -> ExitCode {
         starvation_threshold_ms: args.starvation_threshold_ms,
         save_replay: args.save_replay,
     };
-    simulate_and_report(&scenario, config, cost_source, &outputs, None)
+    simulate_and_report(
+        &scenario,
+        config,
+        Strategy::Seeded,
+        cost_source,
+        &outputs,
+        None,
+    )
 }
 
 fn replay(args: ReplayArgs) -> ExitCode {
@@ -352,6 +370,7 @@ fn replay(args: ReplayArgs) -> ExitCode {
     simulate_and_report(
         &scenario,
         config,
+        recorded.strategy.clone(),
         recorded.cost_source.clone(),
         &outputs,
         Some(&recorded),
@@ -363,11 +382,13 @@ fn replay(args: ReplayArgs) -> ExitCode {
 fn simulate_and_report(
     scenario: &scenarios::Scenario,
     config: SimConfig,
+    strategy: Strategy,
     cost_source: CostSource,
     outputs: &Outputs,
     expected: Option<&Replay>,
 ) -> ExitCode {
-    let mut world = World::new(&scenario.workload, config.clone());
+    let mut world =
+        World::with_strategy(&scenario.workload, config.clone(), strategy.clone(), false);
     world.run();
     print!("{}", world.stderr());
     if outputs.events {
@@ -402,7 +423,7 @@ fn simulate_and_report(
             return bad_input(&format!("--json {}: {e}", path.display()));
         }
     }
-    let recording = Replay::record(scenario, &config, cost_source, &world);
+    let recording = Replay::record(scenario, &config, strategy.clone(), cost_source, &world);
     if let Some(path) = &outputs.save_replay {
         if let Err(e) = std::fs::write(path, recording.to_text()) {
             return bad_input(&format!("--save-replay {}: {e}", path.display()));
@@ -433,7 +454,7 @@ fn simulate_and_report(
         }
     }
     if outputs.check_determinism {
-        let mut again = World::new(&scenario.workload, config.clone());
+        let mut again = World::with_strategy(&scenario.workload, config.clone(), strategy, false);
         again.run();
         match first_difference(&world, &again) {
             None => println!(
@@ -481,6 +502,21 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
     let properties = Properties {
         starvation_threshold_ns: args.starvation_threshold_ms.map(|ms| ms * 1_000_000),
     };
+    let strategy = match args.strategy.as_str() {
+        "random" => Strategy::Seeded,
+        "pct" => {
+            // PCT's change points fall within the choices a run makes.
+            let mut probe =
+                World::with_strategy(&scenario.workload, config.clone(), Strategy::Seeded, true);
+            probe.run();
+            let horizon = probe.choices().map_or(1, |c| c.len() as u64).max(1);
+            Strategy::Pct {
+                depth: args.depth,
+                horizon,
+            }
+        }
+        other => return bad_input(&format!("--strategy {other}: expected random or pct")),
+    };
     let bar = indicatif::ProgressBar::new(last - first + 1);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -495,15 +531,17 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
         &config,
         first..=last,
         args.jobs,
+        &strategy,
         properties,
         &|done| bar.set_position(done),
     );
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "explored {} seeds of {} in {:.2}s ({:.0} runs/s, {} threads)",
+        "explored {} seeds of {} with the {} strategy in {:.2}s ({:.0} runs/s, {} threads)",
         result.runs,
         scenario.name,
+        args.strategy,
         secs,
         result.runs as f64 / secs.max(1e-9),
         args.jobs
@@ -513,10 +551,34 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     };
     println!("found a failure at seed {seed}: {failure}");
+    let (replay_strategy, note) = if args.no_shrink {
+        (strategy, String::new())
+    } else {
+        match explore::shrink(&scenario, &config, seed, &strategy, properties) {
+            Some(shrunk) => {
+                let note = format!(
+                    "shrunk {} decisions to {} in {} runs",
+                    shrunk.original_choices,
+                    shrunk.overrides.len(),
+                    shrunk.runs
+                );
+                (Strategy::Decisions(shrunk.overrides), note)
+            }
+            None => (strategy, String::new()),
+        }
+    };
+    if !note.is_empty() {
+        println!("{note}");
+    }
     let failing = SimConfig { seed, ..config };
-    let mut world = World::new(&scenario.workload, failing.clone());
+    let mut world = World::with_strategy(
+        &scenario.workload,
+        failing.clone(),
+        replay_strategy.clone(),
+        false,
+    );
     world.run();
-    let recording = Replay::record(&scenario, &failing, cost_source, &world);
+    let recording = Replay::record(&scenario, &failing, replay_strategy, cost_source, &world);
     if let Err(e) = std::fs::create_dir_all(&args.replay_dir) {
         return bad_input(&format!("--replay-dir {}: {e}", args.replay_dir.display()));
     }

@@ -10,10 +10,19 @@
 //! error, and no simulator limit hit), leak no goroutine, and (optionally)
 //! let no goroutine wait more than a threshold to run or for a mutex.
 //!
-//! Strategy: seeded (every choice from the seed's named streams). PCT and
-//! shrinking come with the recorded decision list.
+//! Strategies: seeded (every choice from the seed's named streams) or PCT
+//! (timing steered by random M priorities with `depth - 1` change points;
+//! see `sim_sched::decide`).
+//!
+//! Shrinking: the failing run's choices are recorded; every choice that is
+//! not its default becomes an override, and delta debugging sets chunks of
+//! overrides back to their default while the run still fails the same way.
+//! What is left is a short decision list that a replay file carries.
+//! (Reducing the workload itself, fewer goroutines or iterations, is not
+//! done yet.)
 
 use crate::Scenario;
+use sim_sched::decide::{Choice, Strategy};
 use sim_sched::{SimConfig, World};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,13 +97,127 @@ pub struct Exploration {
     pub runs: u64,
 }
 
-/// Runs `seeds` of `scenario` on `jobs` threads until one fails.
-/// `progress(runs_done)` is called after each run.
+/// Runs one seed under a strategy and checks it.
+pub fn run_once(
+    scenario: &Scenario,
+    base: &SimConfig,
+    seed: u64,
+    strategy: &Strategy,
+    properties: Properties,
+) -> Option<Failure> {
+    let config = SimConfig {
+        seed,
+        record_trace: false,
+        ..base.clone()
+    };
+    let mut world = World::with_strategy(&scenario.workload, config, strategy.clone(), false);
+    world.run();
+    check(&world, properties)
+}
+
+/// Whether two failures are the same kind of failure (what shrinking keeps).
+fn same_kind(a: &Failure, b: &Failure) -> bool {
+    match (a, b) {
+        (Failure::Outcome { reason: x, .. }, Failure::Outcome { reason: y, .. }) => x == y,
+        (Failure::Leak { .. }, Failure::Leak { .. }) => true,
+        (Failure::Starvation { .. }, Failure::Starvation { .. }) => true,
+        _ => false,
+    }
+}
+
+/// A shrunk failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shrunk {
+    /// Choices the failing run made.
+    pub original_choices: usize,
+    /// Overrides left after shrinking (the rest take their defaults).
+    pub overrides: Vec<(u64, Choice)>,
+    /// Runs the shrinking took.
+    pub runs: u64,
+}
+
+/// Shrinks the failing run of `seed` under `strategy` to a short decision list.
+pub fn shrink(
+    scenario: &Scenario,
+    base: &SimConfig,
+    seed: u64,
+    strategy: &Strategy,
+    properties: Properties,
+) -> Option<Shrunk> {
+    let config = SimConfig {
+        seed,
+        record_trace: false,
+        ..base.clone()
+    };
+    let mut world = World::with_strategy(&scenario.workload, config, strategy.clone(), true);
+    world.run();
+    let failure = check(&world, properties)?;
+    let choices = world.choices().expect("recording").to_vec();
+    let mut overrides: Vec<(u64, Choice)> = choices
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.value != c.kind.default_value(c.range))
+        .map(|(i, c)| (i as u64, *c))
+        .collect();
+    let mut runs = 0;
+    let still_fails = |list: &[(u64, Choice)], runs: &mut u64| {
+        *runs += 1;
+        run_once(
+            scenario,
+            base,
+            seed,
+            &Strategy::Decisions(list.to_vec()),
+            properties,
+        )
+        .is_some_and(|f| same_kind(&f, &failure))
+    };
+    if !still_fails(&overrides, &mut runs) {
+        // Pinning every choice must reproduce the run; if not, keep all.
+        return Some(Shrunk {
+            original_choices: choices.len(),
+            overrides,
+            runs,
+        });
+    }
+    // ddmin over the overrides: drop chunks, halving the chunk size.
+    let mut chunk = overrides.len().div_ceil(2).max(1);
+    loop {
+        let mut start = 0;
+        let mut removed_any = false;
+        while start < overrides.len() {
+            let end = (start + chunk).min(overrides.len());
+            let candidate: Vec<(u64, Choice)> = overrides[..start]
+                .iter()
+                .chain(&overrides[end..])
+                .copied()
+                .collect();
+            if still_fails(&candidate, &mut runs) {
+                overrides = candidate;
+                removed_any = true;
+            } else {
+                start = end;
+            }
+        }
+        if chunk == 1 && !removed_any {
+            break;
+        }
+        chunk = (chunk / 2).max(1);
+    }
+    Some(Shrunk {
+        original_choices: choices.len(),
+        overrides,
+        runs,
+    })
+}
+
+/// Runs `seeds` of `scenario` under `strategy` on `jobs` threads until one
+/// fails. `progress(runs_done)` is called after each run.
 pub fn explore(
     scenario: &Scenario,
     base: &SimConfig,
     seeds: std::ops::RangeInclusive<u64>,
     jobs: usize,
+    strategy: &Strategy,
     properties: Properties,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Exploration {
@@ -118,16 +241,10 @@ pub fn explore(
                     if known.is_some_and(|s| seed > s) {
                         break;
                     }
-                    let config = SimConfig {
-                        seed,
-                        record_trace: false,
-                        ..base.clone()
-                    };
-                    let mut world = World::new(&scenario.workload, config);
-                    world.run();
+                    let failed = run_once(scenario, base, seed, strategy, properties);
                     let done = runs.fetch_add(1, Ordering::Relaxed) + 1;
                     progress(done);
-                    if let Some(failure) = check(&world, properties) {
+                    if let Some(failure) = failed {
                         let mut lowest = lowest_failure.lock().expect("no panics hold it");
                         if lowest.as_ref().is_none_or(|(s, _)| seed < *s) {
                             *lowest = Some((seed, failure));
@@ -162,8 +279,24 @@ mod tests {
         let none = Properties {
             starvation_threshold_ns: None,
         };
-        let one = explore(&scenario, &base(&scenario), 1..=200, 1, none, &|_| {});
-        let two = explore(&scenario, &base(&scenario), 1..=200, 2, none, &|_| {});
+        let one = explore(
+            &scenario,
+            &base(&scenario),
+            1..=200,
+            1,
+            &Strategy::Seeded,
+            none,
+            &|_| {},
+        );
+        let two = explore(
+            &scenario,
+            &base(&scenario),
+            1..=200,
+            2,
+            &Strategy::Seeded,
+            none,
+            &|_| {},
+        );
         let (seed, failure) = one
             .first_failure
             .clone()
@@ -188,6 +321,40 @@ mod tests {
     }
 
     #[test]
+    fn a_shrunk_lock_order_deadlock_still_deadlocks_with_a_tenth_of_the_decisions() {
+        let scenario = crate::library::get("deadlock-lock-order").unwrap();
+        let none = Properties {
+            starvation_threshold_ns: None,
+        };
+        let found = explore(
+            &scenario,
+            &base(&scenario),
+            1..=200,
+            1,
+            &Strategy::Seeded,
+            none,
+            &|_| {},
+        );
+        let (seed, failure) = found.first_failure.unwrap();
+        let shrunk = shrink(&scenario, &base(&scenario), seed, &Strategy::Seeded, none).unwrap();
+        assert!(
+            shrunk.overrides.len() * 10 <= shrunk.original_choices,
+            "{} of {} decisions left",
+            shrunk.overrides.len(),
+            shrunk.original_choices
+        );
+        let again = run_once(
+            &scenario,
+            &base(&scenario),
+            seed,
+            &Strategy::Decisions(shrunk.overrides),
+            none,
+        )
+        .unwrap();
+        assert!(same_kind(&again, &failure), "{again} vs {failure}");
+    }
+
+    #[test]
     fn a_correct_program_passes_every_seed() {
         let scenario = crate::library::get("leaky-worker-pool-fixed").unwrap();
         let result = explore(
@@ -195,6 +362,7 @@ mod tests {
             &base(&scenario),
             1..=30,
             2,
+            &Strategy::Seeded,
             Properties {
                 starvation_threshold_ns: None,
             },
@@ -212,6 +380,7 @@ mod tests {
             &base(&scenario),
             1..=3,
             1,
+            &Strategy::Seeded,
             Properties {
                 starvation_threshold_ns: None,
             },

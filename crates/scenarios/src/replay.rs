@@ -21,14 +21,18 @@
 //! The scenario's text and the cost model are hashed, so a replay made with a
 //! different scenario file or cost model is refused with the reason; the
 //! outcome and the hash of the trace text let `gmpsim replay` confirm that
-//! the run was reproduced byte for byte. `strategy seeded` means every
-//! choice comes from the seed's named streams (the only strategy so far; a
-//! recorded decision list will come with the PCT explorer).
+//! the run was reproduced byte for byte. The strategy line says how the
+//! model's random choices were made: `strategy seeded` (from the seed's
+//! named streams), `strategy pct DEPTH HORIZON`, or `strategy decisions N`
+//! followed by N lines `decision INDEX KIND RANGE VALUE` (choices not listed
+//! take their default: no jitter, the first candidate), which is what a
+//! shrunk failure is.
 
 use crate::{Scenario, ScenarioError};
 use sim_core::cost::CostModel;
 use sim_core::metrics::Outcome;
 use sim_core::rng::fnv1a64;
+use sim_sched::decide::{Choice, ChoiceKind, Strategy};
 use sim_sched::{GO_VERSION, RuntimeConfig, SimConfig, World};
 use std::fmt::Write;
 use std::path::Path;
@@ -58,6 +62,7 @@ pub struct Replay {
     pub cost_hash: u64,
     pub seed: u64,
     pub runtime: RuntimeConfig,
+    pub strategy: Strategy,
     pub outcome: Outcome,
     pub trace_hash: u64,
 }
@@ -85,6 +90,7 @@ impl Replay {
     pub fn record(
         scenario: &Scenario,
         config: &SimConfig,
+        strategy: Strategy,
         cost_source: CostSource,
         world: &World,
     ) -> Replay {
@@ -96,6 +102,7 @@ impl Replay {
             cost_hash: cost_hash(&config.cost),
             seed: config.seed,
             runtime: config.runtime.clone(),
+            strategy,
             outcome: world.outcome().cloned().unwrap_or(Outcome {
                 exit_code: -1,
                 reason: "still running".into(),
@@ -128,13 +135,32 @@ impl Replay {
         let _ = writeln!(out, "ncpu {}", self.runtime.ncpu);
         let _ = writeln!(out, "godebug {}", self.runtime.godebug);
         let _ = writeln!(out, "max-sim-time-ns {}", self.runtime.max_sim_time_ns);
-        let _ = writeln!(out, "strategy seeded");
         let _ = writeln!(
             out,
             "outcome {} {}",
             self.outcome.exit_code, self.outcome.reason
         );
         let _ = writeln!(out, "trace-hash fnv1a64:{:016x}", self.trace_hash);
+        match &self.strategy {
+            Strategy::Seeded => {
+                let _ = writeln!(out, "strategy seeded");
+            }
+            Strategy::Pct { depth, horizon } => {
+                let _ = writeln!(out, "strategy pct {depth} {horizon}");
+            }
+            Strategy::Decisions(list) => {
+                let _ = writeln!(out, "strategy decisions {}", list.len());
+                for (index, c) in list {
+                    let _ = writeln!(
+                        out,
+                        "decision {index} {} {} {}",
+                        c.kind.name(),
+                        c.range,
+                        c.value
+                    );
+                }
+            }
+        }
         out
     }
 
@@ -205,14 +231,88 @@ impl Replay {
             .godebug
             .apply(godebug)
             .map_err(|e| err(godebug_line, "godebug", e.to_string()))?;
-        let (strategy_line, strategy) = get("strategy")?;
-        if strategy != "seeded" {
-            return Err(err(
-                strategy_line,
-                "strategy",
-                format!("unknown strategy `{strategy}` (this build replays `seeded`)"),
-            ));
-        }
+        let (strategy_line, strategy_text) = get("strategy")?;
+        let words: Vec<&str> = strategy_text.split_whitespace().collect();
+        let strategy = match words.as_slice() {
+            ["seeded"] => Strategy::Seeded,
+            ["pct", depth, horizon] => Strategy::Pct {
+                depth: depth.parse().map_err(|_| {
+                    err(
+                        strategy_line,
+                        "strategy",
+                        format!("bad PCT depth `{depth}`"),
+                    )
+                })?,
+                horizon: horizon.parse().map_err(|_| {
+                    err(
+                        strategy_line,
+                        "strategy",
+                        format!("bad PCT horizon `{horizon}`"),
+                    )
+                })?,
+            },
+            ["decisions", n] => {
+                let n: usize = n.parse().map_err(|_| {
+                    err(
+                        strategy_line,
+                        "strategy",
+                        format!("bad decision count `{n}`"),
+                    )
+                })?;
+                let mut list: Vec<(u64, Choice)> = Vec::with_capacity(n);
+                for (line, _, value) in fields.iter().filter(|(_, k, _)| *k == "decision") {
+                    let parts: Vec<&str> = value.split_whitespace().collect();
+                    let parsed = match parts.as_slice() {
+                        [index, kind, range, value] => (|| {
+                            Some((
+                                index.parse::<u64>().ok()?,
+                                Choice {
+                                    kind: ChoiceKind::from_name(kind)?,
+                                    range: range.parse().ok().filter(|r: &u64| *r > 0)?,
+                                    value: value.parse().ok()?,
+                                },
+                            ))
+                        })(),
+                        _ => None,
+                    };
+                    let (index, choice) =
+                        parsed.filter(|(_, c)| c.value < c.range).ok_or_else(|| {
+                            err(
+                                *line,
+                                "decision",
+                                format!(
+                                    "`{value}` is not INDEX KIND RANGE VALUE with VALUE < RANGE"
+                                ),
+                            )
+                        })?;
+                    if list.last().is_some_and(|(last, _)| *last >= index) {
+                        return Err(err(
+                            *line,
+                            "decision",
+                            "decisions must be in increasing index order".into(),
+                        ));
+                    }
+                    list.push((index, choice));
+                }
+                if list.len() != n {
+                    return Err(err(
+                        strategy_line,
+                        "strategy",
+                        format!("says {n} decisions, the file has {}", list.len()),
+                    ));
+                }
+                Strategy::Decisions(list)
+            }
+            _ => {
+                return Err(err(
+                    strategy_line,
+                    "strategy",
+                    format!(
+                        "unknown strategy `{strategy_text}` (expected seeded, pct DEPTH HORIZON, or decisions N)"
+                    ),
+                ));
+            }
+        };
         let (outcome_line, outcome) = get("outcome")?;
         let (code, reason) = outcome.split_once(' ').unwrap_or((outcome, ""));
         let exit_code = code.parse().map_err(|_| {
@@ -230,6 +330,7 @@ impl Replay {
             cost_hash: hash("cost-model")?,
             seed: number("seed")?,
             runtime,
+            strategy,
             outcome: Outcome {
                 exit_code,
                 reason: reason.to_string(),
@@ -308,7 +409,13 @@ mod tests {
         let mut world = World::new(&scenario.workload, config.clone());
         world.run();
         (
-            Replay::record(&scenario, &config, CostSource::Default, &world),
+            Replay::record(
+                &scenario,
+                &config,
+                Strategy::Seeded,
+                CostSource::Default,
+                &world,
+            ),
             world,
         )
     }
@@ -342,6 +449,16 @@ mod tests {
         let text = replay.to_text().replace("seed 5", "seed five");
         let err = Replay::parse(&text, "x.replay").unwrap_err().to_string();
         assert!(err.contains("x.replay:6") && err.contains("seed"), "{err}");
+        let text = replay.to_text().replace(
+            "strategy seeded",
+            "strategy decisions 1\ndecision 3 steal-order 4 9",
+        );
+        assert!(
+            Replay::parse(&text, "x.replay")
+                .unwrap_err()
+                .to_string()
+                .contains("VALUE < RANGE")
+        );
         let text = replay.to_text().replace("strategy seeded", "strategy pct");
         assert!(
             Replay::parse(&text, "x.replay")

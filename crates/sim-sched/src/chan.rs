@@ -342,7 +342,13 @@ impl World {
             .collect();
         let mut pollorder: Vec<u32> = Vec::with_capacity(live.len());
         for (i, &case) in live.iter().enumerate() {
-            let j = self.ms[m.index()].cheaprand.below(i as u32 + 1) as usize;
+            let range = i as u32 + 1;
+            let j = self.choose(
+                crate::decide::ChoiceKind::SelectOrder,
+                u64::from(range),
+                Some(m),
+                |w| u64::from(w.ms[m.index()].cheaprand.below(range)),
+            ) as usize;
             pollorder.push(case);
             let last = pollorder.len() - 1;
             pollorder.swap(j, last);

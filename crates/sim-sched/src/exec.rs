@@ -125,7 +125,7 @@ impl World {
                 FlatOp::Compute { duration_ns, .. } => {
                     let left = match self.gs[gi.index()].compute_left_ns {
                         Some(left) => left,
-                        None => self.jittered(duration_ns),
+                        None => self.jittered(m, duration_ns),
                     };
                     let g = &mut self.gs[gi.index()];
                     if left == 0 {
@@ -374,20 +374,33 @@ impl World {
         }
     }
 
-    /// A compute duration with the cost model's run-to-run variation.
-    fn jittered(&mut self, duration_ns: u64) -> u64 {
-        self.vary(duration_ns, self.config.cost.compute_jitter_ppm)
+    /// A compute duration (on M `m`) with the cost model's run-to-run variation.
+    fn jittered(&mut self, m: MId, duration_ns: u64) -> u64 {
+        let ppm = self.config.cost.compute_jitter_ppm;
+        self.vary(
+            crate::decide::ChoiceKind::ComputeJitter,
+            m,
+            duration_ns,
+            ppm,
+        )
     }
 
-    /// `duration_ns` varied uniformly by up to `ppm` parts per million either
-    /// way, from the `workload-jitter` stream.
-    pub(crate) fn vary(&mut self, duration_ns: u64, ppm: u64) -> u64 {
+    /// `duration_ns` varied by up to `ppm` parts per million either way: a
+    /// choice (uniform from the `workload-jitter` stream in a seeded run).
+    pub(crate) fn vary(
+        &mut self,
+        kind: crate::decide::ChoiceKind,
+        m: MId,
+        duration_ns: u64,
+        ppm: u64,
+    ) -> u64 {
         let span = u128::from(duration_ns) * u128::from(ppm) / 1_000_000;
         let span = span as u64;
         if span == 0 {
             return duration_ns;
         }
-        let offset = self.jitter.next_u64() % (2 * span + 1);
+        let range = 2 * span + 1;
+        let offset = self.choose(kind, range, Some(m), |w| w.jitter.next_u64() % range);
         duration_ns - span + offset
     }
 
@@ -496,7 +509,9 @@ impl World {
             .curg
             .map(|g| self.goid(g))
             .unwrap_or(Goid(0));
-        let seq = self.ms[m.index()].cheaprand.next_u32() as u8;
+        let seq = self.choose(crate::decide::ChoiceKind::TrackingSeq, 256, Some(m), |w| {
+            u64::from(w.ms[m.index()].cheaprand.next_u32() & 0xff)
+        }) as u8;
         let gi = self.alloc_g(p, kind, parent, seq);
         let placement = self.runqput_traced(p, gi, true);
         let program = match kind {

@@ -377,12 +377,18 @@ impl World {
             let (mut pos, inc, mut visited) = match resume {
                 Some(c) if c.round == round => ((c.pos + c.inc) % n, c.inc, c.visited + 1),
                 _ => {
-                    let r = self.ms[m.index()].cheaprand.next_u32();
-                    (
-                        r % n,
-                        coprimes[((r / n) % coprimes.len() as u32) as usize],
-                        0,
-                    )
+                    // One choice encodes the start position and the stride.
+                    let count = coprimes.len() as u32;
+                    let v = self.choose(
+                        crate::decide::ChoiceKind::StealOrder,
+                        u64::from(n) * u64::from(count),
+                        Some(m),
+                        |w| {
+                            let r = w.ms[m.index()].cheaprand.next_u32();
+                            u64::from(r % n) + u64::from(n) * u64::from((r / n) % count)
+                        },
+                    ) as u32;
+                    (v % n, coprimes[(v / n) as usize], 0)
                 }
             };
             while visited < n {

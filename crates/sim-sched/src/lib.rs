@@ -21,6 +21,7 @@
 mod chan;
 pub mod config;
 mod cpu;
+pub mod decide;
 mod exec;
 mod find_runnable;
 #[cfg(test)]

@@ -75,7 +75,7 @@ impl World {
         else {
             unreachable!("the netpoll M is not in netpoll");
         };
-        let wake_ns = at_ns.max(self.now_ns) + self.thread_wake_latency();
+        let wake_ns = at_ns.max(self.now_ns) + self.thread_wake_latency(m);
         if wake_ns < until_ns {
             self.ms[m.index()].state = crate::m::MState::Netpoll {
                 until_ns: wake_ns,

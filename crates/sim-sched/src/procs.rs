@@ -23,11 +23,12 @@ use sim_core::trace::{MStartReason, TraceEvent};
 impl World {
     /// How long waking a parked thread takes this time (futex wake until
     /// the thread runs), with the cost model's variation.
-    pub(crate) fn thread_wake_latency(&mut self) -> u64 {
-        self.vary(
+    pub(crate) fn thread_wake_latency(&mut self, m: MId) -> u64 {
+        let (ns, ppm) = (
             self.config.cost.thread_wake_ns,
             self.config.cost.thread_latency_jitter_ppm,
-        )
+        );
+        self.vary(crate::decide::ChoiceKind::ThreadLatency, m, ns, ppm)
     }
 
     /// `pidleput`: P goes on the idle list.
@@ -78,7 +79,7 @@ impl World {
         let now = self.now_ns;
         let m = match self.sched.midle.pop() {
             Some(m) => {
-                let wake = self.thread_wake_latency();
+                let wake = self.thread_wake_latency(m);
                 self.emit(TraceEvent::MWake {
                     m,
                     p,
@@ -91,10 +92,11 @@ impl World {
             None => {
                 let m = self.new_m(MState::Starting);
                 self.emit(TraceEvent::MCreate { m, reason });
-                let create = self.vary(
+                let (ns, ppm) = (
                     self.config.cost.thread_create_ns,
                     self.config.cost.thread_latency_jitter_ppm,
                 );
+                let create = self.vary(crate::decide::ChoiceKind::ThreadLatency, m, ns, ppm);
                 self.schedule_m(m, now + create);
                 m
             }
@@ -166,7 +168,7 @@ impl World {
         else {
             unreachable!("the netpoll M is not in netpoll");
         };
-        let wake_ns = self.now_ns + self.thread_wake_latency();
+        let wake_ns = self.now_ns + self.thread_wake_latency(m);
         if wake_ns < until_ns {
             self.ms[m.index()].state = MState::Netpoll {
                 until_ns: wake_ns,
@@ -193,7 +195,7 @@ impl World {
             };
             now + wait_ns
         });
-        let wake_latency = self.thread_wake_latency();
+        let wake_latency = self.thread_wake_latency(m);
         let data_at = self
             .netpoll_next_ready_ns()
             .map(|t| t.max(now) + wake_latency);
@@ -275,7 +277,7 @@ impl World {
         debug_assert_eq!(self.ms[to.index()].state, MState::LockedIdle);
         self.sched.nmidlelocked -= 1;
         let p = self.releasep(m);
-        let wake = self.now_ns + self.ms[m.index()].g0_cost_ns + self.thread_wake_latency();
+        let wake = self.now_ns + self.ms[m.index()].g0_cost_ns + self.thread_wake_latency(to);
         self.ms[m.index()].g0_cost_ns = 0;
         let lm = &mut self.ms[to.index()];
         lm.nextp = Some(p);

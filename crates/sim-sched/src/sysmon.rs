@@ -64,7 +64,8 @@ impl World {
         self.sysmon.woken_by_syscall = true;
         self.sysmon.epoch = self.sysmon.epoch.wrapping_add(1);
         let epoch = self.sysmon.epoch;
-        let at = self.now_ns + self.thread_wake_latency();
+        let sysmon = self.sysmon_m;
+        let at = self.now_ns + self.thread_wake_latency(sysmon);
         self.queue.push(at, Ev::Sysmon { epoch });
     }
 

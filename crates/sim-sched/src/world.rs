@@ -160,6 +160,8 @@ pub struct World {
     /// Goroutines waiting on the network: when their data arrives (netpoll).
     pub(crate) netpoll: std::collections::BinaryHeap<std::cmp::Reverse<(u64, u64, GIdx)>>,
     pub(crate) netpoll_seq: u64,
+    /// The decision point (strategy, recording).
+    pub(crate) decider: crate::decide::Decider,
     /// Ms running a compute step, sharing the machine's CPUs.
     pub(crate) computing: Vec<MId>,
     /// The `workload-jitter` stream: run-to-run variation of compute steps.
@@ -195,6 +197,17 @@ impl World {
     /// sysmon runs on M1, the other Ps are idle, and runtime init has created
     /// its system goroutines.
     pub fn new(workload: &Workload, config: SimConfig) -> Self {
+        World::with_strategy(workload, config, crate::decide::Strategy::Seeded, false)
+    }
+
+    /// A process whose random choices follow `strategy` (`World::new` uses
+    /// `Strategy::Seeded`); with `record`, every choice is kept (`choices()`).
+    pub fn with_strategy(
+        workload: &Workload,
+        config: SimConfig,
+        strategy: crate::decide::Strategy,
+        record: bool,
+    ) -> Self {
         let gomaxprocs = config.runtime.gomaxprocs;
         assert!(gomaxprocs >= 1, "GOMAXPROCS must be at least 1");
         let seeds = SeedTree::new(config.seed);
@@ -264,6 +277,7 @@ impl World {
             netpoll_seq: 0,
             jitter: seeds.stream("workload-jitter"),
             computing: Vec::new(),
+            decider: crate::decide::Decider::new(strategy, record, seeds),
             config,
         };
         // procresize: P0 belongs to M0; the others go idle, last one first,
@@ -280,7 +294,9 @@ impl World {
         // The main goroutine: created by newproc into runnext, so running it
         // inherits the (first) time slice and P0's schedtick stays 0.
         let main_program = workload.main;
-        let seq = world.ms[m0.index()].cheaprand.next_u32() as u8;
+        let seq = world.choose(crate::decide::ChoiceKind::TrackingSeq, 256, Some(m0), |w| {
+            u64::from(w.ms[m0.index()].cheaprand.next_u32() & 0xff)
+        }) as u8;
         let main_g = world.alloc_g(
             PId(0),
             GKind::User {
