@@ -38,7 +38,7 @@ macro_rules! entries {
 /// Every library scenario, in the order a class would meet them: the
 /// scheduler first, then blocking (system calls, the network), channels,
 /// locks, and last what goes wrong (deadlocks, leaks) and scale.
-const ENTRIES: [Entry; 26] = entries![
+const ENTRIES: [Entry; 27] = entries![
     "cpu-fanout",
     "cpu-fanout-p1",
     "cpu-fanout-p2",
@@ -64,6 +64,7 @@ const ENTRIES: [Entry; 26] = entries![
     "deadlock-lock-order",
     "leaky-worker-pool",
     "leaky-worker-pool-fixed",
+    "leak-on-timeout",
     "million-parked",
 ];
 

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use sim_core::ids::{ProgramId, WaitGroupId};
 use sim_core::trace::{TraceEvent, TrailStep};
 use sim_core::workload::{Op, Workload};
+use sim_sched::decide::Strategy as ChoiceStrategy;
 use sim_sched::{RuntimeConfig, SimConfig, World};
 
 /// A leaf op (no spawning), with durations that exercise slices and timers.
@@ -108,6 +109,33 @@ proptest! {
         }
         let outcome = world.outcome().expect("finished");
         prop_assert_eq!(outcome.exit_code, 0, "{:?}", outcome);
+    }
+
+    #[test]
+    fn the_invariants_hold_under_pct_and_decision_list_strategies_too(
+        w in workload_strategy(),
+        gomaxprocs in 1u32..5,
+        seed in any::<u64>(),
+        depth in 1u32..5,
+    ) {
+        let mut runtime = RuntimeConfig { gomaxprocs, ..RuntimeConfig::default() };
+        runtime.max_sim_time_ns = 60_000 * MS;
+        let config = SimConfig { seed, runtime, cost: Default::default(), record_trace: false };
+        // PCT, recording its choices; then the same choices as a decision
+        // list must give the same run.
+        let mut pct = World::with_strategy(&w, config.clone(), ChoiceStrategy::Pct { depth, horizon: 400 }, true);
+        while pct.step() {
+            pct.check_invariants().map_err(TestCaseError::fail)?;
+        }
+        let choices: Vec<(u64, sim_sched::decide::Choice)> =
+            pct.choices().unwrap().iter().enumerate().map(|(i, c)| (i as u64, *c)).collect();
+        let mut replay = World::with_strategy(&w, config, ChoiceStrategy::Decisions(choices), false);
+        while replay.step() {
+            replay.check_invariants().map_err(TestCaseError::fail)?;
+        }
+        prop_assert_eq!(replay.decision_mismatch(), None);
+        prop_assert_eq!(replay.outcome(), pct.outcome());
+        prop_assert_eq!(replay.now_ns(), pct.now_ns());
     }
 
     #[test]
