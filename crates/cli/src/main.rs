@@ -300,7 +300,7 @@ fn simulation_config(
             seed,
             runtime,
             cost,
-            record_trace: true,
+            record_trace: false,
         },
         source,
     ))
@@ -423,8 +423,9 @@ fn simulate_and_report(
             return bad_input(&format!("--json {}: {e}", path.display()));
         }
     }
-    let recording = Replay::record(scenario, &config, strategy.clone(), cost_source, &world);
-    if let Some(path) = &outputs.save_replay {
+    let recording = (outputs.save_replay.is_some() || expected.is_some())
+        .then(|| Replay::record(scenario, &config, strategy.clone(), cost_source, &world));
+    if let (Some(path), Some(recording)) = (&outputs.save_replay, &recording) {
         if let Err(e) = std::fs::write(path, recording.to_text()) {
             return bad_input(&format!("--save-replay {}: {e}", path.display()));
         }
@@ -434,7 +435,7 @@ fn simulate_and_report(
             path.display()
         );
     }
-    if let Some(expected) = expected {
+    if let (Some(expected), Some(recording)) = (expected, &recording) {
         if recording.trace_hash == expected.trace_hash && recording.outcome == expected.outcome {
             println!(
                 "replay: reproduced byte for byte (trace fnv1a64:{:016x}, exit status {})",
@@ -570,7 +571,11 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
     if !note.is_empty() {
         println!("{note}");
     }
-    let failing = SimConfig { seed, ..config };
+    let failing = SimConfig {
+        seed,
+        record_trace: true,
+        ..config
+    };
     let mut world = World::with_strategy(
         &scenario.workload,
         failing.clone(),

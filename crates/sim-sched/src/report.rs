@@ -331,41 +331,53 @@ impl World {
     pub fn leaked_goroutines(&self) -> Vec<Leak> {
         let n = self.gs.len();
         let mut live = vec![false; n];
+        // What can touch an object depends only on the program, so the
+        // fixed point runs over programs, not goroutines.
+        let reach_by_program: Vec<Vec<SyncObject>> = (0..self.programs.len())
+            .map(|p| self.objects_reachable(ProgramId(p as u32)))
+            .collect();
+        let mut live_programs = vec![false; self.programs.len()];
         let mut candidates = Vec::new();
         for (i, g) in self.gs.iter().enumerate() {
-            if !g.is_user() || g.status == GStatus::Dead || g.goid.0 == 0 {
+            let GKind::User { program } = g.kind else {
+                continue;
+            };
+            if g.status == GStatus::Dead || g.goid.0 == 0 {
                 continue;
             }
             match self.blocked_on(GIdx(i as u32)) {
-                None => live[i] = true,
-                Some(objects) => candidates.push((i, objects)),
+                None => {
+                    live[i] = true;
+                    live_programs[program.index()] = true;
+                }
+                Some(objects) => candidates.push((i, program, objects)),
             }
         }
         loop {
-            let reach: Vec<SyncObject> = {
-                let mut all = Vec::new();
-                for (i, g) in self.gs.iter().enumerate() {
-                    if live[i]
-                        && let GKind::User { program } = g.kind
-                    {
-                        all.extend(self.objects_reachable(program));
-                    }
-                }
-                all.sort();
-                all.dedup();
-                all
-            };
+            let mut reach: Vec<SyncObject> = live_programs
+                .iter()
+                .enumerate()
+                .filter(|(_, live)| **live)
+                .flat_map(|(p, _)| reach_by_program[p].iter().copied())
+                .collect();
+            reach.sort();
+            reach.dedup();
             let mut changed = false;
-            for (i, objects) in &candidates {
+            for (i, program, objects) in &candidates {
                 if !live[*i] && objects.iter().any(|o| reach.binary_search(o).is_ok()) {
                     live[*i] = true;
-                    changed = true;
+                    if !live_programs[program.index()] {
+                        live_programs[program.index()] = true;
+                        changed = true;
+                    }
                 }
             }
             if !changed {
                 break;
             }
         }
+        let candidates: Vec<(usize, Vec<SyncObject>)> =
+            candidates.into_iter().map(|(i, _, o)| (i, o)).collect();
         candidates
             .into_iter()
             .filter(|(i, _)| !live[*i])
