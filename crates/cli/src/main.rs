@@ -387,6 +387,16 @@ fn simulate_and_report(
     outputs: &Outputs,
     expected: Option<&Replay>,
 ) -> ExitCode {
+    // The trace is kept only when something reads it: it costs memory in
+    // proportion to the run's length.
+    let config = SimConfig {
+        record_trace: outputs.events
+            || outputs.trace_out.is_some()
+            || outputs.check_determinism
+            || outputs.save_replay.is_some()
+            || expected.is_some(),
+        ..config
+    };
     let mut world =
         World::with_strategy(&scenario.workload, config.clone(), strategy.clone(), false);
     world.run();
