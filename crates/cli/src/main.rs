@@ -200,6 +200,16 @@ struct RunArgs {
     /// timer due) or waited for a mutex at least this many milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10)]
     starvation_threshold_ms: u64,
+    /// Stop the run at this simulated time (e.g. 10s, 500ms), with a partial
+    /// summary. Default: the scenario's, else 60s.
+    #[arg(long, value_name = "DURATION")]
+    max_sim_time: Option<String>,
+    /// Stop the run when it has created this many goroutine structs.
+    #[arg(long, value_name = "N")]
+    max_goroutines: Option<u64>,
+    /// Stop the run after this many events.
+    #[arg(long, value_name = "N")]
+    max_events: Option<u64>,
     /// Record this run in a replay file (`gmpsim replay FILE` reproduces it).
     #[arg(long, value_name = "FILE")]
     save_replay: Option<PathBuf>,
@@ -331,6 +341,32 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return bad_input(&e),
     };
+    let mut config = config;
+    if let Some(text) = &args.max_sim_time {
+        match scenarios::parse_duration_ns(text) {
+            Ok(ns) if ns > 0 => config.runtime.max_sim_time_ns = ns,
+            Ok(_) => return bad_input("--max-sim-time: must be longer than 0s"),
+            Err(e) => return bad_input(&format!("--max-sim-time {text}: {e}")),
+        }
+    }
+    for (flag, value, slot) in [
+        (
+            "--max-goroutines",
+            args.max_goroutines,
+            &mut config.runtime.max_goroutines,
+        ),
+        (
+            "--max-events",
+            args.max_events,
+            &mut config.runtime.max_events,
+        ),
+    ] {
+        match value {
+            Some(0) => return bad_input(&format!("{flag}: must be at least 1")),
+            Some(n) => *slot = n,
+            None => {}
+        }
+    }
     let outputs = Outputs {
         json: args.json,
         trace_out: args.trace_out,

@@ -75,6 +75,8 @@ struct RawRuntime {
     godebug: Option<Spanned<String>>,
     ncpu: Option<Spanned<i64>>,
     max_sim_time: Option<Spanned<DurationText>>,
+    max_goroutines: Option<Spanned<i64>>,
+    max_events: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -524,6 +526,12 @@ fn compile_runtime(raw: &RawRuntime, map: &SourceMap<'_>) -> Result<RuntimeConfi
             ));
         }
         config.max_sim_time_ns = max_sim_time_ns;
+    }
+    if let Some(max) = &raw.max_goroutines {
+        config.max_goroutines = in_range(map, max, 1, i64::MAX)? as u64;
+    }
+    if let Some(max) = &raw.max_events {
+        config.max_events = in_range(map, max, 1, i64::MAX)? as u64;
     }
     Ok(config)
 }

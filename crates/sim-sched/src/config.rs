@@ -96,6 +96,12 @@ impl fmt::Display for GoDebug {
 /// says so (a laptop-friendly guard against programs that never end).
 pub const DEFAULT_MAX_SIM_TIME_NS: u64 = 60 * sim_core::time::SECOND_NS;
 
+/// Default cap on goroutine structs (Go's `allgs`, which never shrinks):
+/// about 2 GB of simulator memory.
+pub const DEFAULT_MAX_GOROUTINES: u64 = 4_000_000;
+/// Default cap on processed events: minutes of simulation on a laptop.
+pub const DEFAULT_MAX_EVENTS: u64 = 500_000_000;
+
 /// The runtime environment of one simulated process.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeConfig {
@@ -106,6 +112,10 @@ pub struct RuntimeConfig {
     pub godebug: GoDebug,
     /// Stop the simulation at this virtual time if the program has not exited.
     pub max_sim_time_ns: u64,
+    /// Stop when the program has created this many goroutine structs.
+    pub max_goroutines: u64,
+    /// Stop after processing this many events.
+    pub max_events: u64,
 }
 
 impl Default for RuntimeConfig {
@@ -115,6 +125,8 @@ impl Default for RuntimeConfig {
             ncpu: 2,
             godebug: GoDebug::default(),
             max_sim_time_ns: DEFAULT_MAX_SIM_TIME_NS,
+            max_goroutines: DEFAULT_MAX_GOROUTINES,
+            max_events: DEFAULT_MAX_EVENTS,
         }
     }
 }

@@ -504,6 +504,21 @@ impl World {
 
     /// `newproc`: a new G in runnext of the creator's P, then `wakep`.
     pub(crate) fn newproc(&mut self, m: MId, kind: GKind) {
+        if self.gs.len() as u64 >= self.config.runtime.max_goroutines
+            && self.ps[self.ms[m.index()].p.expect("newproc needs a P").index()]
+                .gfree
+                .is_empty()
+            && self.sched.gfree.is_empty()
+        {
+            self.finish(
+                crate::world::EXIT_LIMIT_REACHED,
+                format!(
+                    "stopped: the limit of {} goroutines was reached",
+                    self.config.runtime.max_goroutines
+                ),
+            );
+            return;
+        }
         let p = self.ms[m.index()].p.expect("newproc needs a P");
         let parent = self.ms[m.index()]
             .curg

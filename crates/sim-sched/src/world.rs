@@ -343,13 +343,23 @@ impl World {
             self.finish(
                 EXIT_LIMIT_REACHED,
                 format!(
-                    "stopped: simulated time limit {} reached before the program exited",
+                    "stopped: the simulated time limit {} was reached before the program exited",
                     sim_core::time::format_duration_ns(self.config.runtime.max_sim_time_ns)
                 ),
             );
             return false;
         }
         debug_assert!(next.at_ns >= self.now_ns, "time went backwards");
+        if self.stats.events >= self.config.runtime.max_events {
+            self.finish(
+                EXIT_LIMIT_REACHED,
+                format!(
+                    "stopped: the limit of {} events was reached",
+                    self.config.runtime.max_events
+                ),
+            );
+            return false;
+        }
         self.now_ns = next.at_ns;
         match next.event {
             Ev::M { m, epoch } => {
