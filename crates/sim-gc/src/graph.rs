@@ -1,0 +1,636 @@
+//! The object graph and the mutator's heap operations.
+//!
+//! Objects are span slots ([`ObjRef`]) with pointer words; the roots are each
+//! goroutine's stack (its pointer-holding locals, the rings it allocates
+//! through) and the globals. The operations are what the workload needs:
+//! allocate one object into a location, allocate a loop of objects through a
+//! ring that keeps the last K alive (optionally linking each object to the
+//! next: `prev.next = n`), copy a pointer between locations (a heap or global
+//! store runs the hybrid write barrier while marking), drop a ring, create and
+//! end goroutines, grow their stacks.
+//!
+//! Mirrors go1.27.3's `mallocgc` in `runtime/malloc.go` (the assist debit
+//! before the allocation and the size-class round-up after it in
+//! `deductAssistCredit`/`postMallocgc`, allocate-black via `gcmarknewobject`,
+//! the heap trigger test only when a span was taken or for large objects),
+//! `runtime/mbarrier.go`'s hybrid barrier (shade the old and the new pointer),
+//! `newproc1`/`gfput`/`gfget`/`gdestroy` and `newstack`/`copystack` in
+//! `runtime/proc.go` and `runtime/stack.go` for stacks and `maxStackScan`.
+//!
+//! Batching: [`Gc::alloc_loop`] advances an allocation loop until it is done,
+//! until the allocation whose span refill made heapLive reach the trigger (that
+//! allocation included, exactly where Go calls `gcStart`), or until an
+//! allocation needs an assist (that allocation not done). No observation is
+//! lost: every state change Go could observe between two such points (which
+//! slot, which span, heapLive, the barrier's shading) is applied per object.
+//!
+//! Simplified: pointer words of an object come first (its scannable bytes are
+//! `8 × pointer words`); zero-size allocations (`&zerobase`) are not modelled;
+//! a dead goroutine keeps its 2 KiB stack for the next one (`gfput`), the
+//! global free list's stacks are not freed at GC (`markrootFreeGStacks`);
+//! goroutines cannot read each other's stacks, so every pointer a goroutine
+//! holds came from an allocation or a load the barrier argument covers.
+
+use crate::collector::{Gc, GcPhase, GcTrigger};
+use crate::heap::{ObjRef, STACK_MIN_BYTES, StackHandle, SweepWork};
+use crate::sizeclass::{AllocRoute, alloc_route};
+use serde::{Deserialize, Serialize};
+use sim_core::ids::{Goid, PId};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+
+/// The shape of an allocated object.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct ObjectShape {
+    /// Bytes asked for (`new(T)`'s `unsafe.Sizeof`), at least 1.
+    pub size_bytes: u64,
+    /// Pointer words at the start of the object; 0 is a noscan object.
+    pub pointer_words: u32,
+}
+
+impl ObjectShape {
+    pub fn noscan(size_bytes: u64) -> ObjectShape {
+        ObjectShape {
+            size_bytes,
+            pointer_words: 0,
+        }
+    }
+    pub fn with_pointers(size_bytes: u64, pointer_words: u32) -> ObjectShape {
+        ObjectShape {
+            size_bytes,
+            pointer_words,
+        }
+    }
+    pub fn is_noscan(&self) -> bool {
+        self.pointer_words == 0
+    }
+}
+
+/// A ring of live objects held by one goroutine, by index. Printed `ring3`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct RingId(pub u32);
+
+impl fmt::Display for RingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ring{}", self.0)
+    }
+}
+
+/// A place that holds a pointer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum PtrLoc {
+    /// A pointer-holding local on a goroutine's stack (no write barrier).
+    Local { g: Goid, index: u32 },
+    /// A global variable (data/BSS: stores run the write barrier).
+    Global(u32),
+    /// A pointer word of a heap object (stores run the write barrier).
+    Heap { obj: ObjRef, word: u32 },
+}
+
+/// The GC's view of one goroutine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GoroutineHeap {
+    pub stack: StackHandle,
+    /// Bytes of the stack in use (what a stack scan scans).
+    pub stack_used_bytes: u64,
+    /// Pointer-holding locals.
+    pub locals: Vec<Option<ObjRef>>,
+    /// Rings this goroutine allocates through (their slice and last object
+    /// are locals of its stack).
+    pub rings: Vec<RingId>,
+    /// `gcAssistBytes`: allocation credit (negative is debt).
+    pub assist_bytes: i64,
+    /// The next allocation's debit was already taken (it stopped for an assist).
+    debit_applied: bool,
+    /// Scanned in the current cycle (its stack is black).
+    pub stack_scanned: bool,
+}
+
+/// A ring buffer of the last `capacity` objects (`ring[i % K] = n`), backed by
+/// a heap slice of `capacity` pointers, plus the last object allocated (`prev`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ring {
+    pub owner: Goid,
+    pub capacity: u32,
+    /// The slice's backing array (a heap object of `capacity` pointer words).
+    pub backing: Option<ObjRef>,
+    pub next_index: u32,
+    pub last: Option<ObjRef>,
+    pub dropped: bool,
+}
+
+/// Roots and mutator state.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Graph {
+    pub(crate) goroutines: BTreeMap<Goid, GoroutineHeap>,
+    pub(crate) globals: Vec<Option<ObjRef>>,
+    pub(crate) rings: Vec<Ring>,
+    /// 2 KiB stacks of dead goroutines, kept for reuse (`gFree`).
+    free_stacks: Vec<StackHandle>,
+    /// Goroutines parked in "GC assist wait", in order.
+    pub(crate) assist_queue: VecDeque<Goid>,
+}
+
+impl Graph {
+    pub(crate) fn reset_assist_bytes(&mut self) {
+        for g in self.goroutines.values_mut() {
+            g.assist_bytes = 0;
+            g.debit_applied = false;
+        }
+    }
+
+    pub(crate) fn take_assist_queue(&mut self) -> Vec<Goid> {
+        self.assist_queue.drain(..).collect()
+    }
+}
+
+/// One allocation's result.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Allocation {
+    pub obj: ObjRef,
+    /// For a tiny object: its offset in the 16-byte block `obj`.
+    pub tiny_offset_bytes: Option<u64>,
+    /// The slot bytes it took (0 when packed into an existing tiny block).
+    pub slot_bytes: u64,
+    /// An mcache took a new span (or a large object got its own).
+    pub span_refilled: bool,
+    /// heapLive reached the trigger at this allocation: start a GC
+    /// (`gcStart(gcTrigger{kind: gcTriggerHeap})`).
+    pub gc_triggered: bool,
+    pub sweep: SweepWork,
+}
+
+/// [`Gc::alloc_one`]'s result.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum AllocOne {
+    Done(Allocation),
+    /// The goroutine owes assist work first; call [`Gc::assist`], then retry.
+    AssistNeeded,
+}
+
+/// Why an allocation loop stopped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum LoopStop {
+    /// All asked-for objects were allocated.
+    Completed,
+    /// The last allocation made heapLive reach the trigger.
+    GcTriggered,
+    /// The next allocation needs an assist first.
+    AssistNeeded,
+}
+
+/// What [`Gc::alloc_loop`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct AllocLoopOutcome {
+    pub allocated: u64,
+    pub stop: Option<LoopStop>,
+    pub slot_bytes: u64,
+    pub requested_bytes: u64,
+    /// mcache refills (spans taken from mcentral) and large allocations.
+    pub spans_refilled: u64,
+    pub sweep: SweepWork,
+}
+
+/// [`Gc::new_ring`]'s result.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum NewRing {
+    Created {
+        ring: RingId,
+        /// The backing slice's allocation (none for capacity 0).
+        backing: Option<Allocation>,
+    },
+    AssistNeeded,
+}
+
+/// A stack's growth (`newstack` → `copystack`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct StackGrowth {
+    pub old_size_bytes: u64,
+    pub new_size_bytes: u64,
+}
+
+impl Gc {
+    fn g_state(&mut self, g: Goid) -> &mut GoroutineHeap {
+        self.graph
+            .goroutines
+            .get_mut(&g)
+            .unwrap_or_else(|| panic!("{g} is not known to the GC"))
+    }
+
+    /// The GC's view of a goroutine.
+    pub fn goroutine(&self, g: Goid) -> Option<&GoroutineHeap> {
+        self.graph.goroutines.get(&g)
+    }
+
+    /// A ring.
+    pub fn ring(&self, ring: RingId) -> &Ring {
+        &self.graph.rings[ring.0 as usize]
+    }
+
+    /// `newproc1`: a goroutine with the starting 2 KiB stack (a dead
+    /// goroutine's if one is free), `stack_used_bytes` of it in use. A stack
+    /// made during the mark phase starts black.
+    pub fn goroutine_created(&mut self, g: Goid, stack_used_bytes: u64) -> StackHandle {
+        let stack = match self.graph.free_stacks.pop() {
+            Some(stack) => stack,
+            None => {
+                let env = self.alloc_env();
+                self.heap.stack_alloc(STACK_MIN_BYTES, &env)
+            }
+        };
+        self.pacer.add_scannable_stack(stack.size_bytes as i64);
+        let marking = self.phase != GcPhase::Off;
+        let previous = self.graph.goroutines.insert(
+            g,
+            GoroutineHeap {
+                stack,
+                stack_used_bytes: stack_used_bytes.min(stack.size_bytes),
+                locals: Vec::new(),
+                rings: Vec::new(),
+                assist_bytes: 0,
+                debit_applied: false,
+                stack_scanned: marking,
+            },
+        );
+        debug_assert!(previous.is_none(), "{g} created twice");
+        stack
+    }
+
+    /// `goexit0`/`gdestroy`: the goroutine's roots disappear, its unused
+    /// assist credit goes to the background pool; a 2 KiB stack stays with the
+    /// dead G for reuse, a grown one is freed.
+    pub fn goroutine_exited(&mut self, g: Goid) {
+        let Some(state) = self.graph.goroutines.remove(&g) else {
+            return;
+        };
+        for ring in &state.rings {
+            let ring = &mut self.graph.rings[ring.0 as usize];
+            ring.dropped = true;
+            ring.backing = None;
+            ring.last = None;
+        }
+        self.graph.assist_queue.retain(|&q| q != g);
+        // gdestroy: unused assist credit becomes background credit.
+        if self.blacken_enabled && state.assist_bytes > 0 {
+            self.pacer.bg_scan_credit_bytes +=
+                (self.pacer.assist_work_per_byte * state.assist_bytes as f64) as i64;
+        }
+        self.pacer
+            .add_scannable_stack(-(state.stack.size_bytes as i64));
+        if state.stack.size_bytes == STACK_MIN_BYTES {
+            self.graph.free_stacks.push(state.stack);
+        } else {
+            let gc_off = self.phase == GcPhase::Off;
+            self.heap.stack_free(state.stack, gc_off);
+        }
+    }
+
+    /// The goroutine's stack now uses `used_bytes`; past its size it grows by
+    /// doubling (`newstack`), copying to a new stack and freeing the old.
+    pub fn set_stack_used(&mut self, g: Goid, used_bytes: u64) -> Option<StackGrowth> {
+        let state = self.g_state(g);
+        state.stack_used_bytes = used_bytes;
+        let old = state.stack;
+        if used_bytes <= old.size_bytes {
+            return None;
+        }
+        let mut new_size = old.size_bytes * 2;
+        while new_size < used_bytes {
+            new_size *= 2;
+        }
+        Some(self.replace_stack(g, new_size))
+    }
+
+    pub(crate) fn replace_stack(&mut self, g: Goid, new_size_bytes: u64) -> StackGrowth {
+        let env = self.alloc_env();
+        let new = self.heap.stack_alloc(new_size_bytes, &env);
+        let state = self.g_state(g);
+        let old = std::mem::replace(&mut state.stack, new);
+        let gc_off = self.phase == GcPhase::Off;
+        self.heap.stack_free(old, gc_off);
+        self.pacer
+            .add_scannable_stack(new_size_bytes as i64 - old.size_bytes as i64);
+        StackGrowth {
+            old_size_bytes: old.size_bytes,
+            new_size_bytes,
+        }
+    }
+
+    /// Declares `count` pointer-holding globals (all nil).
+    pub fn set_global_count(&mut self, count: u32) {
+        self.graph.globals.resize(count as usize, None);
+    }
+
+    /// The pointer stored at `loc`.
+    pub fn read_pointer(&self, loc: PtrLoc) -> Option<ObjRef> {
+        match loc {
+            PtrLoc::Local { g, index } => self
+                .graph
+                .goroutines
+                .get(&g)
+                .and_then(|s| s.locals.get(index as usize).copied().flatten()),
+            PtrLoc::Global(index) => self.graph.globals.get(index as usize).copied().flatten(),
+            PtrLoc::Heap { obj, word } => self
+                .heap
+                .span(obj.span)
+                .pointers_of(obj.slot)
+                .get(word as usize)
+                .copied()
+                .flatten(),
+        }
+    }
+
+    /// Writes `value` at `loc`. Heap and global stores run the hybrid write
+    /// barrier while the GC is marking: the old and the new pointer are
+    /// shaded. Stack stores have no barrier.
+    pub(crate) fn write_pointer(&mut self, loc: PtrLoc, value: Option<ObjRef>) {
+        let barrier = self.phase != GcPhase::Off;
+        match loc {
+            PtrLoc::Local { g, index } => {
+                let locals = &mut self.g_state(g).locals;
+                if locals.len() <= index as usize {
+                    locals.resize(index as usize + 1, None);
+                }
+                locals[index as usize] = value;
+            }
+            PtrLoc::Global(index) => {
+                let old = self.graph.globals[index as usize];
+                if barrier {
+                    self.write_barrier(old, value);
+                }
+                self.graph.globals[index as usize] = value;
+            }
+            PtrLoc::Heap { obj, word } => {
+                let old = self.heap.span(obj.span).pointers_of(obj.slot)[word as usize];
+                if barrier {
+                    self.write_barrier(old, value);
+                }
+                self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
+                    [word as usize] = value;
+            }
+        }
+    }
+
+    /// `*dst = *src` (or `*dst = nil`) executed by goroutine `g`: a load when
+    /// `dst` is one of `g`'s locals, a store (with the write barrier) when it
+    /// is a global or a heap word. `g` can only read its own locals.
+    pub fn copy_pointer(&mut self, g: Goid, dst: PtrLoc, src: Option<PtrLoc>) {
+        for loc in [Some(dst), src].into_iter().flatten() {
+            if let PtrLoc::Local { g: owner, .. } = loc {
+                assert_eq!(owner, g, "{g} cannot reach {owner}'s stack");
+            }
+        }
+        let value = src.and_then(|s| self.read_pointer(s));
+        self.write_pointer(dst, value);
+    }
+
+    /// `mallocgc` for one object of `shape` on P `p` by goroutine `g`.
+    /// `None`: the goroutine is in assist debt (the debit stays taken).
+    fn malloc(&mut self, p: PId, g: Goid, shape: ObjectShape) -> Option<Allocation> {
+        assert!(
+            shape.size_bytes > 0,
+            "zero-size allocations are not modelled"
+        );
+        assert!(
+            shape.pointer_words as u64 * 8 <= shape.size_bytes,
+            "{} pointer words do not fit in {} bytes",
+            shape.pointer_words,
+            shape.size_bytes
+        );
+        if self.blacken_enabled {
+            let limiting = self.limiter.limiting();
+            let state = self.g_state(g);
+            if !state.debit_applied {
+                state.assist_bytes -= shape.size_bytes as i64;
+                state.debit_applied = true;
+            }
+            if state.assist_bytes < 0 && !limiting {
+                return None;
+            }
+            state.debit_applied = false;
+        } else {
+            self.g_state(g).debit_applied = false;
+        }
+        let env = self.alloc_env();
+        let noscan = shape.is_noscan();
+        let (obj, tiny_offset, slot_bytes, refill, sweep, large) =
+            match alloc_route(shape.size_bytes, noscan) {
+                AllocRoute::Zero => unreachable!("size checked above"),
+                AllocRoute::Tiny => {
+                    let (block, offset, new_block) =
+                        self.heap.alloc_tiny(p, shape.size_bytes, &env);
+                    match new_block {
+                        Some(a) => (block, Some(offset), 16, a.refilled, a.sweep, false),
+                        None => (block, Some(offset), 0, None, SweepWork::default(), false),
+                    }
+                }
+                AllocRoute::Small {
+                    span_class,
+                    slot_bytes,
+                } => {
+                    let a = self.heap.alloc_small(
+                        p,
+                        span_class,
+                        shape.size_bytes,
+                        shape.pointer_words,
+                        &env,
+                    );
+                    (a.obj, None, slot_bytes, a.refilled, a.sweep, false)
+                }
+                AllocRoute::Large { pages } => {
+                    let a = self.heap.alloc_large(
+                        pages,
+                        shape.size_bytes,
+                        shape.pointer_words,
+                        noscan,
+                        &env,
+                    );
+                    let bytes = self.heap.span(a.obj.span).elem_bytes;
+                    (a.obj, None, bytes, a.refilled, a.sweep, true)
+                }
+            };
+        if let Some(delta) = refill {
+            let mem = self.memory_inputs();
+            self.pacer.update(
+                delta.heap_live_bytes,
+                delta.heap_scan_bytes,
+                self.blacken_enabled,
+                &mem,
+            );
+        }
+        // Allocate black, also the new tiny block (its bytes count once).
+        if self.phase != GcPhase::Off && slot_bytes != 0 {
+            self.mark_new_object(obj);
+        }
+        if large && !noscan {
+            self.heap.add_scan_alloc(p, shape.pointer_words as u64 * 8);
+        }
+        if self.blacken_enabled && slot_bytes != 0 {
+            self.g_state(g).assist_bytes -= slot_bytes as i64 - shape.size_bytes as i64;
+        }
+        let span_refilled = refill.is_some();
+        let gc_triggered = span_refilled && self.trigger_test(GcTrigger::Heap);
+        Some(Allocation {
+            obj,
+            tiny_offset_bytes: tiny_offset,
+            slot_bytes,
+            span_refilled,
+            gc_triggered,
+            sweep,
+        })
+    }
+
+    /// Allocates one object and stores its pointer at `dst` (a local of `g`,
+    /// a global, or a heap word).
+    pub fn alloc_one(&mut self, p: PId, g: Goid, shape: ObjectShape, dst: PtrLoc) -> AllocOne {
+        if let PtrLoc::Local { g: owner, .. } = dst {
+            assert_eq!(owner, g, "{g} cannot reach {owner}'s stack");
+        }
+        match self.malloc(p, g, shape) {
+            Some(a) => {
+                self.write_pointer(dst, Some(a.obj));
+                AllocOne::Done(a)
+            }
+            None => AllocOne::AssistNeeded,
+        }
+    }
+
+    /// `ring := make([]*T, capacity)` on `g`'s stack: allocates the slice's
+    /// backing array (`capacity` pointer words) unless `capacity` is 0.
+    pub fn new_ring(&mut self, p: PId, g: Goid, capacity: u32) -> NewRing {
+        let backing = if capacity == 0 {
+            None
+        } else {
+            let shape = ObjectShape::with_pointers(capacity as u64 * 8, capacity);
+            match self.malloc(p, g, shape) {
+                Some(a) => Some(a),
+                None => return NewRing::AssistNeeded,
+            }
+        };
+        let ring = RingId(self.graph.rings.len() as u32);
+        self.graph.rings.push(Ring {
+            owner: g,
+            capacity,
+            backing: backing.map(|a| a.obj),
+            next_index: 0,
+            last: None,
+            dropped: false,
+        });
+        self.g_state(g).rings.push(ring);
+        NewRing::Created { ring, backing }
+    }
+
+    /// The ring's slice and last object are no longer referenced (the
+    /// goroutine's locals are overwritten: a stack write, no barrier).
+    pub fn drop_ring(&mut self, ring: RingId) {
+        let r = &mut self.graph.rings[ring.0 as usize];
+        r.dropped = true;
+        r.backing = None;
+        r.last = None;
+    }
+
+    /// `for i := 0; i < max_count; i++ { n := new(T); if link { prev.next = n };
+    /// ring[i % K] = n; prev = n }`, run by `g` on `p`, through `ring`.
+    /// Stops early at the allocation that makes heapLive reach the trigger
+    /// (included) or before one that needs an assist.
+    pub fn alloc_loop(
+        &mut self,
+        p: PId,
+        g: Goid,
+        ring: RingId,
+        shape: ObjectShape,
+        link: bool,
+        max_count: u64,
+    ) -> AllocLoopOutcome {
+        assert!(
+            !link || shape.pointer_words > 0,
+            "linking needs a pointer word in the object"
+        );
+        let r = &self.graph.rings[ring.0 as usize];
+        assert!(!r.dropped, "{ring} was dropped");
+        assert_eq!(r.owner, g, "{ring} lives on {}'s stack", r.owner);
+        let mut out = AllocLoopOutcome::default();
+        for _ in 0..max_count {
+            let Some(a) = self.malloc(p, g, shape) else {
+                out.stop = Some(LoopStop::AssistNeeded);
+                return out;
+            };
+            out.allocated += 1;
+            out.slot_bytes += a.slot_bytes;
+            out.requested_bytes += shape.size_bytes;
+            out.spans_refilled += a.span_refilled as u64;
+            out.sweep.add(a.sweep);
+            let r = &self.graph.rings[ring.0 as usize];
+            let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);
+            if link && let Some(prev) = prev {
+                self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(a.obj));
+            }
+            if let Some(backing) = backing {
+                self.write_pointer(
+                    PtrLoc::Heap {
+                        obj: backing,
+                        word: index,
+                    },
+                    Some(a.obj),
+                );
+            }
+            let r = &mut self.graph.rings[ring.0 as usize];
+            if capacity > 0 {
+                r.next_index = (index + 1) % capacity;
+            }
+            r.last = Some(a.obj);
+            if a.gc_triggered {
+                out.stop = Some(LoopStop::GcTriggered);
+                return out;
+            }
+        }
+        out.stop = Some(LoopStop::Completed);
+        out
+    }
+
+    /// Every root: each goroutine's locals and ring references, then the
+    /// globals (for checks and the GUI).
+    pub fn roots(&self) -> Vec<ObjRef> {
+        let mut out = Vec::new();
+        for (g, _) in self.graph.goroutines.iter() {
+            out.extend(self.stack_roots(*g));
+        }
+        out.extend(self.graph.globals.iter().flatten().copied());
+        out
+    }
+
+    /// The pointers on `g`'s stack.
+    pub(crate) fn stack_roots(&self, g: Goid) -> Vec<ObjRef> {
+        let Some(state) = self.graph.goroutines.get(&g) else {
+            return Vec::new();
+        };
+        let mut out: Vec<ObjRef> = state.locals.iter().flatten().copied().collect();
+        for ring in &state.rings {
+            let r = &self.graph.rings[ring.0 as usize];
+            out.extend(r.backing);
+            out.extend(r.last);
+        }
+        out
+    }
+
+    /// Every object reachable from the roots (for checks; walks the graph).
+    pub fn reachable(&self) -> BTreeSet<ObjRef> {
+        let mut seen = BTreeSet::new();
+        let mut stack = self.roots();
+        while let Some(obj) = stack.pop() {
+            if !seen.insert(obj) {
+                continue;
+            }
+            for target in self
+                .heap
+                .span(obj.span)
+                .pointers_of(obj.slot)
+                .iter()
+                .flatten()
+            {
+                stack.push(*target);
+            }
+        }
+        seen
+    }
+}
