@@ -261,14 +261,26 @@ fn a_replay_of_a_scenario_file_that_changed_is_refused() {
 #[test]
 fn a_run_that_hits_a_limit_stops_with_exit_3_and_a_partial_summary() {
     for (args, needle) in [
-        (vec!["run", "million-parked", "--max-goroutines", "1000"], "the limit of 1000 goroutines was reached"),
-        (vec!["run", "cpu-fanout", "--max-events", "50"], "the limit of 50 events was reached"),
-        (vec!["run", "cpu-fanout", "--max-sim-time", "20ms"], "the simulated time limit 20ms was reached"),
+        (
+            vec!["run", "million-parked", "--max-goroutines", "1000"],
+            "the limit of 1000 goroutines was reached",
+        ),
+        (
+            vec!["run", "cpu-fanout", "--max-events", "50"],
+            "the limit of 50 events was reached",
+        ),
+        (
+            vec!["run", "cpu-fanout", "--max-sim-time", "20ms"],
+            "the simulated time limit 20ms was reached",
+        ),
     ] {
         let o = gmpsim(&args);
         let text = stdout(&o);
         assert_eq!(o.status.code(), Some(3), "{args:?}: {text}");
         assert!(text.contains(needle), "{args:?}: {text}");
-        assert!(text.contains("/sched/goroutines:goroutines"), "the partial summary is printed");
+        assert!(
+            text.contains("/sched/goroutines:goroutines"),
+            "the partial summary is printed"
+        );
     }
 }
