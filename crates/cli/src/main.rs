@@ -39,13 +39,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  gmpsim completions bash > ~/.local/share/bash-completion/completions/gmpsim\n  gmpsim completions zsh > ~/.zfunc/_gmpsim"
+    )]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// List the scenario library with one-line descriptions.
+    #[command(
+        after_help = "Examples:\n  gmpsim list\n  gmpsim list --names | xargs -n1 gmpsim run"
+    )]
     List {
         /// Print only the names, one per line (for scripts).
         #[arg(long)]
         names: bool,
     },
     /// Print a scenario's description and its file.
+    #[command(
+        after_help = "Examples:\n  gmpsim show starvation-tight-loop\n  gmpsim show my-scenario.toml"
+    )]
     Show {
         /// A library scenario name or a path to a scenario file.
         scenario: String,
@@ -261,6 +275,11 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
         Command::Explore(args) => explore_cmd(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "gmpsim", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::GoSource { scenario } => match scenarios::resolve(&scenario) {
             Ok(s) => {
                 print!("{}", scenarios::gosource::generate(&s));

@@ -284,3 +284,35 @@ fn a_run_that_hits_a_limit_stops_with_exit_3_and_a_partial_summary() {
         );
     }
 }
+
+#[test]
+fn completions_are_generated_for_bash_and_every_subcommand_has_help_with_examples() {
+    let o = gmpsim(&["completions", "bash"]);
+    assert!(o.status.success());
+    let script = stdout(&o);
+    assert!(
+        script.contains("gmpsim") && script.contains("explore") && script.contains("--seeds"),
+        "{script}"
+    );
+    for sub in [
+        "list",
+        "show",
+        "run",
+        "compare",
+        "go-source",
+        "replay",
+        "explore",
+        "completions",
+    ] {
+        let h = gmpsim(&[sub, "--help"]);
+        assert!(h.status.success(), "{sub} --help");
+        let text = stdout(&h);
+        assert!(text.contains("Usage: gmpsim"), "{sub}: {text}");
+        if sub != "list" && sub != "show" && sub != "go-source" {
+            assert!(
+                text.contains("Examples:"),
+                "{sub} --help has no examples:\n{text}"
+            );
+        }
+    }
+}
