@@ -691,12 +691,12 @@ fn print_goroutine_reports(world: &World, starvation_threshold_ms: u64) {
             }
         }
     }
-    let starved = world.starved_goroutines(starvation_threshold_ms * 1_000_000);
+    let (total, starved) = world.starved_goroutines_top(starvation_threshold_ms * 1_000_000, 10);
     if !starved.is_empty() {
         println!(
             "goroutines that waited at least {starvation_threshold_ms}ms (could run but did not, or for a mutex):"
         );
-        for s in starved.iter().take(10) {
+        for s in &starved {
             println!(
                 "  goroutine {} ({}): ready but not running {}, waiting for a mutex {}",
                 s.goid,
@@ -705,8 +705,8 @@ fn print_goroutine_reports(world: &World, starvation_threshold_ms: u64) {
                 format_duration_ns(s.max_mutex_wait_ns)
             );
         }
-        if starved.len() > 10 {
-            println!("  ... and {} more", starved.len() - 10);
+        if total > starved.len() {
+            println!("  ... and {} more", total - starved.len());
         }
     }
 }

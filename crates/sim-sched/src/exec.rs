@@ -671,9 +671,9 @@ impl World {
             (g.run_ns, g.max_runnable_wait_ns, g.max_mutex_wait_ns);
         self.stats.exited_run_ns.push((program, run_ns));
         if runnable_wait.max(mutex_wait) >= crate::report::WAIT_RECORD_FLOOR_NS {
-            self.stats.exited_waits.push(crate::report::WaitRecord {
+            self.stats.exited_waits.push(crate::report::ExitedWaits {
                 goid: goid.0,
-                program: self.workload.programs[program.index()].name.clone(),
+                program,
                 max_runnable_wait_ns: runnable_wait,
                 max_mutex_wait_ns: mutex_wait,
             });

@@ -44,6 +44,16 @@ pub struct WaitRecord {
     pub max_mutex_wait_ns: u64,
 }
 
+/// An exited goroutine's worst waits, kept compactly (a program id, not its
+/// name) because a run may retire millions of goroutines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitedWaits {
+    pub goid: u64,
+    pub program: ProgramId,
+    pub max_runnable_wait_ns: u64,
+    pub max_mutex_wait_ns: u64,
+}
+
 /// Exited goroutines are remembered for starvation reports only if one of
 /// their waits reached this (so a million short-lived goroutines cost nothing).
 pub const WAIT_RECORD_FLOOR_NS: u64 = sim_core::time::MILLISECOND_NS;
@@ -295,12 +305,23 @@ impl World {
     /// reached `threshold_ns` (at least `WAIT_RECORD_FLOOR_NS` for exited
     /// ones), worst first.
     pub fn starved_goroutines(&self, threshold_ns: u64) -> Vec<WaitRecord> {
-        let mut out: Vec<WaitRecord> = self
+        self.starved_goroutines_top(threshold_ns, usize::MAX).1
+    }
+
+    /// How many goroutines `starved_goroutines` would list, and the worst
+    /// `limit` of them (cheap even when a million goroutines qualify).
+    pub fn starved_goroutines_top(
+        &self,
+        threshold_ns: u64,
+        limit: usize,
+    ) -> (usize, Vec<WaitRecord>) {
+        let worst = |r: &ExitedWaits| r.max_runnable_wait_ns.max(r.max_mutex_wait_ns);
+        let mut all: Vec<ExitedWaits> = self
             .stats
             .exited_waits
             .iter()
-            .filter(|r| r.max_runnable_wait_ns.max(r.max_mutex_wait_ns) >= threshold_ns)
-            .cloned()
+            .filter(|r| worst(r) >= threshold_ns)
+            .copied()
             .collect();
         for g in &self.gs {
             let GKind::User { program } = g.kind else {
@@ -309,22 +330,29 @@ impl World {
             if g.status == GStatus::Dead || g.goid.0 == 0 {
                 continue;
             }
-            if g.max_runnable_wait_ns.max(g.max_mutex_wait_ns) >= threshold_ns {
-                out.push(WaitRecord {
-                    goid: g.goid.0,
-                    program: self.program_name(program).to_string(),
-                    max_runnable_wait_ns: g.max_runnable_wait_ns,
-                    max_mutex_wait_ns: g.max_mutex_wait_ns,
-                });
+            let record = ExitedWaits {
+                goid: g.goid.0,
+                program,
+                max_runnable_wait_ns: g.max_runnable_wait_ns,
+                max_mutex_wait_ns: g.max_mutex_wait_ns,
+            };
+            if worst(&record) >= threshold_ns {
+                all.push(record);
             }
         }
-        out.sort_by_key(|r| {
-            (
-                std::cmp::Reverse(r.max_runnable_wait_ns.max(r.max_mutex_wait_ns)),
-                r.goid,
-            )
-        });
-        out
+        all.sort_by_key(|r| (std::cmp::Reverse(worst(r)), r.goid));
+        let total = all.len();
+        let top = all
+            .into_iter()
+            .take(limit)
+            .map(|r| WaitRecord {
+                goid: r.goid,
+                program: self.program_name(r.program).to_string(),
+                max_runnable_wait_ns: r.max_runnable_wait_ns,
+                max_mutex_wait_ns: r.max_mutex_wait_ns,
+            })
+            .collect();
+        (total, top)
     }
 
     /// The goroutines that can never run again (see the module header).

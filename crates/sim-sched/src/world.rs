@@ -125,7 +125,7 @@ pub(crate) struct Stats {
     /// `/sched/goroutines` as main saw it just before returning.
     pub goroutines_at_main_return: Option<u64>,
     /// Exited goroutines whose worst wait reached `WAIT_RECORD_FLOOR_NS`.
-    pub exited_waits: Vec<crate::report::WaitRecord>,
+    pub exited_waits: Vec<crate::report::ExitedWaits>,
 }
 
 /// The simulated process.
