@@ -115,12 +115,15 @@ impl World {
         }
         let now = self.now_ns;
         let mm = &mut self.ms[m.index()];
-        let start_ns = now + mm.g0_cost_ns + self.config.cost.context_switch_ns;
+        // Go changes the status in execute, after findRunnable's own work
+        // (timers run, steal probes: the g0 cost) and before the switch.
+        let execute_ns = now + mm.g0_cost_ns;
+        let start_ns = execute_ns + self.config.cost.context_switch_ns;
         mm.g0_cost_ns = 0;
         mm.curg = Some(g);
         mm.state = MState::Switching;
         let gg = &mut self.gs[g.index()];
-        let sampled = gg.set_status(GStatus::Running { m }, now);
+        let sampled = gg.set_status(GStatus::Running { m }, execute_ns);
         gg.preempt = false;
         gg.running_since_ns = start_ns;
         if let Some(runnable_ns) = sampled {
