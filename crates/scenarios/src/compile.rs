@@ -142,6 +142,57 @@ impl RawOp {
     }
 }
 
+/// The Go spec's predeclared identifiers
+/// (https://go.dev/ref/spec#Predeclared_identifiers): scenario names become
+/// package-level Go names, and a `var close sync.Mutex` compiles but then
+/// `close(jobs)` does not; a function named `len` would hide the builtin.
+pub(crate) const GO_PREDECLARED: [&str; 44] = [
+    "any",
+    "bool",
+    "byte",
+    "comparable",
+    "complex64",
+    "complex128",
+    "error",
+    "float32",
+    "float64",
+    "int",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "rune",
+    "string",
+    "uint",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uintptr",
+    "true",
+    "false",
+    "iota",
+    "nil",
+    "append",
+    "cap",
+    "clear",
+    "close",
+    "complex",
+    "copy",
+    "delete",
+    "imag",
+    "len",
+    "make",
+    "max",
+    "min",
+    "new",
+    "panic",
+    "print",
+    "println",
+    "real",
+    "recover",
+];
+
 /// The kinds of op, named as in the file (`op = "wg_add"`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum OpKind {
@@ -1004,55 +1055,6 @@ fn check_identifier(
             format!("{what} name {name:?} is a Go keyword (it becomes a name in the generated Go program)"),
         ));
     }
-    // The Go spec's predeclared identifiers
-    // (https://go.dev/ref/spec#Predeclared_identifiers): a package-level
-    // `var close sync.Mutex` compiles, but then `close(jobs)` does not.
-    const GO_PREDECLARED: [&str; 44] = [
-        "any",
-        "bool",
-        "byte",
-        "comparable",
-        "complex64",
-        "complex128",
-        "error",
-        "float32",
-        "float64",
-        "int",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "rune",
-        "string",
-        "uint",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "uintptr",
-        "true",
-        "false",
-        "iota",
-        "nil",
-        "append",
-        "cap",
-        "clear",
-        "close",
-        "complex",
-        "copy",
-        "delete",
-        "imag",
-        "len",
-        "make",
-        "max",
-        "min",
-        "new",
-        "panic",
-        "print",
-        "println",
-        "real",
-        "recover",
-    ];
     if GO_PREDECLARED.contains(&name) {
         return Err(map.error(
             span,

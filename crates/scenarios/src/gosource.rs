@@ -19,6 +19,7 @@
 //! differ from gofmt's.
 
 use crate::Scenario;
+use crate::compile::GO_PREDECLARED;
 use sim_core::workload::{CaseOp, ChanRef, Op, Workload};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -92,56 +93,6 @@ const HARNESS_NAMES: &[&str] = &[
     "processCPU",
 ];
 
-/// Go's predeclared identifiers (https://go.dev/ref/spec#Predeclared_identifiers):
-/// a package-level function named `len` or `min` would hide the builtin from
-/// the harness.
-const GO_PREDECLARED: &[&str] = &[
-    "any",
-    "bool",
-    "byte",
-    "comparable",
-    "complex64",
-    "complex128",
-    "error",
-    "float32",
-    "float64",
-    "int",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "rune",
-    "string",
-    "uint",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "uintptr",
-    "true",
-    "false",
-    "iota",
-    "nil",
-    "append",
-    "cap",
-    "clear",
-    "close",
-    "complex",
-    "copy",
-    "delete",
-    "imag",
-    "len",
-    "make",
-    "max",
-    "min",
-    "new",
-    "panic",
-    "print",
-    "println",
-    "real",
-    "recover",
-];
-
 /// The Go name of every program, wait group, channel and mutex: the
 /// scenario's own name, unless Go or the harness already uses it (then with
 /// a suffix, `stepProg`, `sinkWG`), so that any valid scenario compiles.
@@ -157,7 +108,7 @@ impl GoNames {
     fn new(workload: &Workload) -> Self {
         let mut taken: BTreeSet<String> = HARNESS_NAMES
             .iter()
-            .chain(GO_PREDECLARED)
+            .chain(GO_PREDECLARED.iter())
             .map(|s| s.to_string())
             .collect();
         let mut claim = |name: &str, suffix: &str| -> String {
