@@ -102,10 +102,18 @@ gmpsim compare starvation-tight-loop --godebug asyncpreemptoff=1 --traces\n  gmp
 struct ReplayArgs {
     /// The replay file (from `gmpsim run --save-replay` or `gmpsim explore`).
     file: PathBuf,
-    /// Write the summary as JSON to FILE.
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// What to write besides the simulated program's output and the summary:
+/// flags that change no behaviour, so `replay` accepts them too.
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Write the summary (runtime/metrics names) as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Write a Chrome trace-event JSON file.
+    /// Write a Chrome trace-event JSON file (open it in https://ui.perfetto.dev).
     #[arg(long, value_name = "FILE")]
     trace_out: Option<PathBuf>,
     /// Print every scheduling event with the reason for it.
@@ -114,7 +122,8 @@ struct ReplayArgs {
     /// Run twice and compare the traces byte for byte.
     #[arg(long)]
     check_determinism: bool,
-    /// Report goroutines that waited at least this many milliseconds.
+    /// Flag goroutines that could have run but waited (runnable, or their
+    /// timer due) or waited for a mutex at least this many milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10)]
     starvation_threshold_ms: u64,
 }
@@ -198,22 +207,8 @@ struct RunArgs {
     /// schedtrace=MS, scheddetail=1, asyncpreemptoff=1.
     #[arg(long, value_name = "k=v,...")]
     godebug: Option<String>,
-    /// Write the summary (runtime/metrics names) as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    json: Option<PathBuf>,
-    /// Write a Chrome trace-event JSON file (open it in https://ui.perfetto.dev).
-    #[arg(long, value_name = "FILE")]
-    trace_out: Option<PathBuf>,
-    /// Print every scheduling event with the reason for it.
-    #[arg(long)]
-    events: bool,
-    /// Run twice and compare the traces byte for byte.
-    #[arg(long)]
-    check_determinism: bool,
-    /// Flag goroutines that could have run but waited (runnable, or their
-    /// timer due) or waited for a mutex at least this many milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 10)]
-    starvation_threshold_ms: u64,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Stop the run at this simulated time (e.g. 10s, 500ms), with a partial
     /// summary. Default: the scenario's, else 60s.
     #[arg(long, value_name = "DURATION")]
@@ -335,16 +330,6 @@ fn simulation_config(
     ))
 }
 
-/// What to write besides the simulated program's output and the summary.
-struct Outputs {
-    json: Option<PathBuf>,
-    trace_out: Option<PathBuf>,
-    events: bool,
-    check_determinism: bool,
-    starvation_threshold_ms: u64,
-    save_replay: Option<PathBuf>,
-}
-
 fn run(args: RunArgs) -> ExitCode {
     let scenario = match scenarios::resolve(&args.scenario) {
         Ok(s) => s,
@@ -386,20 +371,13 @@ fn run(args: RunArgs) -> ExitCode {
             None => {}
         }
     }
-    let outputs = Outputs {
-        json: args.json,
-        trace_out: args.trace_out,
-        events: args.events,
-        check_determinism: args.check_determinism,
-        starvation_threshold_ms: args.starvation_threshold_ms,
-        save_replay: args.save_replay,
-    };
     simulate_and_report(
         &scenario,
         config,
         Strategy::Seeded,
         cost_source,
-        &outputs,
+        &args.output,
+        args.save_replay.as_deref(),
         None,
     )
 }
@@ -414,20 +392,13 @@ fn replay(args: ReplayArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return bad_input(&format!("cannot replay: {e}")),
     };
-    let outputs = Outputs {
-        json: args.json,
-        trace_out: args.trace_out,
-        events: args.events,
-        check_determinism: args.check_determinism,
-        starvation_threshold_ms: args.starvation_threshold_ms,
-        save_replay: None,
-    };
     simulate_and_report(
         &scenario,
         config,
         recorded.strategy.clone(),
         recorded.cost_source.clone(),
-        &outputs,
+        &args.output,
+        None,
         Some(&recorded),
     )
 }
@@ -439,7 +410,8 @@ fn simulate_and_report(
     config: SimConfig,
     strategy: Strategy,
     cost_source: CostSource,
-    outputs: &Outputs,
+    outputs: &OutputArgs,
+    save_replay: Option<&std::path::Path>,
     expected: Option<&Replay>,
 ) -> ExitCode {
     // The trace is kept only when something reads it: it costs memory in
@@ -448,7 +420,7 @@ fn simulate_and_report(
         record_trace: outputs.events
             || outputs.trace_out.is_some()
             || outputs.check_determinism
-            || outputs.save_replay.is_some()
+            || save_replay.is_some()
             || expected.is_some(),
         ..config
     };
@@ -488,9 +460,9 @@ fn simulate_and_report(
             return bad_input(&format!("--json {}: {e}", path.display()));
         }
     }
-    let recording = (outputs.save_replay.is_some() || expected.is_some())
+    let recording = (save_replay.is_some() || expected.is_some())
         .then(|| Replay::record(scenario, &config, strategy.clone(), cost_source, &world));
-    if let (Some(path), Some(recording)) = (&outputs.save_replay, &recording) {
+    if let (Some(path), Some(recording)) = (save_replay, &recording) {
         if let Err(e) = std::fs::write(path, recording.to_text()) {
             return bad_input(&format!("--save-replay {}: {e}", path.display()));
         }
