@@ -597,17 +597,30 @@ impl World {
 
     /// `goready` on P `p`: the G goes to `p`'s runnext, then `wakep`.
     pub(crate) fn ready(&mut self, g: GIdx, p: PId, late_ns: Option<u64>) {
-        let reason = match self.gs[g.index()].status {
-            GStatus::Waiting(r) => r,
-            other => unreachable!("ready of a G that is not waiting: {other:?}"),
-        };
-        self.gs[g.index()].set_status(GStatus::Runnable, self.now_ns);
-        self.gs[g.index()].runnable_since_ns = self.now_ns;
         let waker = self.ps[p.index()]
             .m
             .and_then(|m| self.ms[m.index()].curg)
             .map(|w| self.goid(w));
         let placement = self.runqput_traced(p, g, true);
+        self.mark_unblocked(g, placement, late_ns, waker);
+        self.wakep();
+    }
+
+    /// A waiting G becomes runnable (it has been put at `placement`): the
+    /// status change and the GoUnblock event, shared by every way of waking.
+    pub(crate) fn mark_unblocked(
+        &mut self,
+        g: GIdx,
+        placement: Placement,
+        late_ns: Option<u64>,
+        waker: Option<Goid>,
+    ) {
+        let reason = match self.gs[g.index()].status {
+            GStatus::Waiting(r) => r,
+            other => unreachable!("waking a G that is not waiting: {other:?}"),
+        };
+        self.gs[g.index()].set_status(GStatus::Runnable, self.now_ns);
+        self.gs[g.index()].runnable_since_ns = self.now_ns;
         let goid = self.goid(g);
         self.emit(TraceEvent::GoUnblock {
             g: goid,
@@ -616,7 +629,6 @@ impl World {
             late_ns,
             waker,
         });
-        self.wakep();
     }
 
     /// `goschedImpl` for runtime.Gosched: to the global queue, `wakep`, schedule.

@@ -233,7 +233,7 @@ impl World {
             if !ready.is_empty() {
                 let g = ready.remove(0);
                 self.injectglist(ready, Some(p));
-                self.netpoll_mark_ready(g, Placement::RunsNow { p });
+                self.mark_unblocked(g, Placement::RunsNow { p }, None, None);
                 let d = self.decision(g, PickSource::Netpoll, false, trail);
                 return Found::Run { g, decision: d };
             }

@@ -18,7 +18,7 @@ use crate::g::GIdx;
 use crate::world::World;
 use sim_core::ids::{MId, PId};
 use sim_core::time::MILLISECOND_NS;
-use sim_core::trace::{MStartReason, Placement, TraceEvent, WaitReason};
+use sim_core::trace::{MStartReason, Placement, WaitReason};
 use std::cmp::Reverse;
 
 /// sysmon polls the network when nobody has for this long.
@@ -85,20 +85,6 @@ impl World {
         }
     }
 
-    /// Marks a netpoll-ready G runnable and traces where it went.
-    pub(crate) fn netpoll_mark_ready(&mut self, g: GIdx, placement: Placement) {
-        self.gs[g.index()].set_status(crate::g::GStatus::Runnable, self.now_ns);
-        self.gs[g.index()].runnable_since_ns = self.now_ns;
-        let goid = self.goid(g);
-        self.emit(TraceEvent::GoUnblock {
-            g: goid,
-            reason: WaitReason::IoWait,
-            placement,
-            late_ns: None,
-            waker: None,
-        });
-    }
-
     /// `injectglist`: make `list` runnable; `p` is the caller's P, if any.
     pub(crate) fn injectglist(&mut self, list: Vec<GIdx>, p: Option<PId>) {
         if list.is_empty() {
@@ -107,7 +93,7 @@ impl World {
         let Some(p) = p else {
             let n = list.len();
             for g in list {
-                self.netpoll_mark_ready(g, Placement::Global);
+                self.mark_unblocked(g, Placement::Global, None, None);
                 self.sched.runq.push_back(g);
             }
             self.start_idle(n);
@@ -117,17 +103,17 @@ impl World {
         let mut to_global = 0;
         for _ in 0..self.npidle() {
             let Some(g) = rest.next() else { break };
-            self.netpoll_mark_ready(g, Placement::Global);
+            self.mark_unblocked(g, Placement::Global, None, None);
             self.sched.runq.push_back(g);
             to_global += 1;
         }
         self.start_idle(to_global);
         for g in rest {
             if self.ps[p.index()].runq.len() < crate::p::LOCAL_RUNQ_CAPACITY {
-                self.netpoll_mark_ready(g, Placement::LocalTail { p });
+                self.mark_unblocked(g, Placement::LocalTail { p }, None, None);
                 self.ps[p.index()].runq.push_back(g);
             } else {
-                self.netpoll_mark_ready(g, Placement::Global);
+                self.mark_unblocked(g, Placement::Global, None, None);
                 self.sched.runq.push_back(g);
             }
         }

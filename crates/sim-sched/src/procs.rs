@@ -230,7 +230,7 @@ impl World {
                 if !ready.is_empty() {
                     let g = ready.remove(0);
                     self.injectglist(ready, Some(p));
-                    self.netpoll_mark_ready(g, sim_core::trace::Placement::RunsNow { p });
+                    self.mark_unblocked(g, sim_core::trace::Placement::RunsNow { p }, None, None);
                     let decision = sim_core::trace::Decision {
                         source: sim_core::trace::PickSource::NetpollBlocked,
                         g: self.goid(g),
