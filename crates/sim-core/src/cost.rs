@@ -69,6 +69,34 @@ pub struct CostModel {
     pub mutex_op_ns: u64,
     /// One spin round of a contended mutex (`procyield(30)`: 30 PAUSE instructions).
     pub mutex_spin_ns: u64,
+    /// `mallocgc` of one small object (size class lookup, mcache slot,
+    /// heap bitmap), zeroing not included.
+    pub malloc_small_ns: u64,
+    /// Zeroing (and for pointerful objects, heap-bitmap writing) per KiB
+    /// allocated, on top of `malloc_small_ns`.
+    pub malloc_ns_per_kib: u64,
+    /// A tiny allocation packed into the current 16-byte block.
+    pub malloc_tiny_ns: u64,
+    /// Taking a new span into the mcache (mcentral, maybe mheap), sweeping
+    /// not included.
+    pub mcache_refill_ns: u64,
+    /// A large object (> 32 KiB) straight from the page heap, zeroing not
+    /// included.
+    pub malloc_large_ns: u64,
+    /// Sweeping one span (free slots counted, mark bits swapped in).
+    pub sweep_span_ns: u64,
+    /// Mark work per byte scanned (heap objects, stacks, globals).
+    pub mark_ns_per_kib: u64,
+    /// Mark work per object greyed and scanned (greyobject, work buffers).
+    pub mark_ns_per_object: u64,
+    /// The runtime's own work inside the sweep-termination pause, once the
+    /// world is stopped (finishsweep, startCycle, root preparation).
+    pub stw_sweep_termination_ns: u64,
+    /// The runtime's own work inside the mark-termination pause (gcMark
+    /// checks, the sweepgen flip, pacer commit, mcache flushes) per P.
+    pub stw_mark_termination_ns: u64,
+    /// Copying a goroutine stack when it grows, per KiB of the old stack.
+    pub stack_copy_ns_per_kib: u64,
     /// How much a compute step's duration varies from run to run, in parts
     /// per million either way (caches, frequency, interrupts): each Compute
     /// op lasts its duration × (1 ± up to this), drawn from the
@@ -108,6 +136,17 @@ impl Default for CostModel {
             select_ns_per_case: 30,
             mutex_op_ns: 15,
             mutex_spin_ns: 1_000,
+            malloc_small_ns: 12,
+            malloc_ns_per_kib: 60,
+            malloc_tiny_ns: 6,
+            mcache_refill_ns: 400,
+            malloc_large_ns: 1_500,
+            sweep_span_ns: 300,
+            mark_ns_per_kib: 400,
+            mark_ns_per_object: 8,
+            stw_sweep_termination_ns: 20_000,
+            stw_mark_termination_ns: 30_000,
+            stack_copy_ns_per_kib: 150,
             compute_jitter_ppm: 20_000,
             thread_latency_jitter_ppm: 500_000,
         }

@@ -26,6 +26,35 @@ pub const SCHED_THREADS_TOTAL: &str = "/sched/threads/total:threads";
 /// `/sync/mutex/wait/total:seconds`: time goroutines spent blocked on
 /// sync.Mutex and sync.RWMutex (Go samples and scales; the model sums exactly).
 pub const SYNC_MUTEX_WAIT_TOTAL: &str = "/sync/mutex/wait/total:seconds";
+/// `/gc/cycles/total:gc-cycles`: completed GC cycles (MemStats.NumGC).
+pub const GC_CYCLES_TOTAL: &str = "/gc/cycles/total:gc-cycles";
+/// `/gc/cycles/forced:gc-cycles`: cycles forced by runtime.GC.
+pub const GC_CYCLES_FORCED: &str = "/gc/cycles/forced:gc-cycles";
+/// `/gc/heap/goal:bytes`: the heap goal at the end of the run.
+pub const GC_HEAP_GOAL: &str = "/gc/heap/goal:bytes";
+/// `/gc/heap/live:bytes`: heap marked live by the last cycle.
+pub const GC_HEAP_LIVE: &str = "/gc/heap/live:bytes";
+/// `/gc/limiter/last-enabled:gc-cycle`: the cycle in which the GC CPU
+/// limiter was last on (0: never).
+pub const GC_LIMITER_LAST_ENABLED: &str = "/gc/limiter/last-enabled:gc-cycle";
+/// `/cpu/classes/gc/total:cpu-seconds`: CPU spent on GC (assists, workers,
+/// pauses; idle-priority marking included, as Go counts it).
+pub const CPU_GC_TOTAL: &str = "/cpu/classes/gc/total:cpu-seconds";
+/// `/sched/pauses/total/gc:seconds`: stop-the-world pauses for GC, one per
+/// pause (two per cycle).
+pub const GC_PAUSES: &str = "/sched/pauses/total/gc:seconds";
+/// `/gc/heap/allocs:objects` (MemStats.Mallocs).
+pub const GC_HEAP_ALLOCS: &str = "/gc/heap/allocs:objects";
+/// `/gc/heap/objects:objects` (MemStats.HeapObjects).
+pub const GC_HEAP_OBJECTS: &str = "/gc/heap/objects:objects";
+/// `/memory/classes/heap/stacks:bytes` (MemStats.StackInuse).
+pub const MEMORY_STACKS: &str = "/memory/classes/heap/stacks:bytes";
+/// The median over cycles of each cycle's heap goal (not a Go metric; the
+/// real run reads it from its gctrace lines).
+pub const GMPSIM_GC_GOAL_MEDIAN: &str = "/gmpsim/gc/heap/goal-median:bytes";
+/// MemStats.GCCPUFraction: GC CPU over total CPU (GOMAXPROCS × wall) since
+/// start, idle-priority marking excluded.
+pub const GMPSIM_GC_CPU_FRACTION: &str = "/gmpsim/gc/cpu-fraction:ratio";
 /// How late each `time.Sleep` returned after its due time (not a Go metric;
 /// the generated Go program measures it around each sleep).
 pub const GMPSIM_SLEEP_LATENESS: &str = "/gmpsim/sleep/lateness:seconds";

@@ -70,6 +70,26 @@ pub enum Op {
     /// A read from a network connection whose data arrives `latency_ns` later:
     /// the goroutine parks in the netpoller ("IO wait").
     NetWait { latency_ns: u64 },
+    /// An allocation loop: `for i := 0; i < count; i++ { n := new(T); if
+    /// link { prev.next = n }; ring[i % keep] = n; prev = n }`, where `T` is
+    /// `size_bytes` large and starts with `pointer_words` pointers. The ring
+    /// (a slice of `keep` pointers) belongs to this op and lives as long as
+    /// the goroutine: running the op again (in a loop) continues filling it,
+    /// so the last `keep` objects stay reachable and older ones become
+    /// garbage. `keep = 0` keeps nothing (only `prev`).
+    Alloc {
+        size_bytes: u64,
+        pointer_words: u32,
+        count: u64,
+        keep: u32,
+        link: bool,
+    },
+    /// `runtime.GC()`: run a full collection and wait for it, sweep included.
+    Gc,
+    /// A call chain that uses `used_bytes` of stack and returns: the stack
+    /// grows (by doubling and copying) if it is too small, and stays grown
+    /// until a GC shrinks it.
+    StackGrow { used_bytes: u64 },
     /// Run `body` `count` times.
     Repeat { count: u64, body: Vec<Op> },
 }
@@ -213,6 +233,17 @@ pub enum FlatOp {
     NetWait {
         latency_ns: u64,
     },
+    Alloc {
+        size_bytes: u64,
+        pointer_words: u32,
+        count: u64,
+        keep: u32,
+        link: bool,
+    },
+    Gc,
+    StackGrow {
+        used_bytes: u64,
+    },
     /// Enter a loop of `count` iterations whose body ends at `end_pc` (the
     /// index of the matching `LoopEnd`). A count of 0 jumps past `end_pc`.
     LoopStart {
@@ -315,6 +346,23 @@ impl FlatProgram {
                 Op::WUnlock { rwmutex } => FlatOp::WUnlock { rwmutex: *rwmutex },
                 Op::NetWait { latency_ns } => FlatOp::NetWait {
                     latency_ns: *latency_ns,
+                },
+                Op::Alloc {
+                    size_bytes,
+                    pointer_words,
+                    count,
+                    keep,
+                    link,
+                } => FlatOp::Alloc {
+                    size_bytes: *size_bytes,
+                    pointer_words: *pointer_words,
+                    count: *count,
+                    keep: *keep,
+                    link: *link,
+                },
+                Op::Gc => FlatOp::Gc,
+                Op::StackGrow { used_bytes } => FlatOp::StackGrow {
+                    used_bytes: *used_bytes,
                 },
                 Op::Select { cases, default } => {
                     // [Select][case 0 body][Jump end][case 1 body][Jump end]...[default body]

@@ -98,7 +98,7 @@ impl World {
         }
     }
 
-    fn p_of(&self, m: MId) -> PId {
+    pub(crate) fn p_of(&self, m: MId) -> PId {
         self.ms[m.index()].p.expect("a running M holds a P")
     }
 

@@ -13,6 +13,8 @@ pub struct GoDebug {
     pub scheddetail: bool,
     /// `asyncpreemptoff=1`: no signal-based preemption; only function calls yield.
     pub asyncpreemptoff: bool,
+    /// `gctrace=1`: one line per GC cycle on stderr.
+    pub gctrace: bool,
 }
 
 /// A GODEBUG string that could not be understood.
@@ -34,7 +36,8 @@ impl std::error::Error for GoDebugError {}
 
 impl GoDebug {
     /// The keys `apply` accepts.
-    pub const KNOWN_KEYS: [&'static str; 3] = ["schedtrace", "scheddetail", "asyncpreemptoff"];
+    pub const KNOWN_KEYS: [&'static str; 4] =
+        ["schedtrace", "scheddetail", "asyncpreemptoff", "gctrace"];
 
     /// Applies a comma-separated `key=value` list on top of `self`, as Go reads
     /// GODEBUG (later items win). Unknown keys are an error here, unlike Go,
@@ -64,6 +67,7 @@ impl GoDebug {
                 "schedtrace" => self.schedtrace_ms = number()?,
                 "scheddetail" => self.scheddetail = flag()?,
                 "asyncpreemptoff" => self.asyncpreemptoff = flag()?,
+                "gctrace" => self.gctrace = flag()?,
                 _ => {
                     return Err(err(format!(
                         "unknown key `{key}` (known: {})",
@@ -88,6 +92,9 @@ impl fmt::Display for GoDebug {
         if self.asyncpreemptoff {
             items.push("asyncpreemptoff=1".to_string());
         }
+        if self.gctrace {
+            items.push("gctrace=1".to_string());
+        }
         f.write_str(&items.join(","))
     }
 }
@@ -110,6 +117,11 @@ pub struct RuntimeConfig {
     /// CPUs the simulated machine has (Go's `ncpu`); the reference machine has 2.
     pub ncpu: u32,
     pub godebug: GoDebug,
+    /// GOGC: the heap may grow this many percent over the live heap before
+    /// the next cycle; −1 is `GOGC=off`.
+    pub gogc: i32,
+    /// GOMEMLIMIT in bytes; `i64::MAX` means no limit (Go's default).
+    pub memory_limit_bytes: i64,
     /// Stop the simulation at this virtual time if the program has not exited.
     pub max_sim_time_ns: u64,
     /// Stop when the program has created this many goroutine structs.
@@ -124,6 +136,8 @@ impl Default for RuntimeConfig {
             gomaxprocs: 2,
             ncpu: 2,
             godebug: GoDebug::default(),
+            gogc: 100,
+            memory_limit_bytes: i64::MAX,
             max_sim_time_ns: DEFAULT_MAX_SIM_TIME_NS,
             max_goroutines: DEFAULT_MAX_GOROUTINES,
             max_events: DEFAULT_MAX_EVENTS,
@@ -155,6 +169,7 @@ mod tests {
         let e = d.apply("schedtrace=abc").unwrap_err();
         assert!(e.to_string().contains("schedtrace=abc"), "{e}");
         assert!(d.apply("gctrace").is_err());
+        assert!(d.apply("gctrace=2").is_err());
         assert!(d.apply("asyncpreemptoff=2").is_err());
         assert!(
             d.apply("nosuchflag=1")

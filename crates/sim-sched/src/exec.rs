@@ -45,6 +45,7 @@ impl World {
             MState::Spinning { poll_until_ns } => self.spin_done(m, poll_until_ns),
             MState::StealBackoff { victim, cursor } => self.resume_steal(m, victim, cursor),
             MState::Netpoll { was_spinning, .. } => self.netpoll_return(m, was_spinning),
+            MState::Stw { stopped } => self.stw_event(m, stopped),
             MState::Idle
             | MState::Sysmon
             | MState::TemplateThread
@@ -69,7 +70,7 @@ impl World {
                 .ops
                 .get(self.gs[g.index()].pc as usize)
                 .copied(),
-            GKind::System { .. } => None,
+            GKind::System { .. } | GKind::MarkWorker => None,
         }
     }
 
@@ -81,18 +82,28 @@ impl World {
             if gi == self.main_g && !self.init.done && !self.runtime_main_init(m) {
                 return;
             }
+            if self.gs[gi.index()].gc_stage.is_some() && self.gc_stage_resume(m) {
+                return;
+            }
             let program = match self.gs[gi.index()].kind {
                 GKind::System {
                     reason,
                     signals_init,
                 } => {
-                    // A runtime goroutine: it has nothing to do yet and parks,
-                    // after telling gcenable it started.
-                    if signals_init {
+                    if self.system_g_work(m, gi) {
+                        return;
+                    }
+                    // A runtime goroutine with nothing to do parks; on its
+                    // first run it tells gcenable it started.
+                    if signals_init && !self.init.done {
                         self.init_signal(m);
                     }
                     self.park(m, reason);
                     self.schedule(m);
+                    return;
+                }
+                GKind::MarkWorker => {
+                    self.worker_run(m);
                     return;
                 }
                 GKind::User { program } => program,
@@ -195,6 +206,29 @@ impl World {
                     return;
                 }
                 FlatOp::Jump { to } => self.gs[gi.index()].pc = to,
+                FlatOp::Alloc {
+                    size_bytes,
+                    pointer_words,
+                    count,
+                    keep,
+                    link,
+                } => {
+                    if count == 0 {
+                        self.gs[gi.index()].pc += 1;
+                        continue;
+                    }
+                    let shape = sim_gc::ObjectShape::with_pointers(size_bytes, pointer_words);
+                    self.alloc_op(m, shape, count, keep, link);
+                    return;
+                }
+                FlatOp::Gc => {
+                    self.gc_op(m);
+                    return;
+                }
+                FlatOp::StackGrow { used_bytes } => {
+                    self.stack_grow_op(m, used_bytes);
+                    return;
+                }
                 FlatOp::WaitGroupWait { wait_group } => {
                     if self.wait_groups[wait_group.index()].counter == 0 {
                         self.timed_op(m, cost.wait_group_op_ns);
@@ -300,7 +334,9 @@ impl World {
     pub(crate) fn program_of(&self, g: GIdx) -> sim_core::ids::ProgramId {
         match self.gs[g.index()].kind {
             GKind::User { program } => program,
-            GKind::System { .. } => unreachable!("runtime goroutines run no workload program"),
+            GKind::System { .. } | GKind::MarkWorker => {
+                unreachable!("runtime goroutines run no workload program")
+            }
         }
     }
 
@@ -314,7 +350,7 @@ impl World {
             let gi = self.curg(m);
             self.gs[gi.index()].lockedm = Some(m);
             self.ms[m.index()].lockedg = Some(gi);
-            self.newproc(
+            self.gc_driver.forcegc = self.newproc(
                 m,
                 GKind::System {
                     reason: WaitReason::ForceGcIdle,
@@ -322,13 +358,16 @@ impl World {
                 },
             );
             for reason in [WaitReason::GcSweepWait, WaitReason::GcScavengeWait] {
-                self.newproc(
+                let g = self.newproc(
                     m,
                     GKind::System {
                         reason,
                         signals_init: true,
                     },
                 );
+                if reason == WaitReason::GcSweepWait {
+                    self.gc_driver.bgsweep = g;
+                }
             }
         }
         while self.init.received < 2 {
@@ -415,6 +454,10 @@ impl World {
     /// The running op's event fired: it completed, or a preemption stopped it.
     fn op_event(&mut self, m: MId) {
         let gi = self.curg(m);
+        if let Some(work) = self.gs[gi.index()].gc_work.take() {
+            self.gc_work_done(m, gi, work);
+            return;
+        }
         let op = self.current_op(gi).expect("a timed op is running");
         match op {
             FlatOp::Compute { .. } => {
@@ -503,7 +546,7 @@ impl World {
     }
 
     /// `newproc`: a new G in runnext of the creator's P, then `wakep`.
-    pub(crate) fn newproc(&mut self, m: MId, kind: GKind) {
+    pub(crate) fn newproc(&mut self, m: MId, kind: GKind) -> Option<GIdx> {
         if self.gs.len() as u64 >= self.config.runtime.max_goroutines
             && self.ps[self.ms[m.index()].p.expect("newproc needs a P").index()]
                 .gfree
@@ -517,7 +560,7 @@ impl World {
                     self.config.runtime.max_goroutines
                 ),
             );
-            return;
+            return None;
         }
         let p = self.ms[m.index()].p.expect("newproc needs a P");
         let parent = self.ms[m.index()]
@@ -531,7 +574,7 @@ impl World {
         let placement = self.runqput_traced(p, gi, true);
         let program = match kind {
             GKind::User { program } => Some(program),
-            GKind::System { .. } => None,
+            GKind::System { .. } | GKind::MarkWorker => None,
         };
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoCreate {
@@ -541,6 +584,7 @@ impl World {
             placement,
         });
         self.wakep();
+        Some(gi)
     }
 
     /// `runqput` plus the global-queue spill, reporting where the G went.
@@ -641,16 +685,18 @@ impl World {
         let gi = self.curg(m);
         let slice_ns = self.gs[gi.index()].preempt_slice_ns;
         self.stats.preemptions += 1;
-        self.stop_to_global(
-            m,
+        let reason = if std::mem::take(&mut self.gs[gi.index()].preempt_stw) {
+            StopReason::StopTheWorld
+        } else {
             StopReason::Preempted {
                 slice_ns,
                 asynchronous,
-            },
-        );
+            }
+        };
+        self.stop_to_global(m, reason);
     }
 
-    fn stop_to_global(&mut self, m: MId, reason: StopReason) {
+    pub(crate) fn stop_to_global(&mut self, m: MId, reason: StopReason) {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         let now = self.now_ns;
@@ -659,6 +705,7 @@ impl World {
         g.set_status(GStatus::Runnable, now);
         g.runnable_since_ns = now;
         g.preempt = false;
+        g.preempt_stw = false;
         let goid = g.goid;
         self.emit(TraceEvent::GoStop { g: goid, p, reason });
         self.ms[m.index()].curg = None;
@@ -676,6 +723,7 @@ impl World {
         self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoDestroy { g: goid, p });
+        self.gc.goroutine_exited(crate::gc::gc_key(gi));
         self.ms[m.index()].curg = None;
         let program = self.program_of(gi);
         let g = &self.gs[gi.index()];
@@ -791,7 +839,7 @@ impl World {
         let goid = self.goid(gi);
         let exit = if let Some(p) = self.ms[m.index()].p {
             SyscallExit::KeptP { p }
-        } else if let Some(p) = self.sched.pidle.pop() {
+        } else if let Some(p) = self.pidleget() {
             self.acquirep(m, p);
             if self.sysmon.deep_sleep {
                 self.wake_sysmon();

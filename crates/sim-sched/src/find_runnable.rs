@@ -187,11 +187,22 @@ impl World {
         let p = self.ms[m.index()].p.expect("findRunnable needs a P");
         let mut trail = Vec::new();
 
+        // The world is stopping: this P stops and the M parks.
+        if self.gc_stw_pending() {
+            self.gcstopm(m);
+            return Found::Wait;
+        }
+
         // This P's timers.
         let had_timers = !self.ps[p.index()].timers.is_empty();
         let (fired, poll_until_ns) = self.run_timers(m, p, p);
         if had_timers {
             trail.push(TrailStep::OwnTimers { fired });
+        }
+
+        // A background mark worker, if the pacer wants this P marking.
+        if let Some((g, decision)) = self.find_gc_worker(p) {
+            return Found::Run { g, decision };
         }
 
         // Fairness: every 61st schedtick, one G from the global queue first.
@@ -313,6 +324,10 @@ impl World {
     /// A spinning M's fruitless search is over: give up the P.
     pub(crate) fn spin_done(&mut self, m: MId, poll_until_ns: Option<u64>) {
         let trail = std::mem::take(&mut self.ms[m.index()].pending_trail);
+        if self.gc_stw_pending() {
+            self.gcstopm(m);
+            return;
+        }
         match self.give_up_p(m, poll_until_ns, trail) {
             Found::Run { g, decision } => self.execute(m, g, decision),
             Found::Top => self.schedule(m),
@@ -324,6 +339,10 @@ impl World {
     /// if it is still there, else continue the enumeration.
     pub(crate) fn resume_steal(&mut self, m: MId, victim: PId, cursor: StealCursor) {
         let mut trail = std::mem::take(&mut self.ms[m.index()].pending_trail);
+        if self.gc_stw_pending() {
+            self.gcstopm(m);
+            return;
+        }
         let p = self.ms[m.index()].p.expect("a thief holds a P");
         let outcome = if let Some(g) = self.ps[victim.index()].runnext.take() {
             self.ms[m.index()].g0_cost_ns += self.config.cost.steal_success_ns;
@@ -497,6 +516,10 @@ impl World {
         mut trail: Vec<TrailStep>,
     ) -> Found {
         let p = self.ms[m.index()].p.expect("give_up_p needs a P");
+        // Nothing to run: mark in an idle-priority worker rather than idle.
+        if let Some((g, decision)) = self.find_idle_gc_worker(p, &trail) {
+            return Found::Run { g, decision };
+        }
         if let Some((g, queued)) = self.global_batch(p) {
             let d = self.decision(g, PickSource::GlobalBatch { queued }, false, trail);
             return Found::Run { g, decision: d };

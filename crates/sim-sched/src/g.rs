@@ -84,6 +84,50 @@ pub enum GKind {
         /// first run.
         signals_init: bool,
     },
+    /// A background mark worker (`gcBgMarkWorker`): parked in the worker
+    /// pool ("GC worker (idle)") until `findRunnableGCWorker` or an idle P
+    /// picks it. A system goroutine.
+    MarkWorker,
+}
+
+/// What the CPU time a G is spending right now is for, when it is the
+/// runtime's work rather than the G's own op (it is charged as compute).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcWork {
+    /// A batch of allocations of the current `alloc` op; then handle why the
+    /// batch stopped.
+    Alloc { stop: sim_gc::LoopStop },
+    /// Mark assist work (`gcAssistAlloc1`), started at `since_ns`.
+    Assist { since_ns: u64, in_debt: bool },
+    /// A background mark worker's drain of one batch of work.
+    MarkDrain,
+    /// The background sweeper's batch of spans, or runtime.GC's one span.
+    Sweep { spans: u32 },
+    /// Copying a stack that grew.
+    StackCopy,
+}
+
+/// Where a G stands in runtime work that spans several steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GcStage {
+    /// `gcStart` is waiting for a new mark worker to start (gcBgMarkStartWorkers),
+    /// then starts a cycle for this trigger.
+    StartWorkers(sim_gc::GcTrigger),
+    /// runtime.GC(): the cycle before `n + 1` is being waited for, or cycle
+    /// `n + 1` is to be started.
+    GcOpStart { n: u32 },
+    /// runtime.GC(): waiting for cycle `n + 1`'s mark termination, then sweep.
+    GcOpSweep { n: u32 },
+}
+
+/// A mark worker's current run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WorkerRun {
+    pub mode: sim_gc::WorkerMode,
+    pub since_ns: u64,
+    /// A dedicated worker moves its P's run queue to the global queue the
+    /// first time it is preempted.
+    pub kicked_runq: bool,
 }
 
 /// One goroutine.
@@ -145,6 +189,18 @@ pub struct G {
     pub run_ns: u64,
     /// Longest time this G waited for a mutex.
     pub max_mutex_wait_ns: u64,
+    /// Objects left to allocate in the current `alloc` op, once it started.
+    pub alloc_left: Option<u64>,
+    /// The ring of each `alloc` op this G has run, by the op's pc.
+    pub rings: Vec<(u32, sim_gc::RingId)>,
+    /// The runtime work the G's current CPU segment is for.
+    pub gc_work: Option<GcWork>,
+    /// Multi-step runtime work in progress (starting a GC, runtime.GC()).
+    pub gc_stage: Option<GcStage>,
+    /// For a mark worker: its current run.
+    pub worker: Option<WorkerRun>,
+    /// The preemption request came from a stop-the-world.
+    pub preempt_stw: bool,
 }
 
 impl G {
@@ -184,6 +240,12 @@ impl G {
             max_runnable_wait_ns: 0,
             run_ns: 0,
             max_mutex_wait_ns: 0,
+            alloc_left: None,
+            rings: Vec::new(),
+            gc_work: None,
+            gc_stage: None,
+            worker: None,
+            preempt_stw: false,
         }
     }
 

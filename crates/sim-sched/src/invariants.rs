@@ -139,7 +139,7 @@ impl World {
         for (i, g) in self.gs.iter().enumerate() {
             let expected = match (g.status, g.kind) {
                 (GStatus::Dead, _) => 0,
-                (GStatus::Waiting(_), GKind::System { .. }) => 0,
+                (GStatus::Waiting(_), GKind::System { .. } | GKind::MarkWorker) => 0,
                 // Blocked forever: nothing holds them.
                 (
                     GStatus::Waiting(

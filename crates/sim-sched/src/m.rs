@@ -54,6 +54,10 @@ pub enum MState {
     StealBackoff { victim: PId, cursor: StealCursor },
     /// Blocked in netpoll without a P, until a timer is due or netpollBreak.
     Netpoll { until_ns: u64, was_spinning: bool },
+    /// Stopping the world for its G (`stopTheWorldWithSema`): while
+    /// `stopped` is false the event re-preempts every P (every 100 µs, or
+    /// when the last P stops); once true the event ends the pause.
+    Stw { stopped: bool },
 }
 
 /// One M.

@@ -23,6 +23,8 @@ pub const GFREE_KEEP: usize = 32;
 pub enum PStatus {
     Idle,
     Running,
+    /// Stopped for a stop-the-world (`_Pgcstop`).
+    GcStop,
 }
 
 impl PStatus {
@@ -30,6 +32,7 @@ impl PStatus {
         match self {
             PStatus::Idle => 0,
             PStatus::Running => 1,
+            PStatus::GcStop => 3,
         }
     }
 }
@@ -77,6 +80,8 @@ pub struct P {
     pub gfree: Vec<GIdx>,
     pub goidcache: u64,
     pub goidcacheend: u64,
+    /// When the P last went idle (the GC CPU limiter counts idle time).
+    pub idle_since_ns: u64,
 }
 
 impl P {
@@ -94,6 +99,7 @@ impl P {
             gfree: Vec::new(),
             goidcache: 0,
             goidcacheend: 0,
+            idle_since_ns: 0,
         }
     }
 

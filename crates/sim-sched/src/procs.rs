@@ -37,12 +37,20 @@ impl World {
         debug_assert!(pp.runq_empty(), "pidleput: {p} has a non-empty run queue");
         debug_assert!(pp.m.is_none());
         pp.status = PStatus::Idle;
+        pp.idle_since_ns = self.now_ns;
         self.sched.pidle.push(p);
+    }
+
+    /// `pidleget`: an idle P; its idle time goes to the GC CPU limiter.
+    pub(crate) fn pidleget(&mut self) -> Option<PId> {
+        let p = self.sched.pidle.pop()?;
+        self.account_idle_end(p);
+        Some(p)
     }
 
     /// `pidlegetSpinning`: an idle P, or none and `needspinning = 1`.
     pub(crate) fn pidleget_spinning(&mut self) -> Option<PId> {
-        let p = self.sched.pidle.pop();
+        let p = self.pidleget();
         if p.is_none() {
             self.sched.needspinning = true;
         }
@@ -120,6 +128,11 @@ impl World {
     /// `handoffp`: P `p` left a syscalling M; give it to an M if there is
     /// work for it, else make it idle.
     pub(crate) fn handoffp(&mut self, p: PId) {
+        if self.gc_stw_pending() {
+            // The world is stopping: the P stops instead.
+            self.p_stopped(p);
+            return;
+        }
         if !self.ps[p.index()].runq_empty() || !self.sched.runq.is_empty() {
             self.startm(p, false, MStartReason::Handoff);
             return;
@@ -224,7 +237,7 @@ impl World {
         self.sched.poll_until_ns = None;
         self.sched.lastpoll_ns = self.now_ns;
         let mut ready = self.netpoll_ready();
-        match self.sched.pidle.pop() {
+        match self.pidleget() {
             Some(p) => {
                 self.acquirep(m, p);
                 if !ready.is_empty() {

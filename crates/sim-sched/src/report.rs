@@ -130,6 +130,13 @@ impl World {
                 sim_core::time::format_duration_ns(duration_ns)
             ),
             FlatOp::NetWait { .. } => "a network read".to_string(),
+            FlatOp::Alloc {
+                size_bytes, count, ..
+            } => format!("allocating {count} objects of {size_bytes} B"),
+            FlatOp::Gc => "runtime.GC()".to_string(),
+            FlatOp::StackGrow { used_bytes } => {
+                format!("a call chain using {used_bytes} B of stack")
+            }
             FlatOp::Syscall { .. } => "a blocking syscall".to_string(),
             FlatOp::Compute { .. } => "compute".to_string(),
             FlatOp::Spawn { program, .. } => format!("go {}()", self.program_name(program)),
@@ -182,7 +189,7 @@ impl World {
                     .find(|p| p.goid == g.parent)
                     .and_then(|p| match p.kind {
                         GKind::User { program } => Some(self.program_name(program).to_string()),
-                        GKind::System { .. } => None,
+                        GKind::System { .. } | GKind::MarkWorker => None,
                     })
                     .unwrap_or_else(|| "main".to_string());
                 let _ = writeln!(out, "created by main.{creator} in goroutine {}", g.parent.0);

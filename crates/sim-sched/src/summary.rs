@@ -8,6 +8,71 @@ use std::collections::BTreeMap;
 pub const GO_VERSION: &str = "go1.27.3";
 
 impl World {
+    /// The GC's figures. Only for programs that allocate or collect: a
+    /// program that never does has no cycle to compare.
+    fn gc_metrics(&self, m: &mut BTreeMap<String, MetricValue>) {
+        let gc = &self.gc;
+        let mem = gc.heap.mem_stats();
+        if gc.work.cycles == 0 && mem.mallocs == 0 {
+            return;
+        }
+        let count = |v: u64| MetricValue::Count(v);
+        m.insert(
+            metrics::GC_CYCLES_TOTAL.to_string(),
+            count(u64::from(gc.stats.numgc)),
+        );
+        m.insert(
+            metrics::GC_CYCLES_FORCED.to_string(),
+            count(u64::from(gc.stats.num_forced_gc)),
+        );
+        m.insert(
+            metrics::GC_HEAP_GOAL.to_string(),
+            count(gc.heap_goal_bytes()),
+        );
+        m.insert(
+            metrics::GC_HEAP_LIVE.to_string(),
+            count(gc.pacer.heap_marked_bytes),
+        );
+        m.insert(
+            metrics::GC_LIMITER_LAST_ENABLED.to_string(),
+            count(u64::from(gc.limiter.last_enabled_cycle)),
+        );
+        m.insert(
+            metrics::CPU_GC_TOTAL.to_string(),
+            MetricValue::Float(gc.stats.cpu.gc_total_ns as f64 / 1e9),
+        );
+        m.insert(
+            metrics::GMPSIM_GC_CPU_FRACTION.to_string(),
+            MetricValue::Float(gc.stats.gc_cpu_fraction),
+        );
+        m.insert(
+            metrics::GC_PAUSES.to_string(),
+            MetricValue::Histogram(self.stats.gc_pauses.summarize()),
+        );
+        m.insert(metrics::GC_HEAP_ALLOCS.to_string(), count(mem.mallocs));
+        m.insert(
+            metrics::GC_HEAP_OBJECTS.to_string(),
+            count(mem.heap_objects),
+        );
+        m.insert(
+            metrics::MEMORY_STACKS.to_string(),
+            count(mem.stack_in_use_bytes),
+        );
+        let mut goals: Vec<u64> = self
+            .gc_driver
+            .cycles
+            .iter()
+            .map(|c| c.heap_goal_bytes)
+            .collect();
+        if !goals.is_empty() {
+            goals.sort_unstable();
+            m.insert(
+                metrics::GMPSIM_GC_GOAL_MEDIAN.to_string(),
+                count(goals[goals.len() / 2]),
+            );
+        }
+    }
+
     /// The metrics at this point of the run.
     pub fn summary(&self) -> Summary {
         let mut m = BTreeMap::new();
@@ -46,6 +111,7 @@ impl World {
             metrics::GMPSIM_ELAPSED.to_string(),
             MetricValue::Float(self.now_ns as f64 / 1e9),
         );
+        self.gc_metrics(&mut m);
         let mut model_only = BTreeMap::new();
         model_only.insert(
             metrics::MODEL_PREEMPTIONS.to_string(),

@@ -20,7 +20,7 @@
 use crate::m::MState;
 use crate::p::PStatus;
 use crate::world::{Ev, World};
-use sim_core::ids::PId;
+use sim_core::ids::{MId, PId};
 use sim_core::time::{MICROSECOND_NS, MILLISECOND_NS, SECOND_NS};
 use sim_core::trace::TraceEvent;
 use sim_core::workload::FlatOp;
@@ -94,7 +94,14 @@ impl World {
                 return;
             }
         }
+        if self.gc_stw_pending() {
+            // sysmon leaves the Ps alone while the world is stopping.
+            self.sysmon_sleep();
+            return;
+        }
         self.sysmon_netpoll();
+        self.gc.limiter_poll(now);
+        self.sysmon_forcegc();
         if self.retake() > 0 {
             self.sysmon.idle = 0;
         } else {
@@ -193,30 +200,39 @@ impl World {
             slice_ns,
             asynchronous,
         });
-        // If the G is inside a Compute op, work out when the request bites:
-        // at the next call (every cooperative_check_interval_ns) if the code
-        // has calls, when the signal lands if asynchronous preemption is on.
-        if self.ms[m.index()].state == MState::RunningG {
-            let pc = self.gs[g.index()].pc as usize;
-            let program = match self.gs[g.index()].kind {
-                crate::g::GKind::User { program } => program,
-                crate::g::GKind::System { .. } => return true,
+        self.interrupt_compute_for_preempt(m, g);
+        true
+    }
+
+    /// A preemption request was made for G `g` on M `m`: if the G is inside
+    /// a Compute op, work out when the request bites: at the next call
+    /// (every cooperative_check_interval_ns) if the code has calls, when the
+    /// signal lands if asynchronous preemption is on. Runtime work (an
+    /// allocation batch, an assist, a mark drain) is not interrupted.
+    pub(crate) fn interrupt_compute_for_preempt(&mut self, m: MId, g: crate::g::GIdx) {
+        if self.ms[m.index()].state != MState::RunningG || self.gs[g.index()].gc_work.is_some() {
+            return;
+        }
+        let pc = self.gs[g.index()].pc as usize;
+        let program = match self.gs[g.index()].kind {
+            crate::g::GKind::User { program } => program,
+            crate::g::GKind::System { .. } | crate::g::GKind::MarkWorker => return,
+        };
+        if let Some(FlatOp::Compute { preemptible, .. }) =
+            self.programs[program.index()].ops.get(pc).copied()
+        {
+            let now = self.now_ns;
+            let asynchronous = !self.config.runtime.godebug.asyncpreemptoff;
+            let cost = &self.config.cost;
+            let cooperative_at = preemptible.then(|| now + cost.cooperative_check_interval_ns);
+            let signal_at = asynchronous.then(|| now + cost.signal_preempt_ns);
+            let stop_at = match (cooperative_at, signal_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
-            if let Some(FlatOp::Compute { preemptible, .. }) =
-                self.programs[program.index()].ops.get(pc).copied()
-            {
-                let cost = &self.config.cost;
-                let cooperative_at = preemptible.then(|| now + cost.cooperative_check_interval_ns);
-                let signal_at = asynchronous.then(|| now + cost.signal_preempt_ns);
-                let stop_at = match (cooperative_at, signal_at) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                if let Some(stop_at) = stop_at {
-                    self.compute_interrupt_at(m, stop_at);
-                }
+            if let Some(stop_at) = stop_at {
+                self.compute_interrupt_at(m, stop_at);
             }
         }
-        true
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct SysmonState {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Stats {
     pub latencies: DurationHistogram,
+    /// Each GC stop-the-world pause.
+    pub gc_pauses: DurationHistogram,
     pub sleep_lateness: DurationHistogram,
     pub goroutines_created: u64,
     pub preemptions: u64,
@@ -166,6 +168,10 @@ pub struct World {
     pub(crate) computing: Vec<MId>,
     /// The `workload-jitter` stream: run-to-run variation of compute steps.
     pub(crate) jitter: sim_core::rng::SimRng,
+    /// The collector and allocator (sim-gc).
+    pub(crate) gc: sim_gc::Gc,
+    /// What the scheduler keeps to run the collector.
+    pub(crate) gc_driver: crate::gc::GcDriver,
 }
 
 /// `runtime.main` before `main.main`, as far as scheduling goes: the main
@@ -278,6 +284,17 @@ impl World {
             jitter: seeds.stream("workload-jitter"),
             computing: Vec::new(),
             decider: crate::decide::Decider::new(strategy, record, seeds),
+            gc: sim_gc::Gc::new(
+                sim_gc::GcConfig {
+                    gogc: config.runtime.gogc,
+                    memory_limit_bytes: config.runtime.memory_limit_bytes,
+                    gomaxprocs,
+                    ncpu: config.runtime.ncpu,
+                    ..sim_gc::GcConfig::default()
+                },
+                0,
+            ),
+            gc_driver: crate::gc::GcDriver::new(),
             config,
         };
         // procresize: P0 belongs to M0; the others go idle, last one first,
@@ -590,11 +607,18 @@ impl World {
         g.run_ns = 0;
         g.max_runnable_wait_ns = 0;
         g.max_mutex_wait_ns = 0;
+        g.alloc_left = None;
+        g.rings.clear();
+        g.gc_work = None;
+        g.gc_stage = None;
+        g.worker = None;
+        g.preempt_stw = false;
         g.start_tracking(tracking_seq);
         g.set_status(GStatus::Runnable, now);
         g.runnable_since_ns = now;
         // Go counts every goroutine newproc1 creates, the runtime's own too.
         self.stats.goroutines_created += 1;
+        self.gc_goroutine_created(gi);
         gi
     }
 

@@ -144,7 +144,8 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
             | TraceEvent::NetpollBlock { m, .. }
             | TraceEvent::MLockedPark { m, .. }
             | TraceEvent::MExit { m, .. }
-            | TraceEvent::MLockedHandoff { from: m, .. } => {
+            | TraceEvent::MLockedHandoff { from: m, .. }
+            | TraceEvent::StwStart { m, .. } => {
                 max_m = max_m.max(m.0);
                 events.push(instant(
                     PID_MS,

@@ -162,6 +162,50 @@ pub enum PickSource {
     /// The G is locked to this M (LockOSThread); another M found it runnable
     /// and handed over its P (`startlockedm`).
     LockedG { handed_by: MId },
+    /// A background mark worker (`findRunnableGCWorker`): the pacer wants
+    /// this P marking in `mode`.
+    GcWorker { mode: GcWorkerMode },
+    /// An idle-priority mark worker: the P found nothing else to run.
+    GcIdleWorker,
+}
+
+/// A background mark worker's mode (`gcMarkWorkerMode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GcWorkerMode {
+    /// Marks until no work is left (a whole P: 25% of GOMAXPROCS, rounded).
+    Dedicated,
+    /// Marks until this P's share of the fractional goal is used.
+    Fractional,
+    /// Marks on a P that has nothing else to do, until it has.
+    Idle,
+}
+
+impl fmt::Display for GcWorkerMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            GcWorkerMode::Dedicated => "dedicated",
+            GcWorkerMode::Fractional => "fractional",
+            GcWorkerMode::Idle => "idle",
+        })
+    }
+}
+
+/// Why the world was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StwKind {
+    /// `gcStart`: sweep termination, before concurrent mark.
+    GcSweepTermination,
+    /// `gcMarkDone`: mark termination.
+    GcMarkTermination,
+}
+
+impl fmt::Display for StwKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StwKind::GcSweepTermination => "GC sweep termination",
+            StwKind::GcMarkTermination => "GC mark termination",
+        })
+    }
 }
 
 impl fmt::Display for PickSource {
@@ -208,6 +252,14 @@ impl fmt::Display for PickSource {
             PickSource::LockedG { handed_by } => write!(
                 f,
                 "its locked G, handed over with a P by {handed_by} (LockOSThread: only this M may run it)"
+            ),
+            PickSource::GcWorker { mode } => write!(
+                f,
+                "GC mark worker ({mode}): the pacer wants this P marking (25% utilisation goal)"
+            ),
+            PickSource::GcIdleWorker => write!(
+                f,
+                "GC mark worker (idle): nothing else to run, so the P marks instead of going idle"
             ),
         }
     }
@@ -299,12 +351,17 @@ pub enum StopReason {
     /// `goyield` after handing a starving mutex to its waiter: to the local
     /// runq's tail, so the waiter (in runnext) runs first.
     Yield,
+    /// Preempted because another M is stopping the world (`preemptall`).
+    StopTheWorld,
 }
 
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StopReason::Gosched => write!(f, "runtime.Gosched, to global runq"),
+            StopReason::StopTheWorld => {
+                write!(f, "preempted to stop the world, to global runq")
+            }
             StopReason::Yield => write!(
                 f,
                 "goyield after handing a starving mutex to its waiter, to local runq tail"
@@ -375,6 +432,8 @@ pub enum MStartReason {
     TemplateThread,
     /// The netpoller found ready goroutines and a P is idle (`injectglist`).
     Netpoll,
+    /// The world restarts after a stop-the-world and this P has work.
+    StartTheWorld,
 }
 
 impl fmt::Display for MStartReason {
@@ -386,6 +445,9 @@ impl fmt::Display for MStartReason {
                 f,
                 "injectglist: the netpoller readied goroutines and a P is idle"
             ),
+            MStartReason::StartTheWorld => {
+                write!(f, "startTheWorld: the P has runnable work after the pause")
+            }
             MStartReason::TemplateThread => write!(
                 f,
                 "template thread: the first LockOSThread starts it to create threads for locked Ms"
@@ -461,6 +523,24 @@ pub enum TraceEvent {
     ProcIdle { p: PId, m: MId },
     /// The local ring was full: half of it plus the new G moved to the global queue.
     RunqSpill { p: PId, moved: u32 },
+    /// A GC cycle starts (`gcStart`): `g` stops the world for sweep termination.
+    GcStart {
+        cycle: u32,
+        g: Goid,
+        /// What triggered it: heap, time (forced after 2 minutes) or runtime.GC.
+        trigger: String,
+        heap_live_bytes: u64,
+        heap_goal_bytes: u64,
+    },
+    /// M `m` starts stopping the world: every P must reach a safe point.
+    StwStart { m: MId, kind: StwKind },
+    /// The world restarts after `pause_ns` (stopping included).
+    StwDone { kind: StwKind, pause_ns: u64 },
+    /// Goroutine `g` allocated while in assist debt and did `work_bytes` of
+    /// mark work first (`gcAssistAlloc`).
+    GcAssist { g: Goid, work_bytes: u64 },
+    /// A GC cycle ended (mark termination done); `line` is its gctrace line.
+    GcDone { cycle: u32, line: String },
     /// The process exited (main returned, or a fatal error).
     Exit { code: i32, why: String },
 }
@@ -586,6 +666,29 @@ impl fmt::Display for TraceEvent {
                 f,
                 "RunqSpill {p}: local runq full (256), moved {moved} Gs to global runq"
             ),
+            TraceEvent::GcStart {
+                cycle,
+                g,
+                trigger,
+                heap_live_bytes,
+                heap_goal_bytes,
+            } => write!(
+                f,
+                "GcStart cycle {cycle} by {g}: {trigger} trigger, heap live {heap_live_bytes} B, goal {heap_goal_bytes} B"
+            ),
+            TraceEvent::StwStart { m, kind } => {
+                write!(f, "StwStart by {m}: stopping the world for {kind}")
+            }
+            TraceEvent::StwDone { kind, pause_ns } => write!(
+                f,
+                "StwDone {kind}: the world restarts after {}",
+                format_duration_ns(*pause_ns)
+            ),
+            TraceEvent::GcAssist { g, work_bytes } => write!(
+                f,
+                "GcAssist {g}: allocated in debt, did {work_bytes} B of mark work first"
+            ),
+            TraceEvent::GcDone { cycle, line } => write!(f, "GcDone cycle {cycle}: {line}"),
             TraceEvent::Exit { code, why } => write!(f, "Exit {code}: {why}"),
         }
     }

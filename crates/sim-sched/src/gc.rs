@@ -1,0 +1,932 @@
+//! The garbage collector driven by the scheduler: allocation ops, assists,
+//! background mark workers, the two stop-the-world pauses, the background
+//! sweeper, runtime.GC() and sysmon's forced GC.
+//!
+//! sim-gc's [`sim_gc::Gc`] is a passive state machine: it changes state at
+//! once and reports what happened. This module gives that work time and a
+//! place: it runs on Ms, as CPU work charged from the `CostModel`, by the
+//! goroutines Go runs it on.
+//!
+//! Mirrors go1.27.3: `mallocgc`'s path into `gcStart` (the allocating
+//! goroutine starts the cycle) and into `gcAssistAlloc` (an assist scans
+//! before the allocation; `gcParkAssist` parks in "GC assist wait");
+//! `gcBgMarkStartWorkers` (one `go gcBgMarkWorker` per P, the starter
+//! waiting for each to start); `stopTheWorldWithSema` (`gcwaiting`,
+//! `preemptall` every 100 µs until every P stopped, idle and syscall Ps taken
+//! at once, `gcstopm` in `findRunnable` and `handoffp`) and
+//! `startTheWorldWithSema` (Ps with work get an M, the rest go idle,
+//! `wakep`); `findRunnableGCWorker` before anything else in `findRunnable`
+//! and an idle-priority worker instead of dropping the P; `gcBgMarkWorker`'s
+//! three modes (dedicated: until no work, kicking its run queue to the global
+//! queue when preempted; fractional: until `pollFractionalWorkerExit`; idle:
+//! until `pollWork`), draining in batches of `drainCheckThreshold` work and
+//! calling `gcMarkDone` when no work is left; `bgsweep` (10 spans per batch,
+//! yielding when no P is idle); `runtime.GC` (wait for the running cycle,
+//! start the next, wait for its mark termination, sweep span by span with a
+//! Gosched after each); sysmon's `forcegc` after two minutes without a GC.
+//!
+//! Simplifications: a batch of allocations changes the heap at its start and
+//! is charged afterwards (at most `ALLOC_BATCH_NS` of CPU), so another P may
+//! see a heap up to one batch ahead; allocation, assist and drain batches are
+//! not interrupted by preemption (mallocgc and the system stack are not
+//! preemptible), the request takes effect after the batch; the pause work of
+//! each STW is one cost; the scavenger does not run in the background (the
+//! page heap still scavenges on allocation as sim-gc models); sim-gc knows
+//! goroutines by their G slot (`GIdx` as a `Goid`), which is unique among
+//! live goroutines.
+
+use crate::g::{GIdx, GKind, GStatus, GcStage, GcWork, WorkerRun};
+use crate::m::MState;
+use crate::p::PStatus;
+use crate::world::World;
+use sim_core::ids::{Goid, MId, PId};
+use sim_core::time::MICROSECOND_NS;
+use sim_core::trace::{
+    Decision, GcWorkerMode, PickSource, Placement, StopReason, StwKind, TraceEvent, WaitReason,
+};
+use sim_gc::{
+    AllocLoopOutcome, AssistOutcome, GcTrigger, LoopStop, NewRing, ObjectShape, ParkAssist,
+    StwTiming, WorkerMode,
+};
+
+/// Allocation batches are cut to about this much CPU work.
+pub const ALLOC_BATCH_NS: u64 = 10 * MICROSECOND_NS;
+/// `drainCheckThreshold`: workers check whether to stop every this much work.
+pub const DRAIN_CHECK_BYTES: u64 = 100_000;
+/// `sweepBatchSize`: bgsweep yields (if the machine is busy) every this many spans.
+pub const SWEEP_BATCH_SPANS: u32 = 10;
+/// `stopTheWorldWithSema` re-preempts every 100 µs until every P stopped.
+pub const STW_REPREEMPT_NS: u64 = 100 * MICROSECOND_NS;
+/// Stack bytes a new goroutine uses before it runs its own code.
+pub const INITIAL_STACK_USED_BYTES: u64 = 512;
+
+/// A stop-the-world in progress.
+#[derive(Clone, Debug)]
+pub(crate) struct Stw {
+    pub initiator: MId,
+    pub kind: StwKind,
+    pub started_ns: u64,
+    pub stopped_ns: u64,
+    /// Ps still running that must stop (`sched.stopwait`).
+    pub remaining: u32,
+    /// Time the Ps spent stopping, summed over Ps.
+    pub stopping_cpu_ns: u64,
+    /// Pause work to charge once stopped (sweep finished in the pause).
+    pub pause_work_ns: u64,
+}
+
+/// The GC side of the world.
+#[derive(Clone, Debug)]
+pub(crate) struct GcDriver {
+    pub stw: Option<Stw>,
+    /// Parked mark workers (`gcBgMarkWorkerPool`), last parked on top.
+    pub worker_pool: Vec<GIdx>,
+    /// Mark workers created so far (`gcBgMarkWorkerCount`).
+    pub worker_count: u32,
+    /// The goroutine waiting in `gcBgMarkStartWorkers` for a new worker.
+    pub worker_starter: Option<GIdx>,
+    /// The background sweeper and whether it is parked.
+    pub bgsweep: Option<GIdx>,
+    pub bgsweep_parked: bool,
+    /// The sweeper has made its start-up run (later runs sweep).
+    pub bgsweep_started: bool,
+    /// The forcegc helper, parked until sysmon wakes it.
+    pub forcegc: Option<GIdx>,
+    pub forcegc_parked: bool,
+    /// sysmon woke the forcegc helper to start a cycle.
+    pub forcegc_wanted: bool,
+    /// Goroutines in runtime.GC waiting for a cycle's mark termination
+    /// (`work.sweepWaiters`), with the cycle they wait for.
+    pub cycle_waiters: Vec<(GIdx, u32)>,
+    /// Each finished cycle: its heap goal, pause and gctrace line.
+    pub cycles: Vec<CycleRecord>,
+}
+
+/// What the summary keeps of one finished cycle.
+#[derive(Clone, Debug)]
+pub(crate) struct CycleRecord {
+    pub heap_goal_bytes: u64,
+}
+
+impl GcDriver {
+    pub fn new() -> GcDriver {
+        GcDriver {
+            stw: None,
+            worker_pool: Vec::new(),
+            worker_count: 0,
+            worker_starter: None,
+            bgsweep: None,
+            bgsweep_parked: false,
+            bgsweep_started: false,
+            forcegc: None,
+            forcegc_parked: false,
+            forcegc_wanted: false,
+            cycle_waiters: Vec::new(),
+            cycles: Vec::new(),
+        }
+    }
+}
+
+/// sim-gc's name for a goroutine: its slot.
+pub(crate) fn gc_key(g: GIdx) -> Goid {
+    Goid(u64::from(g.0))
+}
+
+fn from_gc_key(g: Goid) -> GIdx {
+    GIdx(g.0 as u32)
+}
+
+fn trace_mode(mode: WorkerMode) -> GcWorkerMode {
+    match mode {
+        WorkerMode::Dedicated => GcWorkerMode::Dedicated,
+        WorkerMode::Fractional => GcWorkerMode::Fractional,
+        WorkerMode::Idle => GcWorkerMode::Idle,
+    }
+}
+
+impl World {
+    /// CPU time of mark work.
+    fn mark_cost_ns(&self, work: &sim_gc::ScanWork) -> u64 {
+        let c = &self.config.cost;
+        work.total_bytes() * c.mark_ns_per_kib / 1024
+            + (work.objects_scanned + work.stacks_scanned) * c.mark_ns_per_object
+    }
+
+    /// CPU time of a batch of allocations of `shape`.
+    fn alloc_cost_ns(&self, shape: ObjectShape, out: &AllocLoopOutcome) -> u64 {
+        let c = &self.config.cost;
+        let per_object = match sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()) {
+            sim_gc::sizeclass::AllocRoute::Tiny => c.malloc_tiny_ns,
+            sim_gc::sizeclass::AllocRoute::Large { .. } => c.malloc_large_ns,
+            _ => c.malloc_small_ns,
+        };
+        out.allocated * per_object
+            + out.slot_bytes * c.malloc_ns_per_kib / 1024
+            + out.spans_refilled * c.mcache_refill_ns
+            + out.sweep.spans * c.sweep_span_ns
+    }
+
+    /// Objects in one allocation batch.
+    fn alloc_batch_objects(&self, shape: ObjectShape) -> u64 {
+        let c = &self.config.cost;
+        let per_object = c.malloc_small_ns + shape.size_bytes * c.malloc_ns_per_kib / 1024;
+        (ALLOC_BATCH_NS / per_object.max(1)).max(1)
+    }
+
+    /// Starts CPU work `work` of `ns` for M `m`'s G.
+    fn gc_work_start(&mut self, m: MId, work: GcWork, ns: u64) {
+        let g = self.ms[m.index()].curg.expect("M runs a G");
+        self.gs[g.index()].gc_work = Some(work);
+        self.compute_start(m, ns.max(1));
+    }
+
+    /// A G was created: the GC gives it a stack.
+    pub(crate) fn gc_goroutine_created(&mut self, g: GIdx) {
+        self.gc
+            .goroutine_created(gc_key(g), INITIAL_STACK_USED_BYTES);
+    }
+
+    /// The `alloc` op at M `m`'s G's pc: allocate the next batch.
+    pub(crate) fn alloc_op(
+        &mut self,
+        m: MId,
+        shape: ObjectShape,
+        count: u64,
+        keep: u32,
+        link: bool,
+    ) {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        if self.gc_stw_pending() {
+            // preemptall asked this G to stop; mallocgc is a safe point.
+            self.preempt_stop(m, false);
+            return;
+        }
+        let p = self.p_of(m);
+        let key = gc_key(gi);
+        let pc = self.gs[gi.index()].pc;
+        let ring = match self.gs[gi.index()].rings.iter().find(|(at, _)| *at == pc) {
+            Some((_, ring)) => *ring,
+            None => match self.gc.new_ring(p, key, keep) {
+                NewRing::Created { ring, backing } => {
+                    self.gs[gi.index()].rings.push((pc, ring));
+                    if let Some(a) = backing {
+                        let ns = self.config.cost.malloc_large_ns
+                            + a.slot_bytes * self.config.cost.malloc_ns_per_kib / 1024;
+                        let stop = if a.gc_triggered {
+                            LoopStop::GcTriggered
+                        } else {
+                            LoopStop::Completed
+                        };
+                        self.gc_work_start(m, GcWork::Alloc { stop }, ns);
+                        return;
+                    }
+                    ring
+                }
+                NewRing::AssistNeeded => {
+                    self.assist(m);
+                    return;
+                }
+            },
+        };
+        let left = self.gs[gi.index()].alloc_left.unwrap_or(count);
+        let batch = left.min(self.alloc_batch_objects(shape));
+        let out = self.gc.alloc_loop(p, key, ring, shape, link, batch);
+        self.gs[gi.index()].alloc_left = Some(left - out.allocated);
+        let stop = out.stop.expect("a loop reports why it stopped");
+        if out.allocated == 0 {
+            debug_assert_eq!(stop, LoopStop::AssistNeeded);
+            self.assist(m);
+            return;
+        }
+        let ns = self.alloc_cost_ns(shape, &out);
+        self.gc_work_start(m, GcWork::Alloc { stop }, ns);
+    }
+
+    /// The G's runtime CPU work ended: continue.
+    pub(crate) fn gc_work_done(&mut self, m: MId, gi: GIdx, work: GcWork) {
+        let left = self.compute_stop(m);
+        debug_assert_eq!(left, 0, "runtime work is not interrupted");
+        match work {
+            GcWork::Alloc { stop } => match stop {
+                LoopStop::Completed => self.alloc_batch_done(m, gi),
+                LoopStop::GcTriggered => {
+                    if !self.gc_start(m, GcTrigger::Heap) {
+                        self.alloc_batch_done(m, gi);
+                    }
+                }
+                LoopStop::AssistNeeded => self.assist(m),
+            },
+            GcWork::Assist { since_ns, in_debt } => {
+                let now = self.now_ns;
+                self.gc.add_assist_time(now, now - since_ns);
+                if self.gc.mark_done_ready() {
+                    self.gc_mark_done(m);
+                    return;
+                }
+                if !in_debt {
+                    self.exec_g(m);
+                    return;
+                }
+                if self.gs[gi.index()].preempt {
+                    self.preempt_stop(m, false);
+                    return;
+                }
+                match self.gc.park_assist(gc_key(gi)) {
+                    ParkAssist::Parked => {
+                        self.park(m, WaitReason::GcAssistWait);
+                        self.schedule(m);
+                    }
+                    ParkAssist::Retry => self.assist(m),
+                    ParkAssist::Proceed => self.exec_g(m),
+                }
+            }
+            GcWork::MarkDrain => {
+                if self.gc.mark_done_ready() {
+                    self.worker_account_stop(m);
+                    self.gc_mark_done(m);
+                } else {
+                    self.exec_g(m);
+                }
+            }
+            GcWork::Sweep { spans } => self.sweep_batch_done(m, gi, spans),
+            GcWork::StackCopy => {
+                self.gs[gi.index()].pc += 1;
+                self.exec_g(m);
+            }
+        }
+    }
+
+    /// An allocation batch ended without starting a cycle.
+    fn alloc_batch_done(&mut self, m: MId, gi: GIdx) {
+        let g = &mut self.gs[gi.index()];
+        if g.alloc_left == Some(0) {
+            g.alloc_left = None;
+            g.pc += 1;
+        }
+        self.exec_g(m);
+    }
+
+    /// `gcAssistAlloc` for M `m`'s G, which is in allocation debt.
+    fn assist(&mut self, m: MId) {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        if self.gc_stw_pending() {
+            self.preempt_stop(m, false);
+            return;
+        }
+        match self.gc.assist(gc_key(gi)) {
+            AssistOutcome::Skipped | AssistOutcome::Stolen { .. } => self.exec_g(m),
+            AssistOutcome::Scanned {
+                work,
+                in_debt,
+                mark_done_ready: _,
+                ..
+            } => {
+                let ns = self.mark_cost_ns(&work);
+                let goid = self.goid(gi);
+                self.emit(TraceEvent::GcAssist {
+                    g: goid,
+                    work_bytes: work.total_bytes(),
+                });
+                let since_ns = self.now_ns;
+                self.gc_work_start(m, GcWork::Assist { since_ns, in_debt }, ns);
+            }
+        }
+    }
+
+    /// Readies goroutines whose assist debt background marking paid, onto
+    /// M `m`'s P.
+    fn ready_assists(&mut self, m: MId, woken: Vec<Goid>) {
+        let p = self.p_of(m);
+        for g in woken {
+            let gi = from_gc_key(g);
+            if self.gs[gi.index()].status == GStatus::Waiting(WaitReason::GcAssistWait) {
+                self.ready(gi, p, None);
+            }
+        }
+    }
+
+    /// `gcStart` by M `m`'s G for `trigger`. Returns false if no cycle
+    /// started (the trigger no longer holds): the G goes on.
+    pub(crate) fn gc_start(&mut self, m: MId, trigger: GcTrigger) -> bool {
+        if self.gc_stw_pending() || !self.gc.trigger_test(trigger) {
+            return false;
+        }
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        if self.gc_driver.worker_count < self.gomaxprocs() {
+            // gcBgMarkStartWorkers: go gcBgMarkWorker(ready); <-ready.
+            self.gs[gi.index()].gc_stage = Some(GcStage::StartWorkers(trigger));
+            self.gc_driver.worker_starter = Some(gi);
+            self.newproc(m, GKind::MarkWorker);
+            self.park(m, WaitReason::ChanReceive);
+            self.schedule(m);
+            return true;
+        }
+        let now = self.now_ns;
+        let heap_live_bytes = self.gc.pacer.heap_live_bytes;
+        let heap_goal_bytes = self.gc.heap_goal_bytes();
+        let Some(start) = self.gc.gc_start(now, trigger) else {
+            return false;
+        };
+        let goid = self.goid(gi);
+        self.emit(TraceEvent::GcStart {
+            cycle: start.cycle,
+            g: goid,
+            trigger: match trigger {
+                GcTrigger::Heap => "heap".to_string(),
+                GcTrigger::Time { .. } => "time (2 minutes without a GC)".to_string(),
+                GcTrigger::Cycle { .. } => "runtime.GC".to_string(),
+            },
+            heap_live_bytes,
+            heap_goal_bytes,
+        });
+        let c = &self.config.cost;
+        let pause_work_ns = c.stw_sweep_termination_ns
+            + (start.swept_in_stw.spans + start.swept_before_stw.spans) * c.sweep_span_ns;
+        self.stop_the_world(m, StwKind::GcSweepTermination, pause_work_ns);
+        true
+    }
+
+    /// `gcMarkDone` by M `m`'s G: stop the world for mark termination.
+    fn gc_mark_done(&mut self, m: MId) {
+        if self.gc_stw_pending() || !self.gc.mark_done_ready() {
+            self.exec_g(m);
+            return;
+        }
+        let now = self.now_ns;
+        let done = self.gc.mark_done(now).expect("marking is complete");
+        // gcWakeAllAssists: parked assists go to the global queue.
+        for g in done.woken_assists {
+            let gi = from_gc_key(g);
+            if self.gs[gi.index()].status == GStatus::Waiting(WaitReason::GcAssistWait) {
+                self.sched.runq.push_back(gi);
+                self.mark_unblocked(gi, Placement::Global, None, None);
+            }
+        }
+        let pause_work_ns = self.config.cost.stw_mark_termination_ns * u64::from(self.gomaxprocs());
+        self.stop_the_world(m, StwKind::GcMarkTermination, pause_work_ns);
+    }
+
+    pub(crate) fn gc_stw_pending(&self) -> bool {
+        self.gc_driver.stw.is_some()
+    }
+
+    /// `stopTheWorldWithSema` by M `m`: idle Ps and Ps in syscalls stop at
+    /// once; running Ps are asked to stop at their next safe point.
+    fn stop_the_world(&mut self, m: MId, kind: StwKind, pause_work_ns: u64) {
+        self.emit(TraceEvent::StwStart { m, kind });
+        let me = self.p_of(m);
+        let mut remaining = 0;
+        self.sched.pidle.retain(|_| false);
+        for i in 0..self.ps.len() {
+            let p = PId(i as u32);
+            if p == me {
+                continue;
+            }
+            let pm = self.ps[i].m;
+            match (self.ps[i].status, pm) {
+                (PStatus::Idle, None) if !self.is_in_transit(p) => {
+                    self.account_idle_end(p);
+                    self.ps[i].status = PStatus::GcStop;
+                }
+                (PStatus::Running, Some(pm))
+                    if matches!(self.ms[pm.index()].state, MState::Syscall { .. }) =>
+                {
+                    self.ps[i].m = None;
+                    self.ms[pm.index()].p = None;
+                    self.ps[i].syscalltick += 1;
+                    self.ps[i].status = PStatus::GcStop;
+                }
+                _ => remaining += 1,
+            }
+        }
+        let now = self.now_ns;
+        self.gc_driver.stw = Some(Stw {
+            initiator: m,
+            kind,
+            started_ns: now,
+            stopped_ns: now,
+            remaining,
+            stopping_cpu_ns: 0,
+            pause_work_ns,
+        });
+        self.ms[m.index()].state = MState::Stw { stopped: false };
+        if remaining == 0 {
+            self.world_stopped(m);
+        } else {
+            self.preemptall();
+            let at = now + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+            self.schedule_m(m, at);
+        }
+    }
+
+    /// A P that is neither idle-listed nor owned: handed to an M that is
+    /// starting (it will stop when that M schedules).
+    fn is_in_transit(&self, p: PId) -> bool {
+        self.ms
+            .iter()
+            .any(|mm| mm.nextp == Some(p) && mm.state == MState::Starting)
+    }
+
+    /// `preemptall`: ask the G on every running P to stop.
+    fn preemptall(&mut self) {
+        let initiator = self.gc_driver.stw.as_ref().map(|s| s.initiator);
+        for i in 0..self.ps.len() {
+            if self.ps[i].status != PStatus::Running {
+                continue;
+            }
+            let Some(m) = self.ps[i].m else { continue };
+            if Some(m) == initiator || matches!(self.ms[m.index()].state, MState::Syscall { .. }) {
+                continue;
+            }
+            let Some(g) = self.ms[m.index()].curg else {
+                continue;
+            };
+            self.gs[g.index()].preempt = true;
+            self.gs[g.index()].preempt_stw = true;
+            self.interrupt_compute_for_preempt(m, g);
+        }
+    }
+
+    /// The initiator's STW event: re-preempt, or the world has stopped, or
+    /// the pause is over.
+    pub(crate) fn stw_event(&mut self, m: MId, stopped: bool) {
+        if stopped {
+            self.start_the_world(m);
+            return;
+        }
+        let remaining = self.gc_driver.stw.as_ref().expect("stopping").remaining;
+        if remaining == 0 {
+            self.world_stopped(m);
+        } else {
+            self.preemptall();
+            let at = self.now_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+            self.schedule_m(m, at);
+        }
+    }
+
+    fn world_stopped(&mut self, m: MId) {
+        let now = self.now_ns;
+        let stw = self.gc_driver.stw.as_mut().expect("stopping");
+        stw.stopped_ns = now;
+        let at = now + stw.pause_work_ns;
+        self.ms[m.index()].state = MState::Stw { stopped: true };
+        self.schedule_m(m, at);
+    }
+
+    /// `gcstopm`: M `m` (holding a P) found the world stopping: its P stops
+    /// and the M parks.
+    pub(crate) fn gcstopm(&mut self, m: MId) {
+        if self.ms[m.index()].spinning {
+            self.ms[m.index()].spinning = false;
+            self.sched.nmspinning -= 1;
+        }
+        let p = self.releasep(m);
+        self.p_stopped(p);
+        self.stopm(m);
+    }
+
+    /// P `p` reached the stop (`_Pgcstop`, `stopwait--`).
+    pub(crate) fn p_stopped(&mut self, p: PId) {
+        self.ps[p.index()].status = PStatus::GcStop;
+        let now = self.now_ns;
+        let wake = {
+            let stw = self.gc_driver.stw.as_mut().expect("stopping");
+            stw.remaining -= 1;
+            stw.stopping_cpu_ns += now - stw.started_ns;
+            (stw.remaining == 0).then_some(stw.initiator)
+        };
+        if let Some(initiator) = wake {
+            let at = now + self.thread_wake_latency(initiator);
+            self.schedule_m(initiator, at);
+        }
+    }
+
+    /// `startTheWorldWithSema` after the pause: the cycle moves on, Ps with
+    /// work get Ms, the others go idle, and the initiator's G continues.
+    fn start_the_world(&mut self, m: MId) {
+        let stw = self.gc_driver.stw.take().expect("stopped");
+        let now = self.now_ns;
+        let timing = StwTiming {
+            started_stopping_ns: stw.started_ns,
+            finished_stopping_ns: stw.stopped_ns,
+            stopping_cpu_ns: stw.stopping_cpu_ns,
+        };
+        self.emit(TraceEvent::StwDone {
+            kind: stw.kind,
+            pause_ns: now - stw.started_ns,
+        });
+        self.stats.gc_pauses.record(now - stw.started_ns);
+        let me = self.p_of(m);
+        let p = me;
+        match stw.kind {
+            StwKind::GcSweepTermination => self.gc.sweep_termination_done(now, timing),
+            StwKind::GcMarkTermination => {
+                let report = self.gc.mark_termination_done(now, timing);
+                let line = report.gctrace_line();
+                if self.config.runtime.godebug.gctrace {
+                    self.stderr.push_str(&line);
+                    self.stderr.push('\n');
+                }
+                self.emit(TraceEvent::GcDone {
+                    cycle: report.numgc,
+                    line,
+                });
+                self.gc_driver.cycles.push(CycleRecord {
+                    heap_goal_bytes: report.heap_goal_bytes,
+                });
+                let numgc = report.numgc;
+                let mut waiters = std::mem::take(&mut self.gc_driver.cycle_waiters);
+                waiters.retain(|&(g, cycle)| {
+                    if cycle <= numgc {
+                        self.ready(g, p, None);
+                        false
+                    } else {
+                        true
+                    }
+                });
+                self.gc_driver.cycle_waiters = waiters;
+                if self.gc_driver.bgsweep_parked
+                    && let Some(sweeper) = self.gc_driver.bgsweep
+                {
+                    self.gc_driver.bgsweep_parked = false;
+                    self.ready(sweeper, p, None);
+                }
+            }
+        }
+        for i in 0..self.ps.len() {
+            let q = PId(i as u32);
+            if q == me || self.ps[i].status != PStatus::GcStop {
+                continue;
+            }
+            if self.ps[i].runq_empty() {
+                self.pidleput(q);
+            } else {
+                self.ps[i].status = PStatus::Idle;
+                self.startm(q, false, sim_core::trace::MStartReason::StartTheWorld);
+            }
+        }
+        self.wakep();
+        self.ms[m.index()].state = MState::RunningG;
+        let gi = self.ms[m.index()].curg.expect("the initiator runs a G");
+        self.gs[gi.index()].running_since_ns = now;
+        if stw.kind == StwKind::GcMarkTermination && self.gs[gi.index()].kind == GKind::MarkWorker {
+            self.worker_stop(m);
+            return;
+        }
+        self.exec_g(m);
+    }
+
+    /// P `p` leaves the idle list: its idle time goes to the CPU limiter.
+    pub(crate) fn account_idle_end(&mut self, p: PId) {
+        let idle_ns = self.now_ns - self.ps[p.index()].idle_since_ns;
+        self.gc.add_idle_time(idle_ns);
+    }
+
+    /// `findRunnableGCWorker`: a parked worker for P `p`, if the pacer wants one.
+    pub(crate) fn find_gc_worker(&mut self, p: PId) -> Option<(GIdx, Decision)> {
+        if !self.gc.blacken_enabled || self.gc_driver.worker_pool.is_empty() {
+            return None;
+        }
+        let now = self.now_ns;
+        let mode = self.gc.assign_mark_worker(p, now)?;
+        let g = self.take_worker(mode, p);
+        let decision = Decision {
+            source: PickSource::GcWorker {
+                mode: trace_mode(mode),
+            },
+            g: self.goid(g),
+            inherit_time: false,
+            trail: Vec::new(),
+        };
+        Some((g, decision))
+    }
+
+    /// An idle-priority worker for a P with nothing else to run.
+    pub(crate) fn find_idle_gc_worker(
+        &mut self,
+        p: PId,
+        trail: &[sim_core::trace::TrailStep],
+    ) -> Option<(GIdx, Decision)> {
+        if self.gc_driver.worker_pool.is_empty() || !self.gc.start_idle_mark_worker() {
+            return None;
+        }
+        let g = self.take_worker(WorkerMode::Idle, p);
+        let trail = trail.to_vec();
+        let decision = Decision {
+            source: PickSource::GcIdleWorker,
+            g: self.goid(g),
+            inherit_time: false,
+            trail,
+        };
+        Some((g, decision))
+    }
+
+    fn take_worker(&mut self, mode: WorkerMode, p: PId) -> GIdx {
+        let g = self.gc_driver.worker_pool.pop().expect("checked");
+        self.gs[g.index()].worker = Some(WorkerRun {
+            mode,
+            since_ns: self.now_ns,
+            kicked_runq: false,
+        });
+        self.mark_unblocked(g, Placement::RunsNow { p }, None, None);
+        g
+    }
+
+    /// A mark worker runs (M `m`'s current G).
+    pub(crate) fn worker_run(&mut self, m: MId) {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        let Some(run) = self.gs[gi.index()].worker else {
+            // The first run (gcBgMarkWorker's start: tell the starter, which
+            // waits in gcBgMarkStartWorkers), or a run whose work is over:
+            // park in the pool.
+            if let Some(starter) = self.gc_driver.worker_starter
+                && self.gs[starter.index()].status == GStatus::Waiting(WaitReason::ChanReceive)
+            {
+                self.gc_driver.worker_starter = None;
+                self.gc_driver.worker_count += 1;
+                let p = self.p_of(m);
+                self.ready(starter, p, None);
+            }
+            self.park(m, WaitReason::GcWorkerIdle);
+            self.gc_driver.worker_pool.push(gi);
+            self.schedule(m);
+            return;
+        };
+        let p = self.p_of(m);
+        let stop = self.gc_stw_pending()
+            || match run.mode {
+                WorkerMode::Dedicated => {
+                    if self.gs[gi.index()].preempt && !run.kicked_runq {
+                        // Kick the run queue to the global queue so those Gs
+                        // run elsewhere, then keep marking.
+                        let pp = &mut self.ps[p.index()];
+                        let mut moved: Vec<GIdx> = pp.runnext.take().into_iter().collect();
+                        moved.extend(pp.runq.drain(..));
+                        self.sched.runq.extend(moved);
+                        let g = &mut self.gs[gi.index()];
+                        g.preempt = false;
+                        if let Some(w) = g.worker.as_mut() {
+                            w.kicked_runq = true;
+                        }
+                        self.wakep();
+                    }
+                    false
+                }
+                WorkerMode::Fractional => {
+                    self.gs[gi.index()].preempt
+                        || self.fractional_worker_should_exit(p, run.since_ns)
+                }
+                WorkerMode::Idle => self.gs[gi.index()].preempt || self.poll_work(p),
+            };
+        if stop {
+            self.worker_stop(m);
+            return;
+        }
+        let out = self.gc.mark_worker_drain(DRAIN_CHECK_BYTES);
+        self.ready_assists(m, out.woken_assists);
+        if out.work.total_bytes() == 0 && out.work.objects_scanned == 0 {
+            if out.mark_done_ready {
+                self.worker_account_stop(m);
+                self.gc_mark_done(m);
+            } else {
+                self.worker_stop(m);
+            }
+            return;
+        }
+        let ns = self.mark_cost_ns(&out.work);
+        self.gc_work_start(m, GcWork::MarkDrain, ns);
+    }
+
+    /// `pollFractionalWorkerExit`.
+    fn fractional_worker_should_exit(&self, p: PId, since_ns: u64) -> bool {
+        let pacer = &self.gc.pacer;
+        let now = self.now_ns as i64;
+        let delta = now - pacer.mark_start_time_ns;
+        if delta <= 0 {
+            return true;
+        }
+        let own = pacer.p_fractional_mark_time_ns[p.index()] + (now - since_ns as i64);
+        own as f64 / delta as f64 > 1.2 * pacer.fractional_utilization_goal
+    }
+
+    /// `pollWork`: something else could run on P `p`.
+    fn poll_work(&self, p: PId) -> bool {
+        !self.sched.runq.is_empty()
+            || !self.ps[p.index()].runq_empty()
+            || self
+                .netpoll_next_ready_ns()
+                .is_some_and(|t| t <= self.now_ns)
+    }
+
+    /// `markWorkerStop`: the worker's time goes to the pacer (before it
+    /// calls `gcMarkDone`, if it does).
+    fn worker_account_stop(&mut self, m: MId) {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        let p = self.p_of(m);
+        if let Some(run) = self.gs[gi.index()].worker.take() {
+            let duration = self.now_ns - run.since_ns;
+            self.gc.mark_worker_stop(p, run.mode, duration);
+        }
+    }
+
+    /// The worker stops and parks in the pool.
+    fn worker_stop(&mut self, m: MId) {
+        self.worker_account_stop(m);
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        self.park(m, WaitReason::GcWorkerIdle);
+        self.gc_driver.worker_pool.push(gi);
+        self.schedule(m);
+    }
+
+    /// `bgsweep` runs: sweep a batch of spans, or park when none is left.
+    pub(crate) fn bgsweep_run(&mut self, m: MId) {
+        let mut spans = 0;
+        while spans < SWEEP_BATCH_SPANS && self.gc.sweep_one().is_some() {
+            spans += 1;
+        }
+        if spans == 0 {
+            self.gc_driver.bgsweep_parked = true;
+            self.park(m, WaitReason::GcSweepWait);
+            self.schedule(m);
+            return;
+        }
+        let ns = u64::from(spans) * self.config.cost.sweep_span_ns;
+        self.gc_work_start(m, GcWork::Sweep { spans }, ns);
+    }
+
+    fn sweep_batch_done(&mut self, m: MId, gi: GIdx, _spans: u32) {
+        if Some(gi) == self.gc_driver.bgsweep {
+            // goschedIfBusy: yield unless a P is idle and nobody asked us to stop.
+            if self.gs[gi.index()].preempt || self.npidle() == 0 {
+                self.stop_to_global(m, StopReason::Gosched);
+                return;
+            }
+            self.bgsweep_run(m);
+            return;
+        }
+        // runtime.GC's own sweeping: Gosched after each span.
+        self.stop_to_global(m, StopReason::Gosched);
+    }
+
+    /// The `gc` op (runtime.GC) at M `m`'s G's pc.
+    pub(crate) fn gc_op(&mut self, m: MId) {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        match self.gs[gi.index()].gc_stage {
+            None => {
+                let n = self.gc.cycles();
+                self.gs[gi.index()].gc_stage = Some(GcStage::GcOpStart { n });
+                if self.gc.phase != sim_gc::GcPhase::Off || self.gc.stats.numgc < n {
+                    // gcWaitOnMark(n): the running cycle finishes first.
+                    self.gc_driver.cycle_waiters.push((gi, n));
+                    self.park(m, WaitReason::WaitForGcCycle);
+                    self.schedule(m);
+                    return;
+                }
+                self.gc_op(m);
+            }
+            Some(GcStage::GcOpStart { n }) => {
+                self.gs[gi.index()].gc_stage = Some(GcStage::GcOpSweep { n });
+                if self.gc_start(m, GcTrigger::Cycle { n: n + 1 }) {
+                    return;
+                }
+                self.gc_op(m);
+            }
+            Some(GcStage::GcOpSweep { n }) => {
+                if self.gc.stats.numgc < n + 1 {
+                    // gcWaitOnMark(n + 1).
+                    self.gc_driver.cycle_waiters.push((gi, n + 1));
+                    self.park(m, WaitReason::WaitForGcCycle);
+                    self.schedule(m);
+                    return;
+                }
+                if self.gc.cycles() == n + 1 && self.gc.sweep_one().is_some() {
+                    let ns = self.config.cost.sweep_span_ns;
+                    self.gc_work_start(m, GcWork::Sweep { spans: 1 }, ns);
+                    return;
+                }
+                let g = &mut self.gs[gi.index()];
+                g.gc_stage = None;
+                g.pc += 1;
+                self.exec_g(m);
+            }
+            Some(GcStage::StartWorkers(_)) => unreachable!("runtime.GC is not starting workers"),
+        }
+    }
+
+    /// The `stack_grow` op: the stack grows if needed (copying it), then
+    /// the call chain returns.
+    pub(crate) fn stack_grow_op(&mut self, m: MId, used_bytes: u64) {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        let key = gc_key(gi);
+        match self.gc.set_stack_used(key, used_bytes) {
+            Some(growth) => {
+                self.gc.set_stack_used(key, INITIAL_STACK_USED_BYTES);
+                let ns = growth.old_size_bytes * self.config.cost.stack_copy_ns_per_kib / 1024;
+                self.gc_work_start(m, GcWork::StackCopy, ns);
+            }
+            None => {
+                self.gc.set_stack_used(key, INITIAL_STACK_USED_BYTES);
+                self.gs[gi.index()].pc += 1;
+                self.exec_g(m);
+            }
+        }
+    }
+
+    /// A G that was starting workers or waiting in runtime.GC runs again.
+    /// Returns true if it handled the G's next step.
+    pub(crate) fn gc_stage_resume(&mut self, m: MId) -> bool {
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        match self.gs[gi.index()].gc_stage {
+            Some(GcStage::StartWorkers(trigger)) => {
+                self.gs[gi.index()].gc_stage = None;
+                if !self.gc_start(m, trigger) {
+                    return false;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// sysmon's forcegc check: wake the helper when 2 minutes passed.
+    pub(crate) fn sysmon_forcegc(&mut self) {
+        let now = self.now_ns;
+        if self.gc_driver.forcegc_parked && self.gc.trigger_test(GcTrigger::Time { now_ns: now }) {
+            if let Some(g) = self.gc_driver.forcegc {
+                self.gc_driver.forcegc_parked = false;
+                self.gc_driver.forcegc_wanted = true;
+                self.injectglist(vec![g], None);
+            }
+        }
+    }
+
+    /// The forcegc helper was woken: start a time-triggered cycle. Returns
+    /// true if the M is now stopping the world.
+    pub(crate) fn forcegc_run(&mut self, m: MId) -> bool {
+        let now = self.now_ns;
+        self.gc_start(m, GcTrigger::Time { now_ns: now })
+    }
+
+    /// A runtime goroutine runs: the background sweeper sweeps, a woken
+    /// forcegc helper starts a cycle; otherwise (its first run, or its work
+    /// done) it parks. Returns true if the G is still busy.
+    pub(crate) fn system_g_work(&mut self, m: MId, gi: GIdx) -> bool {
+        let d = &mut self.gc_driver;
+        if Some(gi) == d.bgsweep && d.bgsweep_started {
+            self.bgsweep_run(m);
+            return true;
+        }
+        if Some(gi) == d.forcegc && std::mem::take(&mut d.forcegc_wanted) && self.forcegc_run(m) {
+            return true;
+        }
+        let d = &mut self.gc_driver;
+        if Some(gi) == d.bgsweep {
+            d.bgsweep_started = true;
+            d.bgsweep_parked = true;
+        }
+        if Some(gi) == d.forcegc {
+            d.forcegc_parked = true;
+        }
+        false
+    }
+}
