@@ -85,6 +85,10 @@ pub struct CostModel {
     pub malloc_large_ns: u64,
     /// Sweeping one span (free slots counted, mark bits swapped in).
     pub sweep_span_ns: u64,
+    /// A heap pointer store while the GC marks: the hybrid write barrier
+    /// records the old and the new pointer in the P's barrier buffer, and
+    /// the buffer's flush shades them.
+    pub write_barrier_ns: u64,
     /// Mark work per byte scanned (heap objects, stacks, globals).
     pub mark_ns_per_kib: u64,
     /// Mark work per object greyed and scanned (greyobject, work buffers).
@@ -136,16 +140,17 @@ impl Default for CostModel {
             select_ns_per_case: 30,
             mutex_op_ns: 15,
             mutex_spin_ns: 1_000,
-            malloc_small_ns: 12,
-            malloc_ns_per_kib: 60,
+            malloc_small_ns: 28,
+            malloc_ns_per_kib: 150,
             malloc_tiny_ns: 6,
             mcache_refill_ns: 400,
             malloc_large_ns: 1_500,
             sweep_span_ns: 300,
+            write_barrier_ns: 10,
             mark_ns_per_kib: 400,
-            mark_ns_per_object: 8,
-            stw_sweep_termination_ns: 20_000,
-            stw_mark_termination_ns: 30_000,
+            mark_ns_per_object: 20,
+            stw_sweep_termination_ns: 12_000,
+            stw_mark_termination_ns: 8_000,
             stack_copy_ns_per_kib: 150,
             compute_jitter_ppm: 20_000,
             thread_latency_jitter_ppm: 500_000,

@@ -230,6 +230,8 @@ impl World {
         };
         let left = self.gs[gi.index()].alloc_left.unwrap_or(count);
         let batch = left.min(self.alloc_batch_objects(shape));
+        let barrier = self.gc.phase != sim_gc::GcPhase::Off;
+        let stores_per_object = u64::from(keep > 0) + u64::from(link);
         let out = self.gc.alloc_loop(p, key, ring, shape, link, batch);
         self.gs[gi.index()].alloc_left = Some(left - out.allocated);
         let stop = out.stop.expect("a loop reports why it stopped");
@@ -238,7 +240,10 @@ impl World {
             self.assist(m);
             return;
         }
-        let ns = self.alloc_cost_ns(shape, &out);
+        let mut ns = self.alloc_cost_ns(shape, &out);
+        if barrier {
+            ns += out.allocated * stores_per_object * self.config.cost.write_barrier_ns;
+        }
         self.gc_work_start(m, GcWork::Alloc { stop }, ns);
     }
 
