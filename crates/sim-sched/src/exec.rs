@@ -82,7 +82,9 @@ impl World {
             if gi == self.main_g && !self.init.done && !self.runtime_main_init(m) {
                 return;
             }
-            if self.gs[gi.index()].gc_stage.is_some() && self.gc_stage_resume(m) {
+            if let Some(trigger) = self.gs[gi.index()].starting_gc.take()
+                && self.gc_start(m, trigger)
+            {
                 return;
             }
             let program = match self.gs[gi.index()].kind {

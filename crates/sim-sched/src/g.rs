@@ -110,9 +110,6 @@ pub enum GcWork {
 /// Where a G stands in runtime work that spans several steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GcStage {
-    /// `gcStart` is waiting for a new mark worker to start (gcBgMarkStartWorkers),
-    /// then starts a cycle for this trigger.
-    StartWorkers(sim_gc::GcTrigger),
     /// runtime.GC(): the cycle before `n + 1` is being waited for, or cycle
     /// `n + 1` is to be started.
     GcOpStart { n: u32 },
@@ -195,8 +192,11 @@ pub struct G {
     pub rings: Vec<(u32, sim_gc::RingId)>,
     /// The runtime work the G's current CPU segment is for.
     pub gc_work: Option<GcWork>,
-    /// Multi-step runtime work in progress (starting a GC, runtime.GC()).
+    /// runtime.GC() in progress.
     pub gc_stage: Option<GcStage>,
+    /// `gcStart` is waiting for a new mark worker to start
+    /// (gcBgMarkStartWorkers); then it starts a cycle for this trigger.
+    pub starting_gc: Option<sim_gc::GcTrigger>,
     /// For a mark worker: its current run.
     pub worker: Option<WorkerRun>,
     /// The preemption request came from a stop-the-world.
@@ -244,6 +244,7 @@ impl G {
             rings: Vec::new(),
             gc_work: None,
             gc_stage: None,
+            starting_gc: None,
             worker: None,
             preempt_stw: false,
         }

@@ -98,8 +98,10 @@ pub(crate) struct GcDriver {
     /// Goroutines in runtime.GC waiting for a cycle's mark termination
     /// (`work.sweepWaiters`), with the cycle they wait for.
     pub cycle_waiters: Vec<(GIdx, u32)>,
-    /// Each finished cycle: its heap goal, pause and gctrace line.
+    /// Each finished cycle's record.
     pub cycles: Vec<CycleRecord>,
+    /// A `stack_grow` op ran (the summary then reports stacks).
+    pub stack_grown: bool,
 }
 
 /// What the summary keeps of one finished cycle.
@@ -123,6 +125,7 @@ impl GcDriver {
             forcegc_wanted: false,
             cycle_waiters: Vec::new(),
             cycles: Vec::new(),
+            stack_grown: false,
         }
     }
 }
@@ -359,7 +362,7 @@ impl World {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         if self.gc_driver.worker_count < self.gomaxprocs() {
             // gcBgMarkStartWorkers: go gcBgMarkWorker(ready); <-ready.
-            self.gs[gi.index()].gc_stage = Some(GcStage::StartWorkers(trigger));
+            self.gs[gi.index()].starting_gc = Some(trigger);
             self.gc_driver.worker_starter = Some(gi);
             self.newproc(m, GKind::MarkWorker);
             self.park(m, WaitReason::ChanReceive);
@@ -854,7 +857,6 @@ impl World {
                 g.pc += 1;
                 self.exec_g(m);
             }
-            Some(GcStage::StartWorkers(_)) => unreachable!("runtime.GC is not starting workers"),
         }
     }
 
@@ -863,6 +865,7 @@ impl World {
     pub(crate) fn stack_grow_op(&mut self, m: MId, used_bytes: u64) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         let key = gc_key(gi);
+        self.gc_driver.stack_grown = true;
         match self.gc.set_stack_used(key, used_bytes) {
             Some(growth) => {
                 self.gc.set_stack_used(key, INITIAL_STACK_USED_BYTES);
@@ -877,31 +880,16 @@ impl World {
         }
     }
 
-    /// A G that was starting workers or waiting in runtime.GC runs again.
-    /// Returns true if it handled the G's next step.
-    pub(crate) fn gc_stage_resume(&mut self, m: MId) -> bool {
-        let gi = self.ms[m.index()].curg.expect("M runs a G");
-        match self.gs[gi.index()].gc_stage {
-            Some(GcStage::StartWorkers(trigger)) => {
-                self.gs[gi.index()].gc_stage = None;
-                if !self.gc_start(m, trigger) {
-                    return false;
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// sysmon's forcegc check: wake the helper when 2 minutes passed.
     pub(crate) fn sysmon_forcegc(&mut self) {
         let now = self.now_ns;
-        if self.gc_driver.forcegc_parked && self.gc.trigger_test(GcTrigger::Time { now_ns: now }) {
-            if let Some(g) = self.gc_driver.forcegc {
-                self.gc_driver.forcegc_parked = false;
-                self.gc_driver.forcegc_wanted = true;
-                self.injectglist(vec![g], None);
-            }
+        if self.gc_driver.forcegc_parked
+            && self.gc.trigger_test(GcTrigger::Time { now_ns: now })
+            && let Some(g) = self.gc_driver.forcegc
+        {
+            self.gc_driver.forcegc_parked = false;
+            self.gc_driver.forcegc_wanted = true;
+            self.injectglist(vec![g], None);
         }
     }
 

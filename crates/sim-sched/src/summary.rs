@@ -13,7 +13,7 @@ impl World {
     fn gc_metrics(&self, m: &mut BTreeMap<String, MetricValue>) {
         let gc = &self.gc;
         let mem = gc.heap.mem_stats();
-        if gc.work.cycles == 0 && mem.mallocs == 0 {
+        if gc.work.cycles == 0 && mem.mallocs == 0 && !self.gc_driver.stack_grown {
             return;
         }
         let count = |v: u64| MetricValue::Count(v);

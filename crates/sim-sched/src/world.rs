@@ -611,6 +611,7 @@ impl World {
         g.rings.clear();
         g.gc_work = None;
         g.gc_stage = None;
+        g.starting_gc = None;
         g.worker = None;
         g.preempt_stw = false;
         g.start_tracking(tracking_seq);

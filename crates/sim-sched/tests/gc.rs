@@ -1,0 +1,221 @@
+//! The collector driven by the scheduler: cycles start from allocation,
+//! workers and assists mark, the world stops twice per cycle, runtime.GC
+//! forces a cycle, and a loop without calls holds up a stop-the-world.
+
+mod common;
+use common::*;
+use sim_core::ids::ProgramId;
+use sim_core::metrics;
+use sim_core::trace::{PickSource, StwKind, TraceEvent};
+use sim_core::workload::Op;
+use sim_sched::{RuntimeConfig, SimConfig, World};
+
+fn alloc(size_bytes: u64, pointer_words: u32, count: u64, keep: u32) -> Op {
+    Op::Alloc {
+        size_bytes,
+        pointer_words,
+        count,
+        keep,
+        link: false,
+    }
+}
+
+fn run(w: &sim_core::workload::Workload, gomaxprocs: u32, gogc: i32, godebug: &str) -> World {
+    let mut runtime = RuntimeConfig {
+        gomaxprocs,
+        gogc,
+        ..RuntimeConfig::default()
+    };
+    runtime.godebug.apply(godebug).expect("valid GODEBUG");
+    let mut world = World::new(
+        w,
+        SimConfig {
+            seed: 7,
+            runtime,
+            cost: sim_core::cost::CostModel::default(),
+            record_trace: true,
+        },
+    );
+    world.run();
+    assert_eq!(
+        world.outcome().expect("finished").exit_code,
+        0,
+        "{}",
+        world.stderr()
+    );
+    world
+}
+
+/// 32 MiB of 64-byte objects, the last 1 MiB of them kept.
+fn steady() -> sim_core::workload::Workload {
+    workload(vec![program(
+        "main",
+        vec![alloc(64, 1, 32 * 1024 * 1024 / 64, 16_384)],
+    )])
+}
+
+#[test]
+fn each_cycle_stops_the_world_twice_and_prints_one_gctrace_line() {
+    let world = run(&steady(), 2, 100, "gctrace=1");
+    let numgc = world.summary().count(metrics::GC_CYCLES_TOTAL).unwrap();
+    assert!(
+        numgc >= 3,
+        "32 MiB through a 4 MiB minimum heap: {numgc} cycles"
+    );
+    let lines: Vec<&str> = world
+        .stderr()
+        .lines()
+        .filter(|l| l.starts_with("gc "))
+        .collect();
+    assert_eq!(lines.len() as u64, numgc);
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with(&format!("gc {} @", i + 1)), "{line}");
+        assert!(line.ends_with(" 2 P"), "{line}");
+    }
+    let mut stops = Vec::new();
+    for r in world.trace() {
+        match &r.event {
+            TraceEvent::StwStart { kind, .. } => stops.push((*kind, true)),
+            TraceEvent::StwDone { kind, .. } => stops.push((*kind, false)),
+            _ => {}
+        }
+    }
+    let expected: Vec<(StwKind, bool)> = (0..numgc)
+        .flat_map(|_| {
+            [
+                (StwKind::GcSweepTermination, true),
+                (StwKind::GcSweepTermination, false),
+                (StwKind::GcMarkTermination, true),
+                (StwKind::GcMarkTermination, false),
+            ]
+        })
+        .collect();
+    assert_eq!(stops, expected);
+}
+
+#[test]
+fn background_workers_mark_on_the_idle_p() {
+    let world = run(&steady(), 2, 100, "");
+    let workers = world
+        .trace()
+        .iter()
+        .filter(|r| {
+            matches!(
+                &r.event,
+                TraceEvent::GoStart { decision, .. }
+                    if matches!(decision.source, PickSource::GcWorker { .. } | PickSource::GcIdleWorker)
+            )
+        })
+        .count();
+    assert!(workers > 0, "no mark worker ever ran");
+}
+
+#[test]
+fn a_lower_gogc_means_more_cycles_and_a_smaller_goal() {
+    let low = run(&steady(), 2, 50, "").summary();
+    let high = run(&steady(), 2, 200, "").summary();
+    let cycles = |s: &sim_core::metrics::Summary| s.count(metrics::GC_CYCLES_TOTAL).unwrap();
+    let goal = |s: &sim_core::metrics::Summary| s.count(metrics::GMPSIM_GC_GOAL_MEDIAN).unwrap();
+    assert!(
+        cycles(&low) > 2 * cycles(&high),
+        "{} vs {}",
+        cycles(&low),
+        cycles(&high)
+    );
+    assert!(goal(&low) < goal(&high));
+}
+
+#[test]
+fn runtime_gc_forces_a_cycle_and_says_so() {
+    let w = workload(vec![program(
+        "main",
+        vec![alloc(64, 1, 1000, 100), Op::Gc, Op::Gc],
+    )]);
+    let world = run(&w, 2, 100, "gctrace=1");
+    let s = world.summary();
+    assert_eq!(s.count(metrics::GC_CYCLES_TOTAL), Some(2));
+    assert_eq!(s.count(metrics::GC_CYCLES_FORCED), Some(2));
+    let forced = world
+        .stderr()
+        .lines()
+        .filter(|l| l.ends_with("(forced)"))
+        .count();
+    assert_eq!(forced, 2, "{}", world.stderr());
+}
+
+#[test]
+fn a_loop_without_calls_holds_up_the_stop_the_world_without_async_preemption() {
+    // main allocates until a cycle starts; a second goroutine spins in a
+    // loop with no calls. Without signals the STW waits for the loop.
+    let w = workload(vec![
+        program(
+            "main",
+            vec![
+                Op::Spawn {
+                    program: ProgramId(1),
+                    count: 1,
+                },
+                Op::Sleep {
+                    duration_ns: 100 * US,
+                },
+                alloc(64, 1, 8 * 1024 * 1024 / 64, 1024),
+            ],
+        ),
+        program("spinner", vec![compute(20 * MS, false)]),
+    ]);
+    let longest_pause = |godebug: &str| {
+        let world = run(&w, 2, 100, godebug);
+        world
+            .trace()
+            .iter()
+            .filter_map(|r| match r.event {
+                TraceEvent::StwDone { pause_ns, .. } => Some(pause_ns),
+                _ => None,
+            })
+            .max()
+            .expect("a cycle ran")
+    };
+    let with_signals = longest_pause("");
+    let without = longest_pause("asyncpreemptoff=1");
+    assert!(
+        with_signals < MS,
+        "SIGURG stops the loop within µs: {with_signals} ns"
+    );
+    assert!(without > 5 * MS, "the STW waits for the loop: {without} ns");
+}
+
+#[test]
+fn stack_growth_shows_in_stack_in_use() {
+    let w = workload(vec![
+        program(
+            "main",
+            vec![
+                Op::WaitGroupAdd {
+                    wait_group: WG,
+                    delta: 10,
+                },
+                Op::Spawn {
+                    program: ProgramId(1),
+                    count: 10,
+                },
+                Op::WaitGroupWait { wait_group: WG },
+            ],
+        ),
+        program(
+            "deep",
+            vec![
+                Op::StackGrow {
+                    used_bytes: 100 * 1024,
+                },
+                Op::WaitGroupDone { wait_group: WG },
+                Op::Sleep {
+                    duration_ns: 10 * MS,
+                },
+            ],
+        ),
+    ]);
+    let world = run(&w, 2, 100, "");
+    let stacks = world.summary().count(metrics::MEMORY_STACKS).unwrap();
+    // Ten 128 KiB stacks (100 KiB rounds up by doubling from 2 KiB).
+    assert!(stacks >= 10 * 128 * 1024, "{stacks}");
+}
