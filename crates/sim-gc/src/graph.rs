@@ -222,6 +222,11 @@ impl Gc {
         self.graph.goroutines.get(&g)
     }
 
+    /// Goroutines parked in "GC assist wait", in the order they parked.
+    pub fn parked_assists(&self) -> impl Iterator<Item = Goid> + '_ {
+        self.graph.assist_queue.iter().copied()
+    }
+
     /// A ring.
     pub fn ring(&self, ring: RingId) -> &Ring {
         &self.graph.rings[ring.0 as usize]

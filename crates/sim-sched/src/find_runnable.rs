@@ -20,7 +20,7 @@
 
 use crate::g::{GIdx, GStatus};
 use crate::m::{MState, StealCursor};
-use crate::p::{LOCAL_RUNQ_CAPACITY, PStatus, runqget, runqgrab_half};
+use crate::p::{LOCAL_RUNQ_CAPACITY, runqget, runqgrab_half};
 use crate::world::World;
 use sim_core::ids::{MId, PId};
 use sim_core::trace::{Decision, PickSource, Placement, TraceEvent, TrailStep};
@@ -431,7 +431,7 @@ impl World {
                             ran_timers = true;
                         }
                     }
-                    if self.ps[victim.index()].status != PStatus::Idle {
+                    if !self.ps[victim.index()].idle_listed {
                         probes += 1;
                         if !self.ps[victim.index()].runq.is_empty() {
                             let mut stolen = runqgrab_half(&mut self.ps[victim.index()]);
@@ -546,10 +546,7 @@ impl World {
                 let d = self.decision(g, PickSource::IdleRecheck, false, trail);
                 return Found::Run { g, decision: d };
             }
-            let busy_with_work = self
-                .ps
-                .iter()
-                .any(|pp| pp.status != PStatus::Idle && !pp.runq_empty());
+            let busy_with_work = self.ps.iter().any(|pp| !pp.idle_listed && !pp.runq_empty());
             if busy_with_work && let Some(p2) = self.pidleget_spinning() {
                 self.acquirep(m, p2);
                 self.become_spinning(m);

@@ -66,6 +66,7 @@ fn g(w: &mut World) -> GIdx {
 fn m_on(w: &mut World, p: u32) -> MId {
     let m = w.new_m(MState::Switching);
     w.sched.pidle.retain(|&q| q != PId(p));
+    w.ps[p as usize].idle_listed = false;
     w.acquirep(m, PId(p));
     m
 }

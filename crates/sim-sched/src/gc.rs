@@ -25,7 +25,9 @@
 //! start the next, wait for its mark termination, sweep span by span with a
 //! Gosched after each); sysmon's `forcegc` after two minutes without a GC.
 //!
-//! Simplifications: a batch of allocations changes the heap at its start and
+//! Simplifications: a goroutine that finds another inside `gcStart` goes
+//! on at once instead of waiting on `work.startSema` to find the trigger
+//! gone; a batch of allocations changes the heap at its start and
 //! is charged afterwards (at most `ALLOC_BATCH_NS` of CPU), so another P may
 //! see a heap up to one batch ahead; allocation, assist and drain batches are
 //! not interrupted by preemption (mallocgc and the system stack are not
@@ -135,7 +137,7 @@ pub(crate) fn gc_key(g: GIdx) -> Goid {
     Goid(u64::from(g.0))
 }
 
-fn from_gc_key(g: Goid) -> GIdx {
+pub(crate) fn from_gc_key(g: Goid) -> GIdx {
     GIdx(g.0 as u32)
 }
 
@@ -232,6 +234,14 @@ impl World {
             },
         };
         let left = self.gs[gi.index()].alloc_left.unwrap_or(count);
+        if left == 0 {
+            // The last batch started a cycle; the op is done.
+            let g = &mut self.gs[gi.index()];
+            g.alloc_left = None;
+            g.pc += 1;
+            self.exec_g(m);
+            return;
+        }
         let batch = left.min(self.alloc_batch_objects(shape));
         let barrier = self.gc.phase != sim_gc::GcPhase::Off;
         let stores_per_object = u64::from(keep > 0) + u64::from(link);
@@ -356,7 +366,12 @@ impl World {
     /// `gcStart` by M `m`'s G for `trigger`. Returns false if no cycle
     /// started (the trigger no longer holds): the G goes on.
     pub(crate) fn gc_start(&mut self, m: MId, trigger: GcTrigger) -> bool {
-        if self.gc_stw_pending() || !self.gc.trigger_test(trigger) {
+        // Another goroutine is inside gcStart (work.startSema): in Go this
+        // one would wait for it and then find the trigger gone; it goes on.
+        if self.gc_stw_pending()
+            || self.gc_driver.worker_starter.is_some()
+            || !self.gc.trigger_test(trigger)
+        {
             return false;
         }
         let gi = self.ms[m.index()].curg.expect("M runs a G");
@@ -424,18 +439,16 @@ impl World {
         self.emit(TraceEvent::StwStart { m, kind });
         let me = self.p_of(m);
         let mut remaining = 0;
-        self.sched.pidle.retain(|_| false);
+        while let Some(p) = self.pidleget() {
+            self.ps[p.index()].status = PStatus::GcStop;
+        }
         for i in 0..self.ps.len() {
             let p = PId(i as u32);
-            if p == me {
+            if p == me || self.ps[i].status == PStatus::GcStop {
                 continue;
             }
             let pm = self.ps[i].m;
             match (self.ps[i].status, pm) {
-                (PStatus::Idle, None) if !self.is_in_transit(p) => {
-                    self.account_idle_end(p);
-                    self.ps[i].status = PStatus::GcStop;
-                }
                 (PStatus::Running, Some(pm))
                     if matches!(self.ms[pm.index()].state, MState::Syscall { .. }) =>
                 {
@@ -465,14 +478,6 @@ impl World {
             let at = now + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
             self.schedule_m(m, at);
         }
-    }
-
-    /// A P that is neither idle-listed nor owned: handed to an M that is
-    /// starting (it will stop when that M schedules).
-    fn is_in_transit(&self, p: PId) -> bool {
-        self.ms
-            .iter()
-            .any(|mm| mm.nextp == Some(p) && mm.state == MState::Starting)
     }
 
     /// `preemptall`: ask the G on every running P to stop.

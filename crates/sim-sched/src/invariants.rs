@@ -108,6 +108,17 @@ impl World {
         if self.init.main_waiting {
             seen(self.main_g, "gcenable's channel receive")?;
         }
+        if let Some(g) = self.gc_driver.worker_starter
+            && self.gs[g.index()].status == GStatus::Waiting(WaitReason::ChanReceive)
+        {
+            seen(g, "gcBgMarkStartWorkers' wait for a worker")?;
+        }
+        for &(g, _) in &self.gc_driver.cycle_waiters {
+            seen(g, "runtime.GC's wait for a cycle")?;
+        }
+        for g in self.gc.parked_assists() {
+            seen(crate::gc::from_gc_key(g), "the GC assist queue")?;
+        }
         for m in &self.ms {
             if let Some(g) = m.curg {
                 seen(g, "an M's curg")?;

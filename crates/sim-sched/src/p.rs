@@ -82,6 +82,9 @@ pub struct P {
     pub goidcacheend: u64,
     /// When the P last went idle (the GC CPU limiter counts idle time).
     pub idle_since_ns: u64,
+    /// On the idle P list (Go's `idlepMask`). A P handed to a starting M
+    /// is off the list but not yet running: thieves may steal from it.
+    pub idle_listed: bool,
 }
 
 impl P {
@@ -100,6 +103,7 @@ impl P {
             goidcache: 0,
             goidcacheend: 0,
             idle_since_ns: 0,
+            idle_listed: false,
         }
     }
 

@@ -38,12 +38,14 @@ impl World {
         debug_assert!(pp.m.is_none());
         pp.status = PStatus::Idle;
         pp.idle_since_ns = self.now_ns;
+        pp.idle_listed = true;
         self.sched.pidle.push(p);
     }
 
     /// `pidleget`: an idle P; its idle time goes to the GC CPU limiter.
     pub(crate) fn pidleget(&mut self) -> Option<PId> {
         let p = self.sched.pidle.pop()?;
+        self.ps[p.index()].idle_listed = false;
         self.account_idle_end(p);
         Some(p)
     }

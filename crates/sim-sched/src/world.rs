@@ -300,7 +300,7 @@ impl World {
         // procresize: P0 belongs to M0; the others go idle, last one first,
         // so the idle list's head is P1.
         for pid in (1..gomaxprocs).rev() {
-            world.sched.pidle.push(PId(pid));
+            world.pidleput(PId(pid));
         }
         let m0 = world.new_m(MState::Switching);
         let sysmon = world.new_m(MState::Sysmon);

@@ -17,6 +17,15 @@ fn leaf_op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Gosched),
         2 => (1u64..3_000).prop_map(|us| Op::Sleep { duration_ns: us * US }),
         2 => (1u64..4_000).prop_map(|us| Op::Syscall { duration_ns: us * US }),
+        2 => (prop::sample::select(vec![8u64, 64, 1024, 40_000]), 0u32..2, 1u64..4_000, 0u32..1_000)
+            .prop_map(|(size_bytes, pointer_words, count, keep)| Op::Alloc {
+                size_bytes,
+                pointer_words,
+                count: if size_bytes > 32_768 { count / 100 + 1 } else { count },
+                keep,
+                link: pointer_words > 0 && keep % 2 == 0,
+            }),
+        1 => Just(Op::Gc),
     ]
 }
 
