@@ -125,6 +125,8 @@ pub struct WorkerRun {
     /// A dedicated worker moves its P's run queue to the global queue the
     /// first time it is preempted.
     pub kicked_runq: bool,
+    /// Scan work since the worker last checked whether to stop.
+    pub work_since_check_bytes: u64,
 }
 
 /// One goroutine.

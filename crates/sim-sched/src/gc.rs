@@ -53,8 +53,14 @@ use sim_gc::{
 
 /// Allocation batches are cut to about this much CPU work.
 pub const ALLOC_BATCH_NS: u64 = 10 * MICROSECOND_NS;
-/// `drainCheckThreshold`: workers check whether to stop every this much work.
+/// `drainCheckThreshold`: fractional and idle workers check whether to
+/// stop every this much work.
 pub const DRAIN_CHECK_BYTES: u64 = 100_000;
+/// A worker drains in steps of this much work...
+const DRAIN_STEP_BYTES: u64 = 2_048;
+/// ...until a batch has about this much CPU work; then it checks for
+/// preemption (Go checks before every object).
+pub const MARK_BATCH_NS: u64 = 10 * MICROSECOND_NS;
 /// `sweepBatchSize`: bgsweep yields (if the machine is busy) every this many spans.
 pub const SWEEP_BATCH_SPANS: u32 = 10;
 /// `stopTheWorldWithSema` re-preempts every 100 µs until every P stopped.
@@ -680,6 +686,7 @@ impl World {
             mode,
             since_ns: self.now_ns,
             kicked_runq: false,
+            work_since_check_bytes: 0,
         });
         self.mark_unblocked(g, Placement::RunsNow { p }, None, None);
         g
@@ -727,18 +734,45 @@ impl World {
                 }
                 WorkerMode::Fractional => {
                     self.gs[gi.index()].preempt
-                        || self.fractional_worker_should_exit(p, run.since_ns)
+                        || (run.work_since_check_bytes >= DRAIN_CHECK_BYTES
+                            && self.fractional_worker_should_exit(p, run.since_ns))
                 }
-                WorkerMode::Idle => self.gs[gi.index()].preempt || self.poll_work(p),
+                WorkerMode::Idle => {
+                    self.gs[gi.index()].preempt
+                        || (run.work_since_check_bytes >= DRAIN_CHECK_BYTES && self.poll_work(p))
+                }
             };
         if stop {
             self.worker_stop(m);
             return;
         }
-        let out = self.gc.mark_worker_drain(DRAIN_CHECK_BYTES);
-        self.ready_assists(m, out.woken_assists);
-        if out.work.total_bytes() == 0 && out.work.objects_scanned == 0 {
-            if out.mark_done_ready {
+        if run.work_since_check_bytes >= DRAIN_CHECK_BYTES
+            && let Some(w) = self.gs[gi.index()].worker.as_mut()
+        {
+            w.work_since_check_bytes = 0;
+        }
+        // Drain in small steps up to MARK_BATCH_NS of work, so a preemption
+        // request (a stop-the-world) is seen soon, as gcDrain checks it
+        // before every object.
+        let mut ns = 0;
+        let mut bytes = 0;
+        let mut mark_done_ready;
+        loop {
+            let out = self.gc.mark_worker_drain(DRAIN_STEP_BYTES);
+            self.ready_assists(m, out.woken_assists);
+            mark_done_ready = out.mark_done_ready;
+            let w = &out.work;
+            if w.total_bytes() == 0 && w.objects_scanned == 0 && w.stacks_scanned == 0 {
+                break;
+            }
+            ns += self.mark_cost_ns(w);
+            bytes += w.total_bytes();
+            if ns >= MARK_BATCH_NS || mark_done_ready {
+                break;
+            }
+        }
+        if ns == 0 {
+            if mark_done_ready {
                 self.worker_account_stop(m);
                 self.gc_mark_done(m);
             } else {
@@ -746,7 +780,9 @@ impl World {
             }
             return;
         }
-        let ns = self.mark_cost_ns(&out.work);
+        if let Some(w) = self.gs[gi.index()].worker.as_mut() {
+            w.work_since_check_bytes += bytes;
+        }
         self.gc_work_start(m, GcWork::MarkDrain, ns);
     }
 
