@@ -341,6 +341,14 @@ impl Gc {
     /// debt: work out the scan work owed (at least 64 KiB), steal background
     /// credit, and scan the rest (`gcDrainN`).
     pub fn assist(&mut self, g: Goid) -> AssistOutcome {
+        self.assist_up_to(g, u64::MAX)
+    }
+
+    /// [`Gc::assist`] scanning at most `max_work_bytes` (at least one object
+    /// or root job), as `gcDrainN` does when a preemption request stops it
+    /// early: the goroutine is credited for what it did and stays in debt
+    /// for the rest.
+    pub fn assist_up_to(&mut self, g: Goid, max_work_bytes: u64) -> AssistOutcome {
         let debt = match self.graph.goroutines.get(&g) {
             Some(state) if state.assist_bytes < 0 => -state.assist_bytes,
             _ => return AssistOutcome::Skipped,
@@ -359,7 +367,7 @@ impl Gc {
                 stolen_work_bytes: plan.stolen_work_bytes,
             };
         }
-        let work = self.drain(plan.scan_work_bytes as u64, false);
+        let work = self.drain((plan.scan_work_bytes as u64).min(max_work_bytes), false);
         let credit = self.pacer.assist_credit_for(work.total_bytes() as i64);
         self.add_assist_bytes(g, credit);
         let in_debt = self

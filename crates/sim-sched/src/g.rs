@@ -98,7 +98,12 @@ pub enum GcWork {
     /// batch stopped.
     Alloc { stop: sim_gc::LoopStop },
     /// Mark assist work (`gcAssistAlloc1`), started at `since_ns`.
-    Assist { since_ns: u64, in_debt: bool },
+    Assist {
+        since_ns: u64,
+        in_debt: bool,
+        /// The batch ended because no mark work was left to take.
+        ran_out: bool,
+    },
     /// A background mark worker's drain of one batch of work.
     MarkDrain,
     /// The background sweeper's batch of spans, or runtime.GC's one span.

@@ -280,7 +280,11 @@ impl World {
                 }
                 LoopStop::AssistNeeded => self.assist(m),
             },
-            GcWork::Assist { since_ns, in_debt } => {
+            GcWork::Assist {
+                since_ns,
+                in_debt,
+                ran_out,
+            } => {
                 let now = self.now_ns;
                 self.gc.add_assist_time(now, now - since_ns);
                 if self.gc.mark_done_ready() {
@@ -292,7 +296,12 @@ impl World {
                     return;
                 }
                 if self.gs[gi.index()].preempt {
+                    // gcAssistAlloc: preempted with debt left: Gosched, retry.
                     self.preempt_stop(m, false);
+                    return;
+                }
+                if !ran_out {
+                    self.assist(m);
                     return;
                 }
                 match self.gc.park_assist(gc_key(gi)) {
@@ -337,24 +346,50 @@ impl World {
             self.preempt_stop(m, false);
             return;
         }
-        match self.gc.assist(gc_key(gi)) {
-            AssistOutcome::Skipped | AssistOutcome::Stolen { .. } => self.exec_g(m),
-            AssistOutcome::Scanned {
-                work,
-                in_debt,
-                mark_done_ready: _,
-                ..
-            } => {
-                let ns = self.mark_cost_ns(&work);
-                let goid = self.goid(gi);
-                self.emit(TraceEvent::GcAssist {
-                    g: goid,
-                    work_bytes: work.total_bytes(),
-                });
-                let since_ns = self.now_ns;
-                self.gc_work_start(m, GcWork::Assist { since_ns, in_debt }, ns);
+        // gcDrainN in steps, up to MARK_BATCH_NS of work: it checks for a
+        // preemption request before every object.
+        let mut ns = 0;
+        let mut bytes = 0;
+        let mut in_debt = false;
+        let mut ran_out = false;
+        loop {
+            match self.gc.assist_up_to(gc_key(gi), DRAIN_STEP_BYTES) {
+                AssistOutcome::Skipped | AssistOutcome::Stolen { .. } => break,
+                AssistOutcome::Scanned {
+                    work, in_debt: d, ..
+                } => {
+                    in_debt = d;
+                    ns += self.mark_cost_ns(&work);
+                    bytes += work.total_bytes();
+                    if work.total_bytes() == 0 && work.objects_scanned == 0 {
+                        ran_out = true;
+                        break;
+                    }
+                    if !in_debt || ns >= MARK_BATCH_NS {
+                        break;
+                    }
+                }
             }
         }
+        if ns == 0 && !in_debt {
+            self.exec_g(m);
+            return;
+        }
+        let goid = self.goid(gi);
+        self.emit(TraceEvent::GcAssist {
+            g: goid,
+            work_bytes: bytes,
+        });
+        let since_ns = self.now_ns;
+        self.gc_work_start(
+            m,
+            GcWork::Assist {
+                since_ns,
+                in_debt,
+                ran_out,
+            },
+            ns,
+        );
     }
 
     /// Readies goroutines whose assist debt background marking paid, onto
