@@ -12,7 +12,11 @@
 //! Every outcome is a `Decision` with its source and the trail of sources
 //! checked and skipped, so a reader (or the GUI) sees why.
 //!
-//! Simplifications: no GC worker or trace-reader sources (no GC yet); the
+//! A GC mark worker comes right after this P's timers when the pacer wants
+//! one (`findRunnableGCWorker`); an idle-priority worker runs instead of
+//! giving up the P; a stopping world stops the P at the top (`gcstopm`).
+//!
+//! Simplifications: no trace-reader source; the
 //! idle-P and timer masks are read directly (a P "may have timers" iff its
 //! heap is non-empty); a spinning M's fruitless search costs the probes it
 //! made, then it gives up its P in one step (Go's `needspinning` dance is

@@ -5,8 +5,9 @@
 //! checked against the legal ones of proc.go's `casgstatus` call sites; an
 //! illegal transition is a bug in the model and trips a `debug_assert!`.
 //!
-//! Simplifications: no `_Gscan` bit (no GC yet), no `_Gcopystack` (stacks are
-//! not modelled yet), no `_Gpreempted` (it only arises from GC's suspendG).
+//! Simplifications: no `_Gscan` bit and no `_Gcopystack` (stack scans and
+//! copies are instantaneous state changes in sim-gc, their time charged to
+//! the G that does them), no `_Gpreempted` (it only arises from suspendG).
 
 use sim_core::ids::{Goid, MId, ProgramId};
 use sim_core::trace::WaitReason;

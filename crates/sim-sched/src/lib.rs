@@ -7,7 +7,9 @@
 //! `handoffp`, sysmon's preemption of long-running Gs (cooperative and
 //! asynchronous), per-P timer heaps for `time.Sleep`, WaitGroups,
 //! LockOSThread (locked Ms hand their P off and back), `checkdead`,
-//! and `GODEBUG=schedtrace` output follow the Go source; each module's header
+//! the garbage collector's scheduling (allocation, assists, mark workers,
+//! stop-the-world pauses, sweeping; the collector itself is sim-gc),
+//! and `GODEBUG=schedtrace`/`gctrace` output follow the Go source; each module's header
 //! says which functions it mirrors and what it simplifies.
 //!
 //! Where to start reading: `world.rs` (the state and the event loop), then

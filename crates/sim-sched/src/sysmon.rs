@@ -14,8 +14,11 @@
 //! one sleep after the slice began; the slice is then measured from that look,
 //! which is why a tight loop can hold its P for up to ~20 ms, not 10.
 //!
-//! Simplifications: no network polling (no file descriptors yet), no forced
-//! GC (no GC yet), no GOMAXPROCS auto-update, no scavenger wake-ups.
+//! sysmon also refreshes the GC CPU limiter every 10 ms and wakes the forcegc
+//! helper after two minutes without a GC.
+//!
+//! Simplifications: no GOMAXPROCS auto-update, no scavenger wake-ups. While the world is stopping
+//! sysmon leaves the Ps alone (Go's sysmon sleeps while `gcwaiting`).
 
 use crate::m::MState;
 use crate::p::PStatus;
