@@ -16,6 +16,7 @@
 //! fields the kind takes.
 
 use crate::Scenario;
+use crate::bytesize::{format_byte_size, parse_byte_size};
 use crate::duration::parse_duration_ns;
 use crate::error::{ScenarioError, SourceMap};
 use serde::Deserialize;
@@ -36,6 +37,13 @@ pub const SUPPORTED_FORMATS: [i64; 1] = [1];
 /// fixed cap any more; this one keeps a typo like `gomaxprocs = 40000` from
 /// building a model too large to step through or print.
 pub const MAX_GOMAXPROCS: i64 = 1024;
+
+/// The largest object an `alloc` op may make, and the most stack a
+/// `stack_grow` op may use: 1 GiB.
+pub const MAX_OP_BYTES: u64 = 1 << 30;
+
+/// The largest `gogc` (Go reads GOGC into an int32).
+pub const MAX_GOGC: i64 = i32::MAX as i64;
 
 /// The program the main goroutine runs.
 pub const MAIN_PROGRAM: &str = "main";
@@ -77,6 +85,8 @@ struct RawRuntime {
     max_sim_time: Option<Spanned<DurationText>>,
     max_goroutines: Option<Spanned<i64>>,
     max_events: Option<Spanned<i64>>,
+    gogc: Option<Spanned<GogcValue>>,
+    gomemlimit: Option<Spanned<ByteSizeText>>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +114,11 @@ struct RawOp {
     mutex: Option<Spanned<String>>,
     rwmutex: Option<Spanned<String>>,
     latency: Option<Spanned<DurationText>>,
+    size: Option<Spanned<ByteSizeText>>,
+    pointers: Option<Spanned<i64>>,
+    keep: Option<Spanned<i64>>,
+    link: Option<Spanned<bool>>,
+    used: Option<Spanned<ByteSizeText>>,
 }
 
 /// One `case` of a select: exactly one of `send`, `recv`, `after`.
@@ -138,6 +153,11 @@ impl RawOp {
         add("mutex", self.mutex.as_ref().map(Spanned::span));
         add("rwmutex", self.rwmutex.as_ref().map(Spanned::span));
         add("latency", self.latency.as_ref().map(Spanned::span));
+        add("size", self.size.as_ref().map(Spanned::span));
+        add("pointers", self.pointers.as_ref().map(Spanned::span));
+        add("keep", self.keep.as_ref().map(Spanned::span));
+        add("link", self.link.as_ref().map(Spanned::span));
+        add("used", self.used.as_ref().map(Spanned::span));
         fields
     }
 }
@@ -217,12 +237,15 @@ enum OpKind {
     WUnlock,
     LockOsThread,
     UnlockOsThread,
+    Alloc,
+    Gc,
+    StackGrow,
     Repeat,
 }
 
 impl OpKind {
     /// Every kind, in the order the documentation lists them.
-    const ALL: [OpKind; 22] = [
+    const ALL: [OpKind; 25] = [
         OpKind::Compute,
         OpKind::Spawn,
         OpKind::Gosched,
@@ -244,6 +267,9 @@ impl OpKind {
         OpKind::WUnlock,
         OpKind::LockOsThread,
         OpKind::UnlockOsThread,
+        OpKind::Alloc,
+        OpKind::Gc,
+        OpKind::StackGrow,
         OpKind::Repeat,
     ];
 
@@ -270,6 +296,9 @@ impl OpKind {
             OpKind::WUnlock => "wunlock",
             OpKind::LockOsThread => "lock_os_thread",
             OpKind::UnlockOsThread => "unlock_os_thread",
+            OpKind::Alloc => "alloc",
+            OpKind::Gc => "gc",
+            OpKind::StackGrow => "stack_grow",
             OpKind::Repeat => "repeat",
         }
     }
@@ -283,7 +312,7 @@ impl OpKind {
         match self {
             OpKind::Compute => &["duration", "preemptible"],
             OpKind::Spawn => &["program", "count"],
-            OpKind::Gosched | OpKind::LockOsThread | OpKind::UnlockOsThread => &[],
+            OpKind::Gosched | OpKind::LockOsThread | OpKind::UnlockOsThread | OpKind::Gc => &[],
             OpKind::Sleep | OpKind::Syscall => &["duration"],
             OpKind::NetWait => &["latency"],
             OpKind::WaitGroupAdd => &["wait_group", "delta"],
@@ -292,6 +321,8 @@ impl OpKind {
             OpKind::Select => &["cases", "default"],
             OpKind::Lock | OpKind::Unlock => &["mutex"],
             OpKind::RLock | OpKind::RUnlock | OpKind::WLock | OpKind::WUnlock => &["rwmutex"],
+            OpKind::Alloc => &["size", "pointers", "count", "keep", "link"],
+            OpKind::StackGrow => &["used"],
             OpKind::Repeat => &["count", "body"],
         }
     }
@@ -315,6 +346,117 @@ impl<'de> Deserialize<'de> for DurationText {
         }
         deserializer.deserialize_str(DurationVisitor)
     }
+}
+
+/// A byte size: a string in Go's GOMEMLIMIT syntax (`"64B"`, `"32MiB"`) or
+/// an integer number of bytes, parsed after deserializing so the error can
+/// say what is wrong with it.
+enum ByteSizeText {
+    Text(String),
+    Bytes(i64),
+}
+
+impl<'de> Deserialize<'de> for ByteSizeText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ByteSizeVisitor;
+        impl Visitor<'_> for ByteSizeVisitor {
+            type Value = ByteSizeText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte size like \"64B\" or \"32MiB\", or an integer number of bytes")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<ByteSizeText, E> {
+                Ok(ByteSizeText::Text(text.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, bytes: i64) -> Result<ByteSizeText, E> {
+                Ok(ByteSizeText::Bytes(bytes))
+            }
+        }
+        deserializer.deserialize_any(ByteSizeVisitor)
+    }
+}
+
+impl ByteSizeText {
+    /// The size in bytes; `"off"` is `None` where `off_allowed`.
+    fn bytes(&self, off_allowed: bool) -> Result<Option<u64>, String> {
+        match self {
+            ByteSizeText::Bytes(n) => u64::try_from(*n)
+                .map(Some)
+                .map_err(|_| format!("negative byte size {n} (byte sizes must be >= 0)")),
+            ByteSizeText::Text(text) if off_allowed && text == "off" => Ok(None),
+            ByteSizeText::Text(text) => parse_byte_size(text).map(Some),
+        }
+    }
+
+    /// The value as the file spells it, for messages.
+    fn shown(&self) -> String {
+        match self {
+            ByteSizeText::Bytes(n) => n.to_string(),
+            ByteSizeText::Text(text) => format!("{text:?}"),
+        }
+    }
+}
+
+/// `gogc`: a percentage or `"off"`.
+enum GogcValue {
+    Percent(i64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for GogcValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct GogcVisitor;
+        impl Visitor<'_> for GogcVisitor {
+            type Value = GogcValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer percentage like 100, or \"off\"")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<GogcValue, E> {
+                Ok(GogcValue::Text(text.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, percent: i64) -> Result<GogcValue, E> {
+                Ok(GogcValue::Percent(percent))
+            }
+        }
+        deserializer.deserialize_any(GogcVisitor)
+    }
+}
+
+/// GOGC as a scenario or the command line gives it: an integer from 0 to
+/// [`MAX_GOGC`], or `off` (−1, as Go's `readGOGC` returns it). Stricter than
+/// Go, which takes any other text as 100 and a negative number as off: a
+/// typo should not pass silently. The error follows `field: ` or a flag name.
+pub fn parse_gogc(text: &str) -> Result<i32, String> {
+    if text == "off" {
+        return Ok(-1);
+    }
+    match text.parse::<i64>() {
+        Ok(percent) => gogc_percent(percent),
+        Err(_) => Err(format!(
+            "{text:?} is not a GOGC value (expected an integer percentage like 100, or \"off\")"
+        )),
+    }
+}
+
+fn gogc_percent(percent: i64) -> Result<i32, String> {
+    if percent < 0 {
+        Err(format!(
+            "must be at least 0, got {percent} (write \"off\" to turn the collector off, as GOGC=off does)"
+        ))
+    } else if percent > MAX_GOGC {
+        Err(format!("must be at most {MAX_GOGC}, got {percent}"))
+    } else {
+        Ok(percent as i32)
+    }
+}
+
+/// GOMEMLIMIT as a scenario or the command line gives it: a byte size in
+/// Go's syntax, or `off` for no limit (`i64::MAX`, Go's default).
+pub fn parse_gomemlimit(text: &str) -> Result<i64, String> {
+    if text == "off" {
+        return Ok(i64::MAX);
+    }
+    // parse_byte_size stops at i64::MAX.
+    parse_byte_size(text).map(|bytes| bytes as i64)
 }
 
 /// Just the version, read before the rest (step 2).
@@ -584,6 +726,22 @@ fn compile_runtime(raw: &RawRuntime, map: &SourceMap<'_>) -> Result<RuntimeConfi
     if let Some(max) = &raw.max_events {
         config.max_events = in_range(map, max, 1, i64::MAX)? as u64;
     }
+    if let Some(gogc) = &raw.gogc {
+        config.gogc = match gogc.get_ref() {
+            GogcValue::Percent(percent) => gogc_percent(*percent),
+            GogcValue::Text(text) => parse_gogc(text),
+        }
+        .map_err(|message| map.error(gogc.span(), message))?;
+    }
+    if let Some(limit) = &raw.gomemlimit {
+        config.memory_limit_bytes = match limit.get_ref().bytes(true) {
+            Ok(Some(bytes)) => bytes as i64,
+            Ok(None) => i64::MAX,
+            Err(message) => {
+                return Err(map.error(limit.span(), format!("{message}; \"off\" means no limit")));
+            }
+        };
+    }
     Ok(config)
 }
 
@@ -782,6 +940,72 @@ impl OpCompiler<'_> {
                     _ => Op::WUnlock { rwmutex },
                 }
             }
+            OpKind::Alloc => {
+                let size_field = raw.size.as_ref().ok_or_else(|| missing("size"))?;
+                let size = op_bytes(map, size_field, "an object")?;
+                let pointers = match &raw.pointers {
+                    Some(pointers) => {
+                        let n = in_range(map, pointers, 0, i64::from(u32::MAX))? as u64;
+                        if n * 8 > size {
+                            return Err(map.error(
+                                pointers.span(),
+                                format!(
+                                    "{n} pointer words take {} bytes, more than the object's size {} (pointers × 8 must be at most size)",
+                                    n * 8,
+                                    format_byte_size(size)
+                                ),
+                            ));
+                        }
+                        n as u32
+                    }
+                    None => 0,
+                };
+                if pointers > 0 && size % 8 != 0 {
+                    let below = size / 8 * 8;
+                    return Err(map.error(
+                        size_field.span(),
+                        format!(
+                            "an object with pointers is a Go struct, whose size is a multiple of 8 (the pointers' alignment), but {} is not: use {}{}",
+                            format_byte_size(size),
+                            if below >= u64::from(pointers) * 8 {
+                                format!("{} or ", format_byte_size(below))
+                            } else {
+                                String::new()
+                            },
+                            format_byte_size(below + 8)
+                        ),
+                    ));
+                }
+                let count = raw.count.as_ref().ok_or_else(|| missing("count"))?;
+                let link = match &raw.link {
+                    Some(link) if *link.get_ref() && pointers == 0 => {
+                        return Err(map.error(
+                            link.span(),
+                            "link = true stores each object in the previous one's first pointer word, so it needs pointers >= 1 (this op has pointers = 0)",
+                        ));
+                    }
+                    Some(link) => *link.get_ref(),
+                    None => false,
+                };
+                Op::Alloc {
+                    size_bytes: size,
+                    pointer_words: pointers,
+                    count: in_range(map, count, 1, i64::MAX)? as u64,
+                    keep: match &raw.keep {
+                        Some(keep) => in_range(map, keep, 0, i64::from(u32::MAX))? as u32,
+                        None => 0,
+                    },
+                    link,
+                }
+            }
+            OpKind::Gc => Op::Gc,
+            OpKind::StackGrow => Op::StackGrow {
+                used_bytes: op_bytes(
+                    map,
+                    raw.used.as_ref().ok_or_else(|| missing("used"))?,
+                    "a call chain",
+                )?,
+            },
             OpKind::Repeat => {
                 let count = raw.count.as_ref().ok_or_else(|| missing("count"))?;
                 let body = raw.body.as_ref().ok_or_else(|| missing("body"))?;
@@ -982,6 +1206,35 @@ const RWMUTEXES: DeclaredKind = DeclaredKind {
 
 fn duration_ns(map: &SourceMap<'_>, text: &Spanned<DurationText>) -> Result<u64, ScenarioError> {
     parse_duration_ns(&text.get_ref().0).map_err(|message| map.error(text.span(), message))
+}
+
+/// An op's byte size (`size`, `used`): from 1 byte to [`MAX_OP_BYTES`].
+fn op_bytes(
+    map: &SourceMap<'_>,
+    value: &Spanned<ByteSizeText>,
+    what: &str,
+) -> Result<u64, ScenarioError> {
+    let text = value.get_ref();
+    let bytes = text
+        .bytes(false)
+        .map_err(|message| map.error(value.span(), message))?
+        .expect("off is not allowed here");
+    if bytes == 0 {
+        return Err(map.error(
+            value.span(),
+            format!("must be at least 1 byte, got {}", text.shown()),
+        ));
+    }
+    if bytes > MAX_OP_BYTES {
+        return Err(map.error(
+            value.span(),
+            format!(
+                "must be at most 1GiB ({MAX_OP_BYTES} bytes) for {what}, got {}",
+                text.shown()
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 fn in_range(

@@ -19,9 +19,11 @@
 //! differ from gofmt's.
 
 use crate::Scenario;
+use crate::bytesize::format_byte_size;
 use crate::compile::GO_PREDECLARED;
 use sim_core::workload::{CaseOp, ChanRef, Op, Workload};
-use std::collections::BTreeSet;
+use sim_sched::config::RuntimeConfig;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 /// The harness every generated program ends with.
@@ -91,6 +93,18 @@ const HARNESS_NAMES: &[&str] = &[
     "report",
     "outcome",
     "processCPU",
+    "allocSink",
+    "stackFrameArray",
+    "stackFrameBytes",
+    "stackFrame",
+    "measureStackFrame",
+    "growStack",
+    "gcMetrics",
+    "gcPauses",
+    "memStatsMetrics",
+    "addMetrics",
+    // generated beside the programs
+    "reportGC",
 ];
 
 /// The Go name of every program, wait group, channel and mutex: the
@@ -102,6 +116,21 @@ struct GoNames {
     channels: Vec<String>,
     mutexes: Vec<String>,
     rwmutexes: Vec<String>,
+    /// The type of each object shape the alloc ops make, by (size, pointers).
+    shapes: BTreeMap<(u64, u32), String>,
+    /// Per program, the Go names of each alloc op's state, in the order the
+    /// ops come in the program (bodies of repeats and selects included).
+    alloc_states: Vec<Vec<AllocState>>,
+}
+
+/// The variables one alloc op keeps for the life of its goroutine: the ring
+/// of kept objects and where the next one goes, and the previous object.
+#[derive(Clone, Debug)]
+struct AllocState {
+    /// `ring0` and `idx0`, when the op keeps objects.
+    ring: Option<(String, String)>,
+    /// `prev0`, when the op links each object to the one before.
+    prev: Option<String>,
 }
 
 impl GoNames {
@@ -135,12 +164,57 @@ impl GoNames {
         let channels = claim_all(&mut workload.channels.iter().map(|c| &c.name), "Ch");
         let mutexes = claim_all(&mut workload.mutexes.iter(), "Mu");
         let rwmutexes = claim_all(&mut workload.rwmutexes.iter(), "RW");
+        let mut allocs: Vec<Vec<AllocShape>> = Vec::new();
+        for program in &workload.programs {
+            let mut found = Vec::new();
+            alloc_shapes(&program.ops, &mut found);
+            allocs.push(found);
+        }
+        let mut shapes = BTreeMap::new();
+        for shape in allocs.iter().flatten() {
+            let key = (shape.size_bytes, shape.pointer_words);
+            if !shapes.contains_key(&key) {
+                let name = match shape.pointer_words {
+                    0 => format!("obj{}", shape.size_bytes),
+                    p => format!("obj{}p{p}", shape.size_bytes),
+                };
+                shapes.insert(key, claim(&name, "T"));
+            }
+        }
+        // The state variables are local to their function, but a local
+        // `ring0` would hide a package-level `ring0` (a program, say) in the
+        // whole function, so they avoid every package-level name.
+        let alloc_states = allocs
+            .iter()
+            .map(|found| {
+                let mut local_names = taken.clone();
+                let mut local = |name: String| -> String {
+                    let mut candidate = name;
+                    while local_names.contains(&candidate) {
+                        candidate.push('_');
+                    }
+                    local_names.insert(candidate.clone());
+                    candidate
+                };
+                found
+                    .iter()
+                    .enumerate()
+                    .map(|(i, shape)| AllocState {
+                        ring: (shape.keep > 0)
+                            .then(|| (local(format!("ring{i}")), local(format!("idx{i}")))),
+                        prev: shape.link.then(|| local(format!("prev{i}"))),
+                    })
+                    .collect()
+            })
+            .collect();
         Self {
             programs,
             wait_groups,
             channels,
             mutexes,
             rwmutexes,
+            shapes,
+            alloc_states,
         }
     }
 
@@ -212,6 +286,20 @@ pub fn generate(scenario: &Scenario) -> String {
             g.line(line);
         }
     }
+    for (&(size, pointers), name) in &names.shapes {
+        g.blank();
+        g.shape(name, size, pointers);
+    }
+    g.blank();
+    if uses_gc(workload) {
+        g.line("// The scenario allocates, collects or grows stacks, so the report includes");
+        g.line("// the garbage collector's and the memory's figures.");
+        g.line("const reportGC = true");
+    } else {
+        g.line("// The scenario does not allocate, collect or grow stacks (alloc, gc and");
+        g.line("// stack_grow ops), so the report leaves out the garbage collector's figures.");
+        g.line("const reportGC = false");
+    }
 
     let main_index = workload.main.index();
     let order = std::iter::once(main_index)
@@ -226,8 +314,29 @@ pub fn generate(scenario: &Scenario) -> String {
         if is_main {
             g.line("startMeasuring() // calibrate the compute loops, then start the clock");
         }
+        let states = &names.alloc_states[i];
+        if !states.is_empty() {
+            g.alloc_declarations(states, &program.ops, &names);
+        }
+        g.program = i;
+        g.alloc_next = 0;
         for op in &program.ops {
             g.op(op, &names);
+        }
+        let kept: Vec<&str> = states
+            .iter()
+            .flat_map(|s| {
+                s.ring
+                    .iter()
+                    .map(|(ring, _)| ring.as_str())
+                    .chain(s.prev.as_deref())
+            })
+            .collect();
+        if !kept.is_empty() {
+            g.line("// What the alloc ops keep stays reachable as long as the goroutine runs.");
+            for name in kept {
+                g.line(&format!("runtime.KeepAlive({name})"));
+            }
         }
         if is_main {
             g.line("reportMeasurements() // print the measurements as one JSON object");
@@ -241,14 +350,105 @@ pub fn generate(scenario: &Scenario) -> String {
 }
 
 /// The environment the scenario runs in, as a shell prefix
-/// (`GOMAXPROCS=4 GODEBUG=schedtrace=10`).
+/// (`GOMAXPROCS=4 GODEBUG=schedtrace=10 GOGC=50`).
 fn environment(scenario: &Scenario) -> String {
-    let mut env = format!("GOMAXPROCS={}", scenario.runtime.gomaxprocs);
-    let godebug = scenario.runtime.godebug.to_string();
+    environment_variables(&scenario.runtime)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The environment variables that give a Go program these runtime settings:
+/// `GOMAXPROCS` always, `GODEBUG`, `GOGC` and `GOMEMLIMIT` when they are not
+/// Go's defaults (GOGC=100, no memory limit).
+pub fn environment_variables(runtime: &RuntimeConfig) -> Vec<(&'static str, String)> {
+    let mut env = vec![("GOMAXPROCS", runtime.gomaxprocs.to_string())];
+    let godebug = runtime.godebug.to_string();
     if !godebug.is_empty() {
-        let _ = write!(env, " GODEBUG={godebug}");
+        env.push(("GODEBUG", godebug));
+    }
+    if runtime.gogc != 100 {
+        env.push(("GOGC", gogc_text(runtime.gogc)));
+    }
+    if runtime.memory_limit_bytes != i64::MAX {
+        env.push(("GOMEMLIMIT", gomemlimit_text(runtime.memory_limit_bytes)));
     }
     env
+}
+
+/// GOGC as Go reads it: a percentage, or `off` (any negative value).
+pub fn gogc_text(gogc: i32) -> String {
+    if gogc < 0 {
+        "off".to_string()
+    } else {
+        gogc.to_string()
+    }
+}
+
+/// GOMEMLIMIT as Go reads it: `32MiB`, or `off` for no limit.
+pub fn gomemlimit_text(limit_bytes: i64) -> String {
+    match u64::try_from(limit_bytes) {
+        Ok(bytes) if limit_bytes != i64::MAX => format_byte_size(bytes),
+        _ => "off".to_string(),
+    }
+}
+
+/// Whether the workload allocates, collects or grows a stack: then the
+/// program reports the GC's figures, and the runner reads its gctrace.
+pub fn uses_gc(workload: &Workload) -> bool {
+    fn any(ops: &[Op]) -> bool {
+        ops.iter().any(|op| match op {
+            Op::Alloc { .. } | Op::Gc | Op::StackGrow { .. } => true,
+            Op::Repeat { body, .. } => any(body),
+            Op::Select { cases, default } => {
+                cases.iter().any(|c| any(&c.body)) || default.as_deref().is_some_and(any)
+            }
+            _ => false,
+        })
+    }
+    workload.programs.iter().any(|p| any(&p.ops))
+}
+
+/// What one alloc op makes and keeps.
+#[derive(Clone, Copy, Debug)]
+struct AllocShape {
+    size_bytes: u64,
+    pointer_words: u32,
+    keep: u32,
+    link: bool,
+}
+
+/// The alloc ops among `ops`, in the order they are written (bodies of
+/// repeats and select cases included), which is the order
+/// [`GoWriter::op`] meets them in.
+fn alloc_shapes(ops: &[Op], found: &mut Vec<AllocShape>) {
+    for op in ops {
+        match op {
+            Op::Alloc {
+                size_bytes,
+                pointer_words,
+                keep,
+                link,
+                ..
+            } => found.push(AllocShape {
+                size_bytes: *size_bytes,
+                pointer_words: *pointer_words,
+                keep: *keep,
+                link: *link,
+            }),
+            Op::Repeat { body, .. } => alloc_shapes(body, found),
+            Op::Select { cases, default } => {
+                for case in cases {
+                    alloc_shapes(&case.body, found);
+                }
+                if let Some(body) = default {
+                    alloc_shapes(body, found);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Go source text, a line at a time, indented with tabs as gofmt does.
@@ -256,6 +456,9 @@ fn environment(scenario: &Scenario) -> String {
 struct GoWriter {
     out: String,
     indent: usize,
+    /// The program being written, and how many of its alloc ops are written.
+    program: usize,
+    alloc_next: usize,
 }
 
 impl GoWriter {
@@ -372,18 +575,161 @@ impl GoWriter {
             Op::NetWait { latency_ns } => {
                 self.line(&format!("netWait({})", go_duration(*latency_ns)))
             }
+            Op::Alloc {
+                size_bytes,
+                pointer_words,
+                count,
+                keep,
+                link: _,
+            } => self.alloc(*size_bytes, *pointer_words, *count, *keep, names),
+            Op::Gc => self.line("runtime.GC()"),
+            Op::StackGrow { used_bytes } => {
+                self.line(&format!(
+                    "// A chain of calls that uses {} of stack, then returns.",
+                    format_byte_size(*used_bytes)
+                ));
+                self.line(&format!("growStack({used_bytes})"));
+            }
             Op::Repeat { count, body } => {
-                // An untyped constant above MaxInt64 does not fit Go's int.
-                let range = if i64::try_from(*count).is_ok() {
-                    count.to_string()
-                } else {
-                    format!("uint64({count})")
-                };
-                self.line(&format!("for range {range} {{"));
+                self.line(&format!("for range {} {{", go_count(*count)));
                 self.ops(body, names);
                 self.line("}");
             }
         }
+    }
+
+    /// The type of the objects of one shape: a byte array when they hold no
+    /// pointers; else a struct whose first word is `next`, a pointer to the
+    /// same type (what `link` sets), then the other pointer words, then
+    /// bytes, so that `unsafe.Sizeof` is exactly `size`.
+    fn shape(&mut self, name: &str, size: u64, pointers: u32) {
+        if pointers == 0 {
+            self.line(&format!(
+                "// {name} is {size} bytes without pointers: the GC never scans it."
+            ));
+            self.line(&format!("type {name} [{size}]byte"));
+            return;
+        }
+        let words = if pointers == 1 {
+            "whose first word is a pointer".to_string()
+        } else {
+            format!("whose first {pointers} words are pointers")
+        };
+        self.line(&format!(
+            "// {name} is {size} bytes {words}: the GC scans {}.",
+            if pointers == 1 { "it" } else { "them" }
+        ));
+        let mut fields: Vec<(&str, String)> = vec![("next", format!("*{name}"))];
+        if pointers > 1 {
+            fields.push(("more", format!("[{}]*{name}", pointers - 1)));
+        }
+        let pad = size - 8 * u64::from(pointers);
+        if pad > 0 {
+            fields.push(("_", format!("[{pad}]byte")));
+        }
+        // gofmt aligns the field types in one column.
+        let width = fields.iter().map(|(f, _)| f.len()).max().unwrap_or(0);
+        self.line(&format!("type {name} struct {{"));
+        self.indent += 1;
+        for (field, ty) in fields {
+            self.line(&format!("{field:<width$} {ty}"));
+        }
+        self.indent -= 1;
+        self.line("}");
+    }
+
+    /// The variables a program's alloc ops keep while the goroutine runs,
+    /// declared at the top of its function, with a comment saying which is
+    /// which.
+    fn alloc_declarations(&mut self, states: &[AllocState], ops: &[Op], names: &GoNames) {
+        let mut shapes = Vec::new();
+        alloc_shapes(ops, &mut shapes);
+        let mut said = Vec::new();
+        let mut declarations = Vec::new();
+        for (state, shape) in states.iter().zip(&shapes) {
+            let ty = &names.shapes[&(shape.size_bytes, shape.pointer_words)];
+            if let Some((ring, idx)) = &state.ring {
+                said.push(format!(
+                    "{ring} keeps the last {} objects of an alloc op ({idx}: where the next one goes)",
+                    shape.keep
+                ));
+                declarations.push(format!("var {ring} []*{ty}"));
+                declarations.push(format!("var {idx} int"));
+            }
+            if let Some(prev) = &state.prev {
+                said.push(format!(
+                    "{prev} is the last object an alloc op made (to link the next one)"
+                ));
+                declarations.push(format!("var {prev} *{ty}"));
+            }
+        }
+        if declarations.is_empty() {
+            return;
+        }
+        self.line("// What the alloc ops keep while the goroutine runs:");
+        for line in said {
+            self.line(&format!("// {line}."));
+        }
+        for line in declarations {
+            self.line(&line);
+        }
+    }
+
+    /// One alloc op: `count` objects made with `new`, each put in the ring
+    /// (when the op keeps some) and linked from the one before (with `link`).
+    fn alloc(&mut self, size: u64, pointers: u32, count: u64, keep: u32, names: &GoNames) {
+        let state = names.alloc_states[self.program][self.alloc_next].clone();
+        self.alloc_next += 1;
+        let ty = &names.shapes[&(size, pointers)];
+        let mut what = format!("{count} objects of {}", format_byte_size(size));
+        if state.prev.is_some() {
+            what.push_str(", each linked from the one before,");
+        }
+        match keep {
+            0 => what.push_str(" keeping none"),
+            n => {
+                let _ = write!(what, " keeping the last {n}");
+            }
+        }
+        if state.prev.is_none() {
+            what = what.replacen(" keeping", ", keeping", 1);
+        }
+        self.line(&format!("// Allocate {what}."));
+        if let Some((ring, _)) = &state.ring {
+            self.line(&format!("if {ring} == nil {{"));
+            self.indent += 1;
+            self.line(&format!("{ring} = make([]*{ty}, {keep})"));
+            self.indent -= 1;
+            self.line("}");
+        }
+        self.line(&format!("for range {} {{", go_count(count)));
+        self.indent += 1;
+        match (&state.ring, &state.prev) {
+            (None, None) => {
+                // Nothing keeps the object: a package-level variable takes
+                // it, so the compiler cannot keep it on the stack instead.
+                self.line(&format!("allocSink = new({ty})"));
+            }
+            (ring, prev) => {
+                self.line(&format!("n := new({ty})"));
+                if let Some(prev) = prev {
+                    self.line(&format!("if {prev} != nil {{"));
+                    self.indent += 1;
+                    self.line(&format!("{prev}.next = n"));
+                    self.indent -= 1;
+                    self.line("}");
+                }
+                if let Some((ring, idx)) = ring {
+                    self.line(&format!("{ring}[{idx}] = n"));
+                    self.line(&format!("{idx} = ({idx} + 1) % {keep}"));
+                }
+                if let Some(prev) = prev {
+                    self.line(&format!("{prev} = n"));
+                }
+            }
+        }
+        self.indent -= 1;
+        self.line("}");
     }
 
     /// Ops one level deeper than the line before (a loop's or a case's body).
@@ -393,6 +739,16 @@ impl GoWriter {
             self.op(op, names);
         }
         self.indent -= 1;
+    }
+}
+
+/// A loop count as a Go constant: an untyped constant above MaxInt64 does
+/// not fit Go's int.
+fn go_count(count: u64) -> String {
+    if i64::try_from(count).is_ok() {
+        count.to_string()
+    } else {
+        format!("uint64({count})")
     }
 }
 

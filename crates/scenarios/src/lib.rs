@@ -23,6 +23,7 @@
 //!
 //! Start reading at [`parse_scenario`], then `compile.rs`.
 
+mod bytesize;
 mod compile;
 mod cost_file;
 mod duration;
@@ -34,7 +35,11 @@ pub mod measure;
 pub mod realgo;
 pub mod replay;
 
-pub use compile::{MAIN_PROGRAM, MAX_GOMAXPROCS, SUPPORTED_FORMATS};
+pub use bytesize::{format_byte_size, parse_byte_size};
+pub use compile::{
+    MAIN_PROGRAM, MAX_GOGC, MAX_GOMAXPROCS, MAX_OP_BYTES, SUPPORTED_FORMATS, parse_gogc,
+    parse_gomemlimit,
+};
 pub use cost_file::{load_cost_model, parse_cost_model};
 pub use duration::parse_duration_ns;
 pub use error::{Location, ScenarioError};

@@ -488,3 +488,148 @@ fn the_channel_lock_and_select_examples_in_format_md_compile() {
         )
     );
 }
+
+#[test]
+fn memory_ops_and_gc_settings_compile_to_the_workload_model() {
+    let source = r#"
+format = 1
+name = "memory"
+
+[runtime]
+gomaxprocs = 2
+gogc = 50
+gomemlimit = "32MiB"
+
+[programs.main]
+ops = [
+  { op = "alloc", size = "64B", pointers = 1, count = 8388608, keep = 131072 },
+  { op = "alloc", size = 24, count = 3 },
+  { op = "alloc", size = "4KiB", pointers = 512, count = 1, keep = 1, link = true },
+  { op = "gc" },
+  { op = "repeat", count = 2, body = [{ op = "stack_grow", used = "1GiB" }] },
+]
+"#;
+    let s = parse_scenario(source, "memory.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.runtime.gogc, 50);
+    assert_eq!(s.runtime.memory_limit_bytes, 32 << 20);
+    assert_eq!(
+        s.workload.programs[0].ops,
+        vec![
+            Op::Alloc {
+                size_bytes: 64,
+                pointer_words: 1,
+                count: 8_388_608,
+                keep: 131_072,
+                link: false
+            },
+            Op::Alloc {
+                size_bytes: 24,
+                pointer_words: 0,
+                count: 3,
+                keep: 0,
+                link: false
+            },
+            Op::Alloc {
+                size_bytes: 4096,
+                pointer_words: 512,
+                count: 1,
+                keep: 1,
+                link: true
+            },
+            Op::Gc,
+            Op::Repeat {
+                count: 2,
+                body: vec![Op::StackGrow {
+                    used_bytes: 1 << 30
+                }]
+            },
+        ]
+    );
+}
+
+#[test]
+fn gogc_and_gomemlimit_default_to_gos_defaults_and_take_off() {
+    let s = parse_scenario(MINIMAL, "minimal.toml").unwrap();
+    assert_eq!(s.runtime.gogc, 100);
+    assert_eq!(s.runtime.memory_limit_bytes, i64::MAX);
+    let with = |lines: &str| {
+        parse_scenario(
+            &MINIMAL.replace("gomaxprocs = 3", &format!("gomaxprocs = 3\n{lines}")),
+            "x.toml",
+        )
+    };
+    let off = with("gogc = \"off\"\ngomemlimit = \"off\"").unwrap();
+    assert_eq!(
+        (off.runtime.gogc, off.runtime.memory_limit_bytes),
+        (-1, i64::MAX)
+    );
+    let numbers = with("gogc = 0\ngomemlimit = 33554432").unwrap();
+    assert_eq!(
+        (numbers.runtime.gogc, numbers.runtime.memory_limit_bytes),
+        (0, 32 << 20)
+    );
+    let e = with("gogc = 2147483648").unwrap_err();
+    assert!(e.message.contains("at most 2147483647"), "{e}");
+    let e = with("gomemlimit = \"8TB\"").unwrap_err();
+    assert!(e.message.contains("write \"8TiB\""), "{e}");
+}
+
+#[test]
+fn an_object_with_pointers_gets_sizes_that_fit_suggested() {
+    let error_of = |program: &str| {
+        error_of(&format!(
+            "format = 1\nname = \"x\"\n[runtime]\ngomaxprocs = 1\n{program}"
+        ))
+    };
+    let e = error_of(
+        "[programs.main]\nops = [{ op = \"alloc\", size = 12, pointers = 1, count = 1 }]\n",
+    );
+    assert!(e.contains("use 8B or 16B"), "{e}");
+    let e = error_of(
+        "[programs.main]\nops = [{ op = \"alloc\", size = 12, pointers = 1, count = 1, link = true }]\n",
+    );
+    assert!(e.contains("use 8B or 16B"), "{e}");
+    let e = error_of(
+        "[programs.main]\nops = [{ op = \"alloc\", size = 20, pointers = 2, count = 1 }]\n",
+    );
+    assert!(e.contains("use 16B or 24B"), "{e}");
+    let e = error_of(
+        "[programs.main]\nops = [{ op = \"alloc\", size = 20, pointers = 3, count = 1 }]\n",
+    );
+    assert!(e.contains("3 pointer words take 24 bytes"), "{e}");
+}
+
+#[test]
+fn the_allocation_example_in_format_md_compiles() {
+    let doc = include_str!("../FORMAT.md");
+    let example = doc
+        .split("```toml\n")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("```").expect("end of a toml block")])
+        .find(|b| b.contains("op = \"alloc\""))
+        .expect("the allocation example");
+    let source = format!("format = 1\nname = \"doc\"\n{example}");
+    let s = parse_scenario(&source, "FORMAT.md").unwrap_or_else(|e| panic!("{e}\n{source}"));
+    assert_eq!(s.runtime.gogc, 100);
+    let ops = &s.workload.programs[0].ops;
+    assert_eq!(ops.len(), 5);
+    assert!(ops.contains(&Op::Gc));
+    assert!(ops.contains(&Op::StackGrow {
+        used_bytes: 256 << 10
+    }));
+}
+
+proptest! {
+    /// The byte-size parser accepts exactly what Go's GOMEMLIMIT parser
+    /// accepts (the model's copy of it), with the same value.
+    #[test]
+    fn byte_sizes_follow_gos_gomemlimit_rules(text in "[-+]?[0-9]{0,20}(\\.[0-9])?(B|KiB|MiB|GiB|TiB|KB|iB|i|Ki|MB| MiB|kib)?") {
+        let ours = scenarios::parse_byte_size(&text).ok();
+        let gos = if text.is_empty() {
+            None // Go reads an empty GOMEMLIMIT as unset; a size is never empty
+        } else {
+            sim_gc::pacer::parse_gomemlimit(Some(&text)).map(|v| v as u64)
+        };
+        prop_assert_eq!(ours, gos, "{:?}", text);
+    }
+}

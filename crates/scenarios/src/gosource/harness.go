@@ -63,6 +63,7 @@ func iterations(d time.Duration, nsPerIteration float64) int64 {
 func calibrate() {
 	nsPerCallIteration = nsPerIteration(loopWithCalls)
 	nsPerNoCallIteration = nsPerIteration(loopNoCalls)
+	stackFrameBytes = measureStackFrame()
 }
 
 // nsPerIteration doubles the iteration count until one batch takes 4ms,
@@ -138,6 +139,61 @@ func netWait(d time.Duration) {
 		panic(err)
 	}
 	conn.Close()
+}
+
+// allocSink takes each object of an alloc op that keeps none: an object
+// that nothing outside its loop iteration refers to could live on the stack,
+// or not at all, and an alloc op is there to allocate on the heap.
+var allocSink any
+
+// stackFrameArray is the size of the array in each of stackFrame's frames,
+// and stackFrameBytes the size of the whole frame (the array, the return
+// address, the saved frame pointer, spilled values), measured by calibrate.
+const stackFrameArray = 1024
+
+var stackFrameBytes int
+
+// growStack runs a chain of calls that together use about used bytes of
+// stack (at most one frame more), then returns. When a call does not fit in
+// the goroutine's stack, its prologue calls into the runtime, which
+// allocates a stack twice the size, copies the old one into it, and repeats
+// until the call fits. The stack stays that size until a GC finds it mostly
+// unused and shrinks it.
+func growStack(used int) {
+	depth := max(1, (used+stackFrameBytes-1)/stackFrameBytes)
+	sink.Add(uint64(stackFrame(depth, nil)))
+}
+
+// stackFrame calls itself until depth frames are on the stack. Each frame
+// holds an array the compiler must keep, since it is read after the call.
+// With probe, the two innermost frames write down where their arrays are.
+//
+//go:noinline
+func stackFrame(depth int, probe *[2]uintptr) byte {
+	var frame [stackFrameArray]byte
+	frame[depth%stackFrameArray] = byte(depth)
+	if depth > 1 {
+		frame[0] += stackFrame(depth-1, probe)
+	}
+	if probe != nil && depth <= 2 {
+		probe[depth-1] = uintptr(unsafe.Pointer(&frame))
+	}
+	return frame[depth%stackFrameArray] + frame[0]
+}
+
+// measureStackFrame is the distance between two of stackFrame's frames. The
+// addresses are written down after the inner call has returned: a stack
+// moves when it grows, in a call, so by then it has stopped moving (a GC
+// shrinking it in between would give a distance out of range: try again).
+func measureStackFrame() int {
+	for {
+		var probe [2]uintptr
+		sink.Add(uint64(stackFrame(2, &probe)))
+		distance := int(probe[1] - probe[0])
+		if distance >= stackFrameArray && distance < 2*stackFrameArray {
+			return distance
+		}
+	}
 }
 
 // nilChannel is never made: a send or receive on it blocks forever, and
@@ -232,7 +288,7 @@ func summarizeExact(ns []int64) histogramSummary {
 }
 
 // summarizeBuckets summarises a runtime/metrics histogram of seconds,
-// without the counts already in before. The runtime keeps bucket counts,
+// without the counts already in before (if not nil). The runtime keeps bucket counts,
 // not samples: bucket i holds the samples in [Buckets[i], Buckets[i+1]).
 // Each sample is taken to be at the midpoint of its bucket (the unbounded
 // first and last buckets use their finite bound, and nothing is below 0).
@@ -245,7 +301,9 @@ func summarizeBuckets(h, before *metrics.Float64Histogram) histogramSummary {
 	counts := slices.Clone(h.Counts)
 	var n uint64
 	for i := range counts {
-		counts[i] -= before.Counts[i]
+		if before != nil {
+			counts[i] -= before.Counts[i]
+		}
 		n += counts[i]
 	}
 	if n == 0 {
@@ -281,6 +339,53 @@ func summarizeBuckets(h, before *metrics.Float64Histogram) histogramSummary {
 	}
 }
 
+// gcMetrics are the garbage collector's figures the report includes when
+// the scenario allocates, collects or grows stacks (reportGC). The runtime
+// updates the /cpu/classes estimates only at the end of each GC cycle's
+// mark phase, so they cover the run up to the last cycle.
+var gcMetrics = []string{
+	"/gc/cycles/total:gc-cycles", // MemStats.NumGC
+	"/gc/cycles/forced:gc-cycles",
+	"/gc/heap/goal:bytes",
+	"/gc/heap/live:bytes",
+	"/gc/heap/allocs:objects",  // MemStats.Mallocs without tiny allocations
+	"/gc/heap/objects:objects", // MemStats.HeapObjects
+	"/gc/limiter/last-enabled:gc-cycle",
+	"/cpu/classes/gc/total:cpu-seconds",
+	"/cpu/classes/total:cpu-seconds",
+	"/memory/classes/heap/stacks:bytes", // MemStats.StackInuse
+}
+
+const gcPauses = "/sched/pauses/total/gc:seconds"
+
+// addMetrics reads runtime/metrics scalars into the report's metrics.
+func addMetrics(m map[string]any, names ...string) {
+	for _, s := range readMetrics(names...) {
+		switch s.Value.Kind() {
+		case metrics.KindUint64:
+			m[s.Name] = s.Value.Uint64()
+		case metrics.KindFloat64:
+			m[s.Name] = s.Value.Float64()
+		}
+	}
+}
+
+// memStatsMetrics adds the runtime.MemStats figures that no runtime/metrics
+// name above reports as such. ReadMemStats stops the world; that pause is
+// counted in /sched/pauses/total/other:seconds, not in the GC's.
+func memStatsMetrics(m map[string]any) {
+	var s runtime.MemStats
+	runtime.ReadMemStats(&s)
+	m["/gmpsim/gc/cpu-fraction:ratio"] = s.GCCPUFraction
+	m["/gmpsim/memstats/heap-alloc:bytes"] = s.HeapAlloc
+	m["/gmpsim/memstats/heap-inuse:bytes"] = s.HeapInuse
+	m["/gmpsim/memstats/heap-idle:bytes"] = s.HeapIdle
+	m["/gmpsim/memstats/heap-sys:bytes"] = s.HeapSys
+	m["/gmpsim/memstats/mallocs:objects"] = s.Mallocs
+	m["/gmpsim/memstats/frees:objects"] = s.Frees
+	m["/gmpsim/memstats/pause-total:seconds"] = float64(s.PauseTotalNs) / 1e9
+}
+
 // report is the JSON object printed when main returns.
 type report struct {
 	GoVersion string         `json:"go_version"`
@@ -310,20 +415,18 @@ func reportMeasurements() {
 		Outcome:   outcome{ExitCode: 0, Reason: "main returned"},
 		Metrics:   map[string]any{},
 	}
-	samples := readMetrics(
+	addMetrics(out.Metrics,
 		"/sched/gomaxprocs:threads",
 		"/sched/goroutines:goroutines",
 		"/sched/goroutines-created:goroutines",
 		"/sched/threads/total:threads",
 		"/sync/mutex/wait/total:seconds",
 	)
-	for _, s := range samples {
-		switch s.Value.Kind() {
-		case metrics.KindUint64:
-			out.Metrics[s.Name] = s.Value.Uint64()
-		case metrics.KindFloat64:
-			out.Metrics[s.Name] = s.Value.Float64()
-		}
+	if reportGC {
+		addMetrics(out.Metrics, gcMetrics...)
+		pauses := readMetrics(gcPauses)[0].Value.Float64Histogram()
+		out.Metrics[gcPauses] = summarizeBuckets(pauses, nil)
+		memStatsMetrics(out.Metrics)
 	}
 	latencies := readMetrics(schedLatencies)[0].Value.Float64Histogram()
 	out.Metrics[schedLatencies] = summarizeBuckets(latencies, latenciesAtStart)
