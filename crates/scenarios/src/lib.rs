@@ -29,6 +29,7 @@ mod cost_file;
 mod duration;
 mod error;
 pub mod explore;
+pub mod gctrace;
 pub mod gosource;
 pub mod library;
 pub mod measure;
