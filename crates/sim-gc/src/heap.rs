@@ -465,6 +465,9 @@ pub struct HeapCounters {
     pub pacer_total_alloc_bytes: u64,
     /// Bytes returned to the OS by scavenge assists at allocation.
     pub scavenge_assist_bytes: u64,
+    /// Pages made ready from released memory (fresh from the OS, or
+    /// scavenged earlier): the OS faults each in on first touch.
+    pub faulted_in_pages: u64,
 }
 
 impl Default for HeapCounters {
@@ -481,6 +484,7 @@ impl Default for HeapCounters {
             total_free_bytes: 0,
             pacer_total_alloc_bytes: 0,
             scavenge_assist_bytes: 0,
+            faulted_in_pages: 0,
         }
     }
 }
@@ -647,6 +651,7 @@ impl Heap {
         }
         let mapped_ready_before = self.mapped_ready_bytes();
         let taken = self.pages.take(npages);
+        self.counters.faulted_in_pages += taken.scavenged_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.in_use_pages += npages;
         let span = Span::new(span_class, npages, self.sweepgen);
@@ -1259,6 +1264,7 @@ impl Heap {
     fn take_stack_pages(&mut self, npages: u64, env: &AllocEnv) {
         let mapped_ready_before = self.mapped_ready_bytes();
         let taken = self.pages.take(npages);
+        self.counters.faulted_in_pages += taken.scavenged_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.stack_pages += npages;
     }

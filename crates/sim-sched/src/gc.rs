@@ -177,6 +177,22 @@ impl World {
             + out.sweep.spans * c.sweep_span_ns
     }
 
+    /// The page heap's work with the OS so far: pages faulted in, bytes
+    /// scavenged by allocation.
+    fn os_memory_work(&self) -> (u64, u64) {
+        let c = &self.gc.heap.counters;
+        (c.faulted_in_pages, c.scavenge_assist_bytes)
+    }
+
+    /// CPU time of the OS memory work done since `before`.
+    fn os_memory_cost_ns(&self, before: (u64, u64)) -> u64 {
+        let (faulted, scavenged) = self.os_memory_work();
+        let c = &self.config.cost;
+        (faulted - before.0) * c.page_fault_ns_per_page
+            + (scavenged - before.1).div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES)
+                * c.scavenge_ns_per_page
+    }
+
     /// Objects in one allocation batch.
     fn alloc_batch_objects(&self, shape: ObjectShape) -> u64 {
         let c = &self.config.cost;
@@ -251,7 +267,9 @@ impl World {
         let batch = left.min(self.alloc_batch_objects(shape));
         let barrier = self.gc.phase != sim_gc::GcPhase::Off;
         let stores_per_object = u64::from(keep > 0) + u64::from(link);
+        let os_before = self.os_memory_work();
         let out = self.gc.alloc_loop(p, key, ring, shape, link, batch);
+        let os_ns = self.os_memory_cost_ns(os_before);
         self.gs[gi.index()].alloc_left = Some(left - out.allocated);
         let stop = out.stop.expect("a loop reports why it stopped");
         if out.allocated == 0 {
@@ -259,7 +277,7 @@ impl World {
             self.assist(m);
             return;
         }
-        let mut ns = self.alloc_cost_ns(shape, &out);
+        let mut ns = self.alloc_cost_ns(shape, &out) + os_ns;
         if barrier {
             ns += out.allocated * stores_per_object * self.config.cost.write_barrier_ns;
         }
