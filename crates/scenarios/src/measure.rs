@@ -16,7 +16,8 @@ use sim_core::metrics::{MetricValue, Summary};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FigureUnit {
-    /// A duration in seconds (metrics named `...:seconds`).
+    /// A duration in seconds (metrics named `...:seconds`, and CPU time,
+    /// `...:cpu-seconds`).
     Seconds,
     /// A count: goroutines, threads, samples, events.
     Count,
@@ -41,7 +42,7 @@ const HISTOGRAM_FIELDS: [&str; 5] = ["count", "p50", "p99", "max", "mean"];
 pub fn figures(summary: &Summary) -> Vec<Figure> {
     let mut out = Vec::new();
     for (metric, value) in &summary.metrics {
-        let float_unit = if metric.ends_with(":seconds") {
+        let float_unit = if metric.ends_with(":seconds") || metric.ends_with(":cpu-seconds") {
             FigureUnit::Seconds
         } else {
             FigureUnit::Value
@@ -244,6 +245,31 @@ mod tests {
                 "/sched/latencies:seconds mean",
             ]
         );
+    }
+
+    #[test]
+    fn cpu_seconds_are_durations_and_ratios_plain_values() {
+        let mut s = summary(1.0, 3, 0.01);
+        s.metrics.insert(
+            "/cpu/classes/gc/total:cpu-seconds".to_string(),
+            MetricValue::Float(0.25),
+        );
+        s.metrics.insert(
+            "/gmpsim/gc/cpu-fraction:ratio".to_string(),
+            MetricValue::Float(0.07),
+        );
+        let unit = |name: &str| {
+            figures(&s)
+                .into_iter()
+                .find(|f| f.name == name)
+                .unwrap()
+                .unit
+        };
+        assert_eq!(
+            unit("/cpu/classes/gc/total:cpu-seconds"),
+            FigureUnit::Seconds
+        );
+        assert_eq!(unit("/gmpsim/gc/cpu-fraction:ratio"), FigureUnit::Value);
     }
 
     #[test]

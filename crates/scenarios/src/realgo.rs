@@ -3,8 +3,15 @@
 //! The runner finds the pinned Go toolchain ([`GoToolchain::locate`]), builds
 //! the program [`crate::gosource::generate`] writes for a scenario once into a
 //! cache keyed by the source and the Go version ([`build`]), and runs it N
-//! times ([`measure`]) with the scenario's GOMAXPROCS and GODEBUG in the
-//! environment, as `GOMAXPROCS=4 GODEBUG=schedtrace=10 ./program` would.
+//! times ([`measure`]) with the scenario's GOMAXPROCS, GODEBUG, GOGC and
+//! GOMEMLIMIT in the environment, as `GOMAXPROCS=4 GODEBUG=schedtrace=10
+//! GOGC=50 ./program` would.
+//!
+//! A scenario that allocates, collects or grows stacks runs with `gctrace=1`
+//! added to its GODEBUG: the runtime then prints one line per GC cycle on
+//! stderr, and the runner reads them ([`crate::gctrace`]) for the figures no
+//! runtime/metrics name gives, such as the median of the cycles' heap goals
+//! (`/gmpsim/gc/heap/goal-median:bytes`).
 //!
 //! Each run ([`RealRun`]) keeps what the program printed: one JSON object on
 //! stdout (parsed into the same `Summary` the simulator produces) and the
@@ -19,9 +26,11 @@
 //! child's own (from `wait4`'s resource usage), per wall-clock second.
 
 use crate::Scenario;
+use crate::gctrace::{heap_goal_median_bytes, parse_gctrace};
+use crate::gosource::{environment_variables, gogc_text, gomemlimit_text, uses_gc};
 use crate::measure::{FigureStats, figure_stats};
 use serde::Serialize;
-use sim_core::metrics::{MetricValue, Outcome, Summary};
+use sim_core::metrics::{GMPSIM_GC_GOAL_MEDIAN, MetricValue, Outcome, Summary};
 use sim_sched::config::RuntimeConfig;
 use std::fmt;
 use std::io::Read;
@@ -455,6 +464,10 @@ pub struct RealRun {
     /// (0 on an idle machine, up to the number of CPUs). `None` where
     /// /proc/stat cannot be read.
     pub background_cpu_per_wall_s: Option<f64>,
+    /// What the runner could not read from the run (a gctrace line that does
+    /// not parse, say), for a person to look at; the figures it would have
+    /// given are missing from the summary.
+    pub warnings: Vec<String>,
 }
 
 /// N runs of a scenario's program and their spread.
@@ -464,7 +477,16 @@ pub struct RealMeasurement {
     /// The Go release that ran it (`go1.27.3`).
     pub go_version: String,
     pub gomaxprocs: u32,
+    /// GODEBUG as the program ran with it (`gctrace=1` included when the
+    /// runner added it).
     pub godebug: String,
+    /// True when the runner added `gctrace=1` to the scenario's GODEBUG to
+    /// read the GC's cycles from stderr.
+    pub gctrace_added: bool,
+    /// GOGC and GOMEMLIMIT as the program ran with them (`100`, `off`,
+    /// `32MiB`).
+    pub gogc: String,
+    pub gomemlimit: String,
     /// CPUs this machine offers the process.
     pub host_cpus: usize,
     /// The built program (and, beside it, its source).
@@ -515,7 +537,8 @@ pub enum Progress {
 }
 
 /// Builds the scenario's Go program and runs it `options.runs` times with the
-/// scenario's runtime settings.
+/// scenario's runtime settings (and `gctrace=1` when it allocates, collects
+/// or grows stacks; see the module's documentation).
 pub fn measure(
     go: &GoToolchain,
     scenario: &Scenario,
@@ -525,6 +548,11 @@ pub fn measure(
     progress(Progress::Building);
     let source = crate::gosource::generate(scenario);
     let built = build(go, &scenario.name, &source, &options.cache_root)?;
+    let mut runtime = scenario.runtime.clone();
+    let gctrace_added = uses_gc(&scenario.workload) && !runtime.godebug.gctrace;
+    if gctrace_added {
+        runtime.godebug.gctrace = true;
+    }
     let mut runs = Vec::with_capacity(options.runs);
     for run in 1..=options.runs {
         progress(Progress::Running {
@@ -533,7 +561,7 @@ pub fn measure(
         });
         runs.push(run_program(
             &built.binary,
-            &scenario.runtime,
+            &runtime,
             options.timeout,
             &go.version,
         )?);
@@ -546,8 +574,11 @@ pub fn measure(
     Ok(RealMeasurement {
         scenario: scenario.name.clone(),
         go_version: go.version.clone(),
-        gomaxprocs: scenario.runtime.gomaxprocs,
-        godebug: scenario.runtime.godebug.to_string(),
+        gomaxprocs: runtime.gomaxprocs,
+        godebug: runtime.godebug.to_string(),
+        gctrace_added,
+        gogc: gogc_text(runtime.gogc),
+        gomemlimit: gomemlimit_text(runtime.memory_limit_bytes),
         host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         binary: built.binary,
         figures: figure_stats(&completed),
@@ -555,9 +586,11 @@ pub fn measure(
     })
 }
 
-/// Runs a built program once with `runtime`'s GOMAXPROCS and GODEBUG, kills
-/// it after `timeout`, and reports how it ended. `go_version` goes into the
-/// summary of a run that printed none.
+/// Runs a built program once with `runtime`'s GOMAXPROCS, GODEBUG, GOGC and
+/// GOMEMLIMIT, kills it after `timeout`, and reports how it ended.
+/// `go_version` goes into the summary of a run that printed none. With
+/// `gctrace=1` in GODEBUG, a completed run's summary also has
+/// `/gmpsim/gc/heap/goal-median:bytes`, from the gctrace lines on stderr.
 pub fn run_program(
     binary: &Path,
     runtime: &RuntimeConfig,
@@ -565,15 +598,12 @@ pub fn run_program(
     go_version: &str,
 ) -> Result<RealRun, RealGoError> {
     let mut cmd = Command::new(binary);
-    cmd.env("GOMAXPROCS", runtime.gomaxprocs.to_string());
-    let godebug = runtime.godebug.to_string();
-    if godebug.is_empty() {
-        cmd.env_remove("GODEBUG");
-    } else {
-        cmd.env("GODEBUG", godebug);
+    // Settings the scenario does not give must not leak in from the caller:
+    // an unset GOGC is 100, an unset GOMEMLIMIT no limit.
+    for name in ["GOMAXPROCS", "GODEBUG", "GOGC", "GOMEMLIMIT"] {
+        cmd.env_remove(name);
     }
-    // Settings the scenario does not give must not leak in from the caller.
-    cmd.env_remove("GOGC").env_remove("GOMEMLIMIT");
+    cmd.envs(environment_variables(runtime));
 
     let busy_before = machine_busy_cpu_s();
     let finished = run_with_timeout(cmd, timeout)
@@ -585,7 +615,23 @@ pub fn run_program(
         }
         _ => None,
     };
-    let (outcome, summary) = classify(&finished, timeout, go_version);
+    let (outcome, mut summary) = classify(&finished, timeout, go_version);
+    let mut warnings = Vec::new();
+    if runtime.godebug.gctrace && outcome == RealOutcome::Completed {
+        match parse_gctrace(&finished.stderr) {
+            Ok(cycles) => {
+                if let Some(median) = heap_goal_median_bytes(&cycles) {
+                    summary.metrics.insert(
+                        GMPSIM_GC_GOAL_MEDIAN.to_string(),
+                        MetricValue::Count(median),
+                    );
+                }
+            }
+            Err(e) => warnings.push(format!(
+                "stderr: {e} (no {GMPSIM_GC_GOAL_MEDIAN} for this run)"
+            )),
+        }
+    }
     Ok(RealRun {
         summary,
         outcome,
@@ -593,6 +639,7 @@ pub fn run_program(
         wall_s: finished.wall_s,
         process_cpu_s: finished.cpu_s,
         background_cpu_per_wall_s,
+        warnings,
     })
 }
 
@@ -666,16 +713,23 @@ pub fn parse_report(stdout: &str) -> Result<Summary, String> {
     let mut summary: Summary = serde_json::from_str(line)
         .map_err(|e| format!("its measurements do not parse ({e}): {line}"))?;
     // Go's encoding/json writes a whole float64 without a decimal point (2
-    // seconds as `2`), which reads back as a count. A metric in seconds is
-    // never a count.
+    // seconds as `2`), which reads back as a count. A metric in seconds,
+    // CPU-seconds or a ratio is never a count.
     for (name, value) in summary.metrics.iter_mut() {
         if let MetricValue::Count(v) = *value
-            && name.ends_with(":seconds")
+            && is_float_unit(name)
         {
             *value = MetricValue::Float(v as f64);
         }
     }
     Ok(summary)
+}
+
+/// Whether a metric's unit (after the colon) is a float64 in Go's report:
+/// `seconds`, `cpu-seconds`, `ratio`.
+fn is_float_unit(name: &str) -> bool {
+    name.rsplit_once(':')
+        .is_some_and(|(_, unit)| matches!(unit, "seconds" | "cpu-seconds" | "ratio"))
 }
 
 /// CPU time all processes on the machine have used since boot, in seconds:
@@ -875,13 +929,22 @@ mod tests {
 
     #[test]
     fn whole_seconds_from_go_read_back_as_seconds_not_counts() {
-        let json = r#"{"go_version":"go1.27.3","outcome":{"exit_code":0,"reason":"main returned"},"metrics":{"/gmpsim/process/elapsed:seconds":2,"/sched/gomaxprocs:threads":4},"process_cpu_seconds":{"user":1.5,"system":0}}"#;
+        let json = r#"{"go_version":"go1.27.3","outcome":{"exit_code":0,"reason":"main returned"},"metrics":{"/gmpsim/process/elapsed:seconds":2,"/sched/gomaxprocs:threads":4,"/cpu/classes/gc/total:cpu-seconds":0,"/gmpsim/gc/cpu-fraction:ratio":0,"/gc/heap/goal:bytes":4194304},"process_cpu_seconds":{"user":1.5,"system":0}}"#;
         let s = parse_report(&format!("noise\n{json}\n")).unwrap();
         assert_eq!(
             s.get(sim_core::metrics::GMPSIM_ELAPSED),
             Some(&MetricValue::Float(2.0))
         );
         assert_eq!(s.count(sim_core::metrics::SCHED_GOMAXPROCS), Some(4));
+        assert_eq!(
+            s.get(sim_core::metrics::CPU_GC_TOTAL),
+            Some(&MetricValue::Float(0.0))
+        );
+        assert_eq!(
+            s.get(sim_core::metrics::GMPSIM_GC_CPU_FRACTION),
+            Some(&MetricValue::Float(0.0))
+        );
+        assert_eq!(s.count(sim_core::metrics::GC_HEAP_GOAL), Some(4 << 20));
         assert!(parse_report("").is_err());
         assert!(parse_report("{\"not\": 1}").is_err());
     }

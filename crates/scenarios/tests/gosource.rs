@@ -364,10 +364,16 @@ fn gofmt_finds_nothing_to_change() {
     let go = go();
     let gofmt = go.go.with_file_name("gofmt");
     let dir = scratch_dir("gofmt");
-    let mut sources = vec![(
-        "every-op".to_string(),
-        generate(&parse_scenario(EVERY_OP, "every-op.toml").unwrap()),
-    )];
+    let mut sources = vec![
+        (
+            "every-op".to_string(),
+            generate(&parse_scenario(EVERY_OP, "every-op.toml").unwrap()),
+        ),
+        (
+            "memory".to_string(),
+            generate(&parse_scenario(MEMORY, "memory.toml").unwrap()),
+        ),
+    ];
     for entry in library::entries() {
         sources.push((entry.name.to_string(), generate(&entry.parse().unwrap())));
     }
@@ -390,7 +396,11 @@ fn gofmt_finds_nothing_to_change() {
 fn programs_with_every_op_and_with_clashing_names_pass_go_vet() {
     let go = go();
     let cache = scratch_dir("vet-cache");
-    for (name, toml) in [("every-op", EVERY_OP), ("clashes", CLASHES)] {
+    for (name, toml) in [
+        ("every-op", EVERY_OP),
+        ("clashes", CLASHES),
+        ("memory", MEMORY),
+    ] {
         let scenario = parse_scenario(toml, name).unwrap();
         let built = realgo::build(&go, name, &generate(&scenario), &cache)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -410,4 +420,212 @@ fn programs_with_every_op_and_with_clashing_names_pass_go_vet() {
             run.stderr
         );
     }
+}
+
+/// Allocation, collection and stack growth, with names that clash with the
+/// generated types and state variables.
+const MEMORY: &str = r#"
+format = 1
+name = "memory"
+wait_groups = ["done"]
+
+[runtime]
+gomaxprocs = 2
+gogc = 50
+gomemlimit = "64MiB"
+
+[programs.main]
+ops = [
+  { op = "wg_add", wait_group = "done", delta = 1 },
+  { op = "spawn", program = "ring0" },
+  { op = "alloc", size = "64B", pointers = 1, count = 100000, keep = 1024 },
+  { op = "repeat", count = 3, body = [
+    { op = "alloc", size = "4KiB", pointers = 3, count = 10, keep = 4, link = true },
+  ] },
+  { op = "alloc", size = 8, count = 1000 },
+  { op = "alloc", size = "32B", pointers = 4, count = 1000, link = true },
+  { op = "gc" },
+  { op = "stack_grow", used = "256KiB" },
+  { op = "wg_wait", wait_group = "done" },
+]
+
+[programs.ring0]
+description = "Named like a ring: the generated variables give way."
+ops = [
+  { op = "alloc", size = "64B", pointers = 1, count = 10, keep = 2 },
+  { op = "wg_done", wait_group = "done" },
+]
+
+[programs.obj64p1]
+description = "Named like a generated type."
+ops = []
+"#;
+
+#[test]
+fn alloc_gc_and_stack_grow_become_new_runtime_gc_and_a_call_chain() {
+    let scenario = parse_scenario(MEMORY, "memory.toml").unwrap();
+    let go = generate(&scenario);
+    assert!(go.contains("//\tGOMAXPROCS=2 GOGC=50 GOMEMLIMIT=64MiB go run main.go\n"));
+    assert!(lines(&go).contains(&"const reportGC = true"));
+    // One type per shape, named after it (a program took obj64p1).
+    for declaration in [
+        "type obj8 [8]byte",
+        "type obj32p4 struct {",
+        "type obj64p1T struct {",
+        "type obj4096p3 struct {",
+    ] {
+        assert!(lines(&go).contains(&declaration), "{declaration}\n{go}");
+    }
+    assert!(go.contains(
+        "type obj4096p3 struct {\n\tnext *obj4096p3\n\tmore [2]*obj4096p3\n\t_    [4072]byte\n}\n"
+    ));
+    assert!(go.contains("type obj32p4 struct {\n\tnext *obj32p4\n\tmore [3]*obj32p4\n}\n"));
+    assert!(go.contains("type obj64p1T struct {\n\tnext *obj64p1T\n\t_    [56]byte\n}\n"));
+    assert_eq!(
+        function_body(&go, "main")[1..],
+        [
+            "// What the alloc ops keep while the goroutine runs:",
+            "// ring0_ keeps the last 1024 objects of an alloc op (idx0: where the next one goes).",
+            "// ring1 keeps the last 4 objects of an alloc op (idx1: where the next one goes).",
+            "// prev1 is the last object an alloc op made (to link the next one).",
+            "// prev3 is the last object an alloc op made (to link the next one).",
+            "var ring0_ []*obj64p1T",
+            "var idx0 int",
+            "var ring1 []*obj4096p3",
+            "var idx1 int",
+            "var prev1 *obj4096p3",
+            "var prev3 *obj32p4",
+            "done.Add(1)",
+            "go ring0()",
+            "// Allocate 100000 objects of 64B, keeping the last 1024.",
+            "if ring0_ == nil {",
+            "ring0_ = make([]*obj64p1T, 1024)",
+            "}",
+            "for range 100000 {",
+            "n := new(obj64p1T)",
+            "ring0_[idx0] = n",
+            "idx0 = (idx0 + 1) % 1024",
+            "}",
+            "for range 3 {",
+            "// Allocate 10 objects of 4KiB, each linked from the one before, keeping the last 4.",
+            "if ring1 == nil {",
+            "ring1 = make([]*obj4096p3, 4)",
+            "}",
+            "for range 10 {",
+            "n := new(obj4096p3)",
+            "if prev1 != nil {",
+            "prev1.next = n",
+            "}",
+            "ring1[idx1] = n",
+            "idx1 = (idx1 + 1) % 4",
+            "prev1 = n",
+            "}",
+            "}",
+            "// Allocate 1000 objects of 8B, keeping none.",
+            "for range 1000 {",
+            "allocSink = new(obj8)",
+            "}",
+            "// Allocate 1000 objects of 32B, each linked from the one before, keeping none.",
+            "for range 1000 {",
+            "n := new(obj32p4)",
+            "if prev3 != nil {",
+            "prev3.next = n",
+            "}",
+            "prev3 = n",
+            "}",
+            "runtime.GC()",
+            "// A chain of calls that uses 256KiB of stack, then returns.",
+            "growStack(262144)",
+            "done.Wait()",
+            "// What the alloc ops keep stays reachable as long as the goroutine runs.",
+            "runtime.KeepAlive(ring0_)",
+            "runtime.KeepAlive(ring1)",
+            "runtime.KeepAlive(prev1)",
+            "runtime.KeepAlive(prev3)",
+            "reportMeasurements() // print the measurements as one JSON object",
+        ]
+    );
+    // The other goroutine numbers its own ops from 0 again.
+    let ring0 = function_body(&go, "ring0");
+    assert!(ring0.contains(&"var ring0_ []*obj64p1T"), "{ring0:?}");
+    assert!(ring0.contains(&"runtime.KeepAlive(ring0_)"), "{ring0:?}");
+}
+
+#[test]
+fn programs_that_neither_allocate_nor_collect_leave_the_gc_out_of_the_report() {
+    let go = generate(&parse_scenario(EVERY_OP, "every-op.toml").unwrap());
+    assert!(lines(&go).contains(&"const reportGC = false"));
+    assert!(!go.contains("type obj"));
+    assert!(
+        !go.contains("GOGC="),
+        "Go's default GOGC is not spelled out"
+    );
+}
+
+// Needs Go; CI runs it with `cargo test --workspace --release -- --ignored`.
+#[test]
+#[ignore = "needs the pinned Go toolchain (scripts/install-go.sh)"]
+fn memory_ops_allocate_on_the_heap_and_the_report_has_the_gcs_figures() {
+    use sim_core::metrics::{
+        GC_CYCLES_FORCED, GC_CYCLES_TOTAL, GC_HEAP_ALLOCS, GMPSIM_GC_GOAL_MEDIAN, MEMORY_STACKS,
+    };
+    let go = go();
+    let scenario = parse_scenario(MEMORY, "memory.toml").unwrap();
+    let source = generate(&scenario);
+    let dir = scratch_dir("escape");
+    std::fs::write(dir.join("main.go"), &source).unwrap();
+    std::fs::write(dir.join("go.mod"), "module escape\n\ngo 1.27\n").unwrap();
+    // The compiler's escape analysis: every new(T) of an alloc op is on
+    // the heap.
+    let out = Command::new(&go.go)
+        .current_dir(&dir)
+        .args(["build", "-gcflags=-m", "-o", "program", "."])
+        .envs([
+            ("GOTOOLCHAIN", "local"),
+            ("GOPROXY", "off"),
+            ("GOFLAGS", "-mod=mod"),
+            ("CGO_ENABLED", "0"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let report = String::from_utf8_lossy(&out.stderr);
+    let news: Vec<&str> = report.lines().filter(|l| l.contains(": new(obj")).collect();
+    assert_eq!(news.len(), 5, "{report}");
+    for line in news {
+        assert!(line.ends_with("escapes to heap"), "{line}");
+    }
+
+    let options = realgo::RunOptions {
+        runs: 1,
+        cache_root: scratch_dir("memory-cache"),
+        ..Default::default()
+    };
+    let real = realgo::measure(&go, &scenario, &options, &mut |_| {}).unwrap();
+    assert!(real.gctrace_added);
+    assert_eq!(
+        (real.gogc.as_str(), real.gomemlimit.as_str()),
+        ("50", "64MiB")
+    );
+    let run = &real.runs[0];
+    assert_eq!(run.outcome, RealOutcome::Completed, "{}", run.stderr);
+    let summary = &run.summary;
+    let allocated = 100_000 + 30 + 1_000 + 1_000 + 10;
+    assert!(
+        summary.count(GC_HEAP_ALLOCS).unwrap() >= allocated - 1_000,
+        "tiny 8-byte objects are counted by the block: {summary:?}"
+    );
+    assert!(summary.count(GC_CYCLES_FORCED).unwrap() >= 1);
+    assert!(summary.count(GC_CYCLES_TOTAL).unwrap() >= 1);
+    assert!(
+        summary.count(GMPSIM_GC_GOAL_MEDIAN).unwrap() > 0,
+        "{}",
+        run.stderr
+    );
+    // The 256 KiB call chain grew main's stack to 512 KiB; runtime.GC()
+    // came before it, so nothing has shrunk it since.
+    assert!(
+        summary.count(MEMORY_STACKS).unwrap() >= 512 << 10,
+        "{summary:?}"
+    );
 }

@@ -6,7 +6,7 @@
 #![cfg(unix)]
 
 use scenarios::realgo::{self, GoToolchain, RealGoError, RealOutcome};
-use sim_core::metrics::SCHED_GOMAXPROCS;
+use sim_core::metrics::{GMPSIM_GC_GOAL_MEDIAN, SCHED_GOMAXPROCS};
 use sim_sched::config::RuntimeConfig;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -35,6 +35,21 @@ fn script_bodies() -> Vec<(&'static str, String)> {
         ("exits-3.sh", "exit 3".to_string()),
         ("segfaults.sh", "kill -SEGV $$".to_string()),
         ("prints-nothing.sh", "exit 0".to_string()),
+        (
+            "gc-env.sh",
+            format!(
+                "echo \"GOGC=${{GOGC:-unset}} GOMEMLIMIT=${{GOMEMLIMIT:-unset}} GODEBUG=${{GODEBUG:-unset}}\" >&2\n\
+                 echo '{GC_LINES}' >&2\n\
+                 echo '{REPORT}' | sed \"s/GOMAXPROCS_HERE/$GOMAXPROCS/\""
+            ),
+        ),
+        (
+            "bad-gctrace.sh",
+            format!(
+                "echo 'gc 1 @0.002s 12%: 0.020+2.6 ms clock' >&2\n\
+                 echo '{REPORT}' | sed \"s/GOMAXPROCS_HERE/$GOMAXPROCS/\""
+            ),
+        ),
     ]
 }
 
@@ -67,6 +82,11 @@ fn runtime(gomaxprocs: u32, godebug: &str) -> RuntimeConfig {
     r.godebug.apply(godebug).unwrap();
     r
 }
+
+/// Three gctrace lines with goals of 4, 25 and 10 MB (the median: 10 MB).
+const GC_LINES: &str = "gc 1 @0.002s 12%: 0.020+2.6+0.026 ms clock, 0.041+0.30/0.91/1.7+0.053 ms cpu, 3->5->5 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P\n\
+gc 2 @0.008s 9%: 0.012+3.7+0.023 ms clock, 0.024+0.61/0.43/3.1+0.047 ms cpu, 8->11->11 MB, 25 MB goal, 0 MB stacks, 0 MB globals, 2 P\n\
+gc 3 @0.017s 8%: 0.013+4.4+0.024 ms clock, 0.026+0.30/1.1/3.4+0.049 ms cpu, 19->22->12 MB, 10 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)";
 
 const REPORT: &str = r#"{"go_version":"go1.27.3","outcome":{"exit_code":0,"reason":"main returned"},"metrics":{"/sched/gomaxprocs:threads":GOMAXPROCS_HERE,"/gmpsim/process/elapsed:seconds":0.25},"process_cpu_seconds":{"user":0.1,"system":0}}"#;
 
@@ -200,4 +220,65 @@ fn no_go_at_all_says_how_to_install_the_pinned_one() {
     assert!(text.contains("scripts/install-go.sh"), "{text}");
     assert!(text.contains("go1.27.3"), "{text}");
     assert!(text.contains("`go` on PATH"), "{text}");
+}
+
+#[test]
+fn gogc_and_gomemlimit_reach_the_program_only_when_set() {
+    let program = script("gc-env.sh");
+    let mut settings = runtime(2, "");
+    let run =
+        realgo::run_program(&program, &settings, Duration::from_secs(30), "go1.27.3").unwrap();
+    assert!(
+        run.stderr
+            .starts_with("GOGC=unset GOMEMLIMIT=unset GODEBUG=unset\n"),
+        "Go's defaults are left to Go: {}",
+        run.stderr
+    );
+    settings.gogc = -1;
+    settings.memory_limit_bytes = 32 << 20;
+    let run =
+        realgo::run_program(&program, &settings, Duration::from_secs(30), "go1.27.3").unwrap();
+    assert!(
+        run.stderr
+            .starts_with("GOGC=off GOMEMLIMIT=32MiB GODEBUG=unset\n"),
+        "{}",
+        run.stderr
+    );
+    settings.gogc = 50;
+    let run =
+        realgo::run_program(&program, &settings, Duration::from_secs(30), "go1.27.3").unwrap();
+    assert!(run.stderr.starts_with("GOGC=50 "), "{}", run.stderr);
+    // Without gctrace in GODEBUG the runner reads no gctrace lines.
+    assert_eq!(run.summary.count(GMPSIM_GC_GOAL_MEDIAN), None);
+}
+
+#[test]
+fn with_gctrace_the_median_heap_goal_comes_from_stderr() {
+    let run = realgo::run_program(
+        &script("gc-env.sh"),
+        &runtime(2, "gctrace=1"),
+        Duration::from_secs(30),
+        "go1.27.3",
+    )
+    .unwrap();
+    assert!(run.stderr.contains("GODEBUG=gctrace=1"), "{}", run.stderr);
+    assert_eq!(run.outcome, RealOutcome::Completed, "{}", run.stderr);
+    assert_eq!(run.summary.count(GMPSIM_GC_GOAL_MEDIAN), Some(10 << 20));
+    assert!(run.warnings.is_empty(), "{:?}", run.warnings);
+
+    let broken = realgo::run_program(
+        &script("bad-gctrace.sh"),
+        &runtime(2, "gctrace=1"),
+        Duration::from_secs(30),
+        "go1.27.3",
+    )
+    .unwrap();
+    assert_eq!(broken.outcome, RealOutcome::Completed);
+    assert_eq!(broken.summary.count(GMPSIM_GC_GOAL_MEDIAN), None);
+    assert_eq!(broken.warnings.len(), 1);
+    assert!(
+        broken.warnings[0].contains("gctrace line 1, column 28: expected \"+\""),
+        "{:?}",
+        broken.warnings
+    );
 }
