@@ -37,8 +37,9 @@ macro_rules! entries {
 
 /// Every library scenario, in the order a class would meet them: the
 /// scheduler first, then blocking (system calls, the network), channels,
-/// locks, and last what goes wrong (deadlocks, leaks) and scale.
-const ENTRIES: [Entry; 27] = entries![
+/// locks, the garbage collector, and last what goes wrong (deadlocks, leaks)
+/// and scale.
+const ENTRIES: [Entry; 38] = entries![
     "cpu-fanout",
     "cpu-fanout-p1",
     "cpu-fanout-p2",
@@ -59,6 +60,17 @@ const ENTRIES: [Entry; 27] = entries![
     "mutex-contention",
     "mutex-starvation",
     "rwmutex-readers-writer",
+    "alloc-steady",
+    "alloc-steady-gogc50",
+    "alloc-steady-gogc200",
+    "assist-burst",
+    "tiny-alloc",
+    "fragmentation",
+    "slow-leak",
+    "stack-growth",
+    "runtime-gc",
+    "memlimit-gogc-off",
+    "memlimit-death-spiral",
     "deadlock-unbuffered",
     "deadlock-waitgroup",
     "deadlock-lock-order",

@@ -36,7 +36,17 @@ fn transcript(w: &World) -> String {
 /// Scenarios too big for a debug-build test run (a million goroutines); the
 /// release-mode test below covers them (`cargo test --release -- --ignored`,
 /// which `.ci/run` runs).
-const HEAVY: &[&str] = &["million-parked"];
+const HEAVY: &[&str] = &[
+    "million-parked",
+    "alloc-steady",
+    "alloc-steady-gogc50",
+    "alloc-steady-gogc200",
+    "assist-burst",
+    "tiny-alloc",
+    "fragmentation",
+    "memlimit-gogc-off",
+    "memlimit-death-spiral",
+];
 
 fn assert_deterministic(name: &str, seeds: &[u64]) {
     for &seed in seeds {
@@ -53,7 +63,7 @@ fn assert_deterministic(name: &str, seeds: &[u64]) {
 }
 
 #[test]
-#[ignore = "a million goroutines: run in release with `cargo test --release -- --ignored`"]
+#[ignore = "a million goroutines and 512 MiB allocation loops: run in release with `cargo test --release -- --ignored`"]
 fn heavy_library_scenarios_are_deterministic_too() {
     for name in HEAVY {
         assert_deterministic(name, &[1]);
