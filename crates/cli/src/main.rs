@@ -30,7 +30,7 @@ const EXIT_PROPERTY_FAILED: u8 = 4;
     long_about = "gmpsim simulates Go programs described by scenario files: goroutines, Ms, Ps, \
 run queues, work stealing, sysmon, preemption, syscalls and timers, following go1.27.3's runtime. \
 The same scenario and seed always produce the same bytes.",
-    after_help = "Examples:\n  gmpsim list\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run steal-imbalance --events --trace-out run.trace.json\n  gmpsim go-source cpu-fanout\n  gmpsim compare cpu-fanout --runs 5"
+    after_help = "Examples:\n  gmpsim list\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run steal-imbalance --events --trace-out run.trace.json\n  gmpsim run alloc-steady --gogc 50 --godebug gctrace=1\n  gmpsim go-source cpu-fanout\n  gmpsim compare cpu-fanout --runs 5"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,7 +66,7 @@ enum Command {
     },
     /// Simulate a scenario and print its schedtrace output and a summary.
     #[command(
-        after_help = "Examples:\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run my-scenario.toml --gomaxprocs 8 --json summary.json\n  gmpsim run steal-imbalance --seed 3 --check-determinism"
+        after_help = "Examples:\n  gmpsim run cpu-fanout --seed 7 --godebug schedtrace=1\n  gmpsim run starvation-tight-loop --godebug asyncpreemptoff=1\n  gmpsim run my-scenario.toml --gomaxprocs 8 --json summary.json\n  gmpsim run steal-imbalance --seed 3 --check-determinism\n  gmpsim run alloc-steady --gogc 200 --godebug gctrace=1\n  gmpsim run alloc-steady --gogc off --gomemlimit 32MiB"
     )]
     Run(RunArgs),
     /// Print the Go program a scenario stands for (standard library only).
@@ -82,7 +82,8 @@ enum Command {
     #[command(
         after_help = "Real Go is found through GMPSIM_GO, then the toolchain scripts/install-go.sh \
 installs in .tools/, then `go` on PATH.\n\nExamples:\n  gmpsim compare cpu-fanout --runs 5\n  \
-gmpsim compare starvation-tight-loop --godebug asyncpreemptoff=1 --traces\n  gmpsim compare --all --runs 3"
+gmpsim compare starvation-tight-loop --godebug asyncpreemptoff=1 --traces\n  \
+gmpsim compare alloc-steady --gogc 50 --runs 5\n  gmpsim compare --all --runs 3"
     )]
     Compare(CompareArgs),
     /// Re-run a replay file byte for byte (only output flags are accepted).
@@ -128,6 +129,36 @@ struct OutputArgs {
     starvation_threshold_ms: u64,
 }
 
+/// GOGC and GOMEMLIMIT on top of the scenario's `[runtime]`.
+#[derive(clap::Args)]
+struct GcArgs {
+    /// GOGC, overriding the scenario's: how far the heap may grow over the
+    /// live heap before a cycle starts, in percent (Go's default is 100), or
+    /// off.
+    #[arg(long, value_name = "PERCENT|off", allow_hyphen_values = true)]
+    gogc: Option<String>,
+    /// GOMEMLIMIT, overriding the scenario's: a soft memory limit as a byte
+    /// size in Go's syntax (32MiB, 1GiB, 4096: units B, KiB, MiB, GiB, TiB),
+    /// or off.
+    #[arg(long, value_name = "SIZE|off", allow_hyphen_values = true)]
+    gomemlimit: Option<String>,
+}
+
+impl GcArgs {
+    /// Sets GOGC and GOMEMLIMIT in `runtime` where the flags give them; the
+    /// error names the flag.
+    fn apply(&self, runtime: &mut sim_sched::RuntimeConfig) -> Result<(), String> {
+        if let Some(text) = &self.gogc {
+            runtime.gogc = scenarios::parse_gogc(text).map_err(|e| format!("--gogc: {e}"))?;
+        }
+        if let Some(text) = &self.gomemlimit {
+            runtime.memory_limit_bytes = scenarios::parse_gomemlimit(text)
+                .map_err(|e| format!("--gomemlimit: {e}; off means no limit"))?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(clap::Args)]
 struct ExploreArgs {
     /// A library scenario name or a path to a scenario file.
@@ -148,6 +179,8 @@ struct ExploreArgs {
     /// GODEBUG settings, applied on top of the scenario's.
     #[arg(long, value_name = "k=v,...")]
     godebug: Option<String>,
+    #[command(flatten)]
+    gc: GcArgs,
     /// Use the cost model in FILE instead of the committed defaults.
     #[arg(long, value_name = "FILE")]
     cost_model: Option<PathBuf>,
@@ -181,9 +214,11 @@ struct CompareArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// GODEBUG settings for both sides, applied on top of the scenario's:
-    /// schedtrace=MS, scheddetail=1, asyncpreemptoff=1.
+    /// schedtrace=MS, scheddetail=1, asyncpreemptoff=1, gctrace=1.
     #[arg(long, value_name = "k=v,...")]
     godebug: Option<String>,
+    #[command(flatten)]
+    gc: GcArgs,
     /// Also print both sides' schedtrace output (the simulated run's, then
     /// the first real run's).
     #[arg(long)]
@@ -204,9 +239,11 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     gomaxprocs: Option<u32>,
     /// GODEBUG settings, applied on top of the scenario's:
-    /// schedtrace=MS, scheddetail=1, asyncpreemptoff=1.
+    /// schedtrace=MS, scheddetail=1, asyncpreemptoff=1, gctrace=1.
     #[arg(long, value_name = "k=v,...")]
     godebug: Option<String>,
+    #[command(flatten)]
+    gc: GcArgs,
     #[command(flatten)]
     output: OutputArgs,
     /// Stop the run at this simulated time (e.g. 10s, 500ms), with a partial
@@ -297,6 +334,7 @@ fn simulation_config(
     seed: u64,
     gomaxprocs: Option<u32>,
     godebug: Option<&str>,
+    gc: &GcArgs,
     cost_model: Option<&PathBuf>,
 ) -> Result<(SimConfig, CostSource), String> {
     let mut runtime = scenario.runtime.clone();
@@ -312,6 +350,7 @@ fn simulation_config(
             .apply(spec)
             .map_err(|e| format!("--godebug: {e}"))?;
     }
+    gc.apply(&mut runtime)?;
     let (cost, source) = match cost_model {
         Some(path) => (
             scenarios::load_cost_model(path).map_err(|e| e.to_string())?,
@@ -340,6 +379,7 @@ fn run(args: RunArgs) -> ExitCode {
         args.seed,
         args.gomaxprocs,
         args.godebug.as_deref(),
+        &args.gc,
         args.cost_model.as_ref(),
     ) {
         Ok(c) => c,
@@ -453,6 +493,8 @@ fn simulate_and_report(
             "seed": config.seed,
             "gomaxprocs": config.runtime.gomaxprocs,
             "godebug": config.runtime.godebug.to_string(),
+            "gogc": scenarios::gosource::gogc_text(config.runtime.gogc),
+            "gomemlimit": scenarios::gosource::gomemlimit_text(config.runtime.memory_limit_bytes),
             "summary": summary,
         });
         let text = serde_json::to_string_pretty(&doc).expect("a summary serialises");
@@ -532,6 +574,7 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
         first,
         args.gomaxprocs,
         args.godebug.as_deref(),
+        &args.gc,
         args.cost_model.as_ref(),
     ) {
         Ok(c) => c,
@@ -706,17 +749,22 @@ fn first_difference(a: &World, b: &World) -> Option<String> {
     None
 }
 
+/// The runtime settings as Go's environment variables, for headings:
+/// `GOMAXPROCS=2, GODEBUG=gctrace=1, GOGC=50` (GOGC and GOMEMLIMIT only
+/// when they are not Go's defaults).
+fn settings_text(runtime: &sim_sched::RuntimeConfig) -> String {
+    scenarios::gosource::environment_variables(runtime)
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64) {
-    let godebug = config.runtime.godebug.to_string();
     println!(
-        "\n== {name}: seed {}, GOMAXPROCS={}{} (model of {GO_VERSION})",
+        "\n== {name}: seed {}, {} (model of {GO_VERSION})",
         config.seed,
-        config.runtime.gomaxprocs,
-        if godebug.is_empty() {
-            String::new()
-        } else {
-            format!(", GODEBUG={godebug}")
-        }
+        settings_text(&config.runtime)
     );
     let elapsed_s = match summary.get(sim_core::metrics::GMPSIM_ELAPSED) {
         Some(MetricValue::Float(s)) => *s,
@@ -787,11 +835,14 @@ fn compare(args: CompareArgs) -> ExitCode {
             Err(e) => return bad_input(&e.to_string()),
         }
     };
-    if let Some(spec) = &args.godebug {
-        for scenario in &mut scenarios {
-            if let Err(e) = scenario.runtime.godebug.apply(spec) {
-                return bad_input(&format!("--godebug: {e}"));
-            }
+    for scenario in &mut scenarios {
+        if let Some(spec) = &args.godebug
+            && let Err(e) = scenario.runtime.godebug.apply(spec)
+        {
+            return bad_input(&format!("--godebug: {e}"));
+        }
+        if let Err(e) = args.gc.apply(&mut scenario.runtime) {
+            return bad_input(&e);
         }
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
@@ -900,16 +951,10 @@ fn print_comparison(
 ) {
     use scenarios::measure::{FigureUnit, compare};
 
-    let godebug = scenario.runtime.godebug.to_string();
     println!(
-        "\n== {}: GOMAXPROCS={}{}",
+        "\n== {}: {}",
         scenario.name,
-        scenario.runtime.gomaxprocs,
-        if godebug.is_empty() {
-            String::new()
-        } else {
-            format!(", GODEBUG={godebug}")
-        }
+        settings_text(&scenario.runtime)
     );
     println!(
         "simulated: model of {GO_VERSION}, seed {seed}: exit status {}, {}",
@@ -923,6 +968,17 @@ fn print_comparison(
         real.completed(),
         real.binary.display()
     );
+    if real.gctrace_added {
+        println!(
+            "           with GODEBUG={} (gctrace=1 added to read each GC cycle's heap goal)",
+            real.godebug
+        );
+    }
+    for (i, run) in real.runs.iter().enumerate() {
+        for warning in &run.warnings {
+            println!("warning:   run {}: {warning}", i + 1);
+        }
+    }
 
     let rows = compare(simulated, &real.figures);
     let width = rows
@@ -1021,9 +1077,14 @@ fn print_traces(seed: u64, simulated_stderr: &str, real: &scenarios::realgo::Rea
     match real.runs.first() {
         Some(run) => {
             println!(
-                "\n-- real output ({}, run 1 of {}) --",
+                "\n-- real output ({}, run 1 of {}{}) --",
                 real.go_version,
-                real.runs.len()
+                real.runs.len(),
+                if real.gctrace_added {
+                    ", with gctrace=1 added by the runner"
+                } else {
+                    ""
+                }
             );
             print!("{}", run.stderr);
         }

@@ -139,7 +139,7 @@ pub fn format_byte_size(bytes: u64) -> String {
     let (name, size) = UNITS
         .iter()
         .rev()
-        .find(|(_, size)| bytes % size == 0 && bytes >= *size)
+        .find(|(_, size)| bytes.is_multiple_of(*size) && bytes >= *size)
         .copied()
         .unwrap_or(UNITS[0]);
     format!("{}{name}", bytes / size)

@@ -173,12 +173,12 @@ impl GoNames {
         let mut shapes = BTreeMap::new();
         for shape in allocs.iter().flatten() {
             let key = (shape.size_bytes, shape.pointer_words);
-            if !shapes.contains_key(&key) {
+            if let std::collections::btree_map::Entry::Vacant(entry) = shapes.entry(key) {
                 let name = match shape.pointer_words {
                     0 => format!("obj{}", shape.size_bytes),
                     p => format!("obj{}p{p}", shape.size_bytes),
                 };
-                shapes.insert(key, claim(&name, "T"));
+                entry.insert(claim(&name, "T"));
             }
         }
         // The state variables are local to their function, but a local

@@ -12,6 +12,8 @@
 //! gomaxprocs 2
 //! ncpu 2
 //! godebug schedtrace=10
+//! gogc 100
+//! gomemlimit off
 //! max-sim-time-ns 60000000000
 //! strategy seeded
 //! outcome 2 fatal error: all goroutines are asleep - deadlock!
@@ -27,8 +29,14 @@
 //! followed by N lines `decision INDEX KIND RANGE VALUE` (choices not listed
 //! take their default: no jitter, the first candidate), which is what a
 //! shrunk failure is.
+//!
+//! `gogc` (a percentage or `off`) and `gomemlimit` (a byte size like `32MiB`,
+//! or `off`) came later in format 1: a file without them was recorded before
+//! runs had those settings, and reads as Go's defaults, `gogc 100` and
+//! `gomemlimit off`.
 
-use crate::{Scenario, ScenarioError};
+use crate::gosource::{gogc_text, gomemlimit_text};
+use crate::{Scenario, ScenarioError, parse_gogc, parse_gomemlimit};
 use sim_core::cost::CostModel;
 use sim_core::metrics::Outcome;
 use sim_core::rng::fnv1a64;
@@ -134,6 +142,12 @@ impl Replay {
         let _ = writeln!(out, "gomaxprocs {}", self.runtime.gomaxprocs);
         let _ = writeln!(out, "ncpu {}", self.runtime.ncpu);
         let _ = writeln!(out, "godebug {}", self.runtime.godebug);
+        let _ = writeln!(out, "gogc {}", gogc_text(self.runtime.gogc));
+        let _ = writeln!(
+            out,
+            "gomemlimit {}",
+            gomemlimit_text(self.runtime.memory_limit_bytes)
+        );
         let _ = writeln!(out, "max-sim-time-ns {}", self.runtime.max_sim_time_ns);
         let _ = writeln!(
             out,
@@ -231,6 +245,15 @@ impl Replay {
             .godebug
             .apply(godebug)
             .map_err(|e| err(godebug_line, "godebug", e.to_string()))?;
+        // Optional: files recorded before these settings existed have neither.
+        let optional = |key: &str| fields.iter().find(|(_, k, _)| *k == key);
+        if let Some((line, _, value)) = optional("gogc") {
+            runtime.gogc = parse_gogc(value).map_err(|e| err(*line, "gogc", e))?;
+        }
+        if let Some((line, _, value)) = optional("gomemlimit") {
+            runtime.memory_limit_bytes =
+                parse_gomemlimit(value).map_err(|e| err(*line, "gomemlimit", e))?;
+        }
         let (strategy_line, strategy_text) = get("strategy")?;
         let words: Vec<&str> = strategy_text.split_whitespace().collect();
         let strategy = match words.as_slice() {
@@ -430,6 +453,40 @@ mod tests {
         again.run();
         assert_eq!(run_hash(&again), replay.trace_hash);
         assert_eq!(again.outcome(), world.outcome());
+    }
+
+    #[test]
+    fn gogc_and_the_memory_limit_are_recorded_and_optional() {
+        let (mut replay, _) = recorded();
+        assert!(replay.to_text().contains("\ngogc 100\ngomemlimit off\n"));
+        replay.runtime.gogc = -1;
+        replay.runtime.memory_limit_bytes = 32 << 20;
+        let text = replay.to_text();
+        assert!(text.contains("\ngogc off\ngomemlimit 32MiB\n"), "{text}");
+        assert_eq!(Replay::parse(&text, "x.replay").unwrap(), replay);
+        replay.runtime.gogc = 50;
+        let text = replay.to_text();
+        assert_eq!(Replay::parse(&text, "x.replay").unwrap().runtime.gogc, 50);
+
+        // A file from before these settings: Go's defaults.
+        let old: String = text
+            .lines()
+            .filter(|l| !l.starts_with("gogc ") && !l.starts_with("gomemlimit "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let parsed = Replay::parse(&old, "old.replay").unwrap();
+        assert_eq!(parsed.runtime.gogc, 100);
+        assert_eq!(parsed.runtime.memory_limit_bytes, i64::MAX);
+
+        let bad = text.replace("gomemlimit 32MiB", "gomemlimit 32MB");
+        let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.replay:11:1: gomemlimit: unknown unit \"MB\""),
+            "{e}"
+        );
+        let bad = text.replace("gogc 50", "gogc fifty");
+        let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
+        assert!(e.starts_with("x.replay:10:1: gogc: "), "{e}");
     }
 
     #[test]
