@@ -49,8 +49,9 @@ pub const GC_HEAP_ALLOCS: &str = "/gc/heap/allocs:objects";
 pub const GC_HEAP_OBJECTS: &str = "/gc/heap/objects:objects";
 /// `/memory/classes/heap/stacks:bytes` (MemStats.StackInuse).
 pub const MEMORY_STACKS: &str = "/memory/classes/heap/stacks:bytes";
-/// The median over cycles of each cycle's heap goal (not a Go metric; the
-/// real run reads it from its gctrace lines).
+/// The median over cycles of each cycle's heap goal in whole MiB, as
+/// gctrace prints it (not a Go metric; the real run reads it from its
+/// gctrace lines, the model from its cycles).
 pub const GMPSIM_GC_GOAL_MEDIAN: &str = "/gmpsim/gc/heap/goal-median:bytes";
 /// MemStats.GCCPUFraction: GC CPU over total CPU (GOMAXPROCS × wall) since
 /// start, idle-priority marking excluded.

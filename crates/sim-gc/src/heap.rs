@@ -53,7 +53,7 @@ use crate::sizeclass::{
 };
 use serde::{Deserialize, Serialize};
 use sim_core::ids::PId;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 
 /// `pallocChunkPages`: the heap grows by whole 4 MiB chunks of 512 pages.
@@ -415,6 +415,11 @@ struct StackPoolSpan {
 #[derive(Clone, Debug, Default)]
 struct StackPools {
     spans: [Vec<StackPoolSpan>; NUM_STACK_ORDERS],
+    /// Per order, the in-use spans with a free stack, by index (the
+    /// lowest is taken first).
+    nonfull: [BTreeSet<u32>; NUM_STACK_ORDERS],
+    /// Per order, the spans whose pages went back, for reuse.
+    released: [BTreeSet<u32>; NUM_STACK_ORDERS],
     /// Empty pool spans whose freeing waits for the end of the mark phase.
     deferred_free: Vec<(u8, u32)>,
 }
@@ -1221,30 +1226,33 @@ impl Heap {
         let order = (size_bytes / STACK_MIN_BYTES).trailing_zeros() as usize;
         if order < NUM_STACK_ORDERS {
             let capacity = (STACK_POOL_SPAN_BYTES / size_bytes) as u32;
-            let pool = &mut self.stacks.spans[order];
-            let found = pool
-                .iter()
-                .position(|s| s.in_use.is_some_and(|n| n < capacity));
+            let found = self.stacks.nonfull[order].first().copied();
             let index = match found {
-                Some(i) => i,
+                Some(i) => i as usize,
                 None => {
                     let pages = STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES;
                     self.take_stack_pages(pages, env);
-                    let pool = &mut self.stacks.spans[order];
-                    match pool.iter().position(|s| s.in_use.is_none()) {
+                    let stacks = &mut self.stacks;
+                    match stacks.released[order].pop_first() {
                         Some(i) => {
-                            pool[i].in_use = Some(0);
-                            i
+                            stacks.spans[order][i as usize].in_use = Some(0);
+                            i as usize
                         }
                         None => {
-                            pool.push(StackPoolSpan { in_use: Some(0) });
-                            pool.len() - 1
+                            stacks.spans[order].push(StackPoolSpan { in_use: Some(0) });
+                            stacks.spans[order].len() - 1
                         }
                     }
                 }
             };
             let span = &mut self.stacks.spans[order][index];
-            span.in_use = span.in_use.map(|n| n + 1);
+            let n = span.in_use.expect("an in-use span") + 1;
+            span.in_use = Some(n);
+            if n < capacity {
+                self.stacks.nonfull[order].insert(index as u32);
+            } else {
+                self.stacks.nonfull[order].remove(&(index as u32));
+            }
             StackHandle {
                 size_bytes,
                 home: StackHome::Pool {
@@ -1283,9 +1291,12 @@ impl Heap {
                 let entry = &mut self.stacks.spans[order as usize][span as usize];
                 let n = entry.in_use.expect("stack span in use") - 1;
                 entry.in_use = Some(n);
+                self.stacks.nonfull[order as usize].insert(span);
                 if n == 0 {
                     if gc_off {
                         entry.in_use = None;
+                        self.stacks.nonfull[order as usize].remove(&span);
+                        self.stacks.released[order as usize].insert(span);
                         self.return_stack_pages(STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES);
                     } else {
                         self.stacks.deferred_free.push((order, span));
@@ -1302,6 +1313,8 @@ impl Heap {
             let entry = &mut self.stacks.spans[order as usize][span as usize];
             if entry.in_use == Some(0) {
                 entry.in_use = None;
+                self.stacks.nonfull[order as usize].remove(&span);
+                self.stacks.released[order as usize].insert(span);
                 self.return_stack_pages(STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES);
             }
         }

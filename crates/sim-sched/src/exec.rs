@@ -82,7 +82,10 @@ impl World {
             if gi == self.main_g && !self.init.done && !self.runtime_main_init(m) {
                 return;
             }
-            if let Some(trigger) = self.gs[gi.index()].starting_gc.take()
+            if let Some(trigger) = self.gs[gi.index()]
+                .gc
+                .as_mut()
+                .and_then(|x| x.starting_gc.take())
                 && self.gc_start(m, trigger)
             {
                 return;

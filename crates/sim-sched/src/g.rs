@@ -123,6 +123,22 @@ pub enum GcStage {
     GcOpSweep { n: u32 },
 }
 
+/// The GC's per-goroutine state in the scheduler.
+#[derive(Clone, Debug, Default)]
+pub struct GcG {
+    /// Objects left to allocate in the current `alloc` op, once it started.
+    pub alloc_left: Option<u64>,
+    /// The ring of each `alloc` op this G has run, by the op's pc.
+    pub rings: Vec<(u32, sim_gc::RingId)>,
+    /// runtime.GC() in progress.
+    pub gc_stage: Option<GcStage>,
+    /// `gcStart` is waiting for a new mark worker to start
+    /// (gcBgMarkStartWorkers); then it starts a cycle for this trigger.
+    pub starting_gc: Option<sim_gc::GcTrigger>,
+    /// For a mark worker: its current run.
+    pub worker: Option<WorkerRun>,
+}
+
 /// A mark worker's current run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WorkerRun {
@@ -194,19 +210,11 @@ pub struct G {
     pub run_ns: u64,
     /// Longest time this G waited for a mutex.
     pub max_mutex_wait_ns: u64,
-    /// Objects left to allocate in the current `alloc` op, once it started.
-    pub alloc_left: Option<u64>,
-    /// The ring of each `alloc` op this G has run, by the op's pc.
-    pub rings: Vec<(u32, sim_gc::RingId)>,
     /// The runtime work the G's current CPU segment is for.
     pub gc_work: Option<GcWork>,
-    /// runtime.GC() in progress.
-    pub gc_stage: Option<GcStage>,
-    /// `gcStart` is waiting for a new mark worker to start
-    /// (gcBgMarkStartWorkers); then it starts a cycle for this trigger.
-    pub starting_gc: Option<sim_gc::GcTrigger>,
-    /// For a mark worker: its current run.
-    pub worker: Option<WorkerRun>,
+    /// The GC's per-goroutine state, for goroutines that allocate or run
+    /// GC work (boxed: most goroutines never need it).
+    pub gc: Option<Box<GcG>>,
     /// The preemption request came from a stop-the-world.
     pub preempt_stw: bool,
 }
@@ -248,14 +256,20 @@ impl G {
             max_runnable_wait_ns: 0,
             run_ns: 0,
             max_mutex_wait_ns: 0,
-            alloc_left: None,
-            rings: Vec::new(),
             gc_work: None,
-            gc_stage: None,
-            starting_gc: None,
-            worker: None,
+            gc: None,
             preempt_stw: false,
         }
+    }
+
+    /// The GC state, created on first use.
+    pub fn gc_mut(&mut self) -> &mut GcG {
+        self.gc.get_or_insert_with(Default::default)
+    }
+
+    /// The GC state's field `f`, or its default.
+    pub fn gc_get<T: Default>(&self, f: impl FnOnce(&GcG) -> T) -> T {
+        self.gc.as_deref().map(f).unwrap_or_default()
     }
 
     /// Whether Go counts this G as a user goroutine.

@@ -231,11 +231,13 @@ impl World {
         let p = self.p_of(m);
         let key = gc_key(gi);
         let pc = self.gs[gi.index()].pc;
-        let ring = match self.gs[gi.index()].rings.iter().find(|(at, _)| *at == pc) {
-            Some((_, ring)) => *ring,
+        let known = self.gs[gi.index()]
+            .gc_get(|x| x.rings.iter().find(|(at, _)| *at == pc).map(|(_, r)| *r));
+        let ring = match known {
+            Some(ring) => ring,
             None => match self.gc.new_ring(p, key, keep) {
                 NewRing::Created { ring, backing } => {
-                    self.gs[gi.index()].rings.push((pc, ring));
+                    self.gs[gi.index()].gc_mut().rings.push((pc, ring));
                     if let Some(a) = backing {
                         let ns = self.config.cost.malloc_large_ns
                             + a.slot_bytes * self.config.cost.malloc_ns_per_kib / 1024;
@@ -255,11 +257,13 @@ impl World {
                 }
             },
         };
-        let left = self.gs[gi.index()].alloc_left.unwrap_or(count);
+        let left = self.gs[gi.index()]
+            .gc_get(|x| x.alloc_left)
+            .unwrap_or(count);
         if left == 0 {
             // The last batch started a cycle; the op is done.
             let g = &mut self.gs[gi.index()];
-            g.alloc_left = None;
+            g.gc_mut().alloc_left = None;
             g.pc += 1;
             self.exec_g(m);
             return;
@@ -270,7 +274,7 @@ impl World {
         let os_before = self.os_memory_work();
         let out = self.gc.alloc_loop(p, key, ring, shape, link, batch);
         let os_ns = self.os_memory_cost_ns(os_before);
-        self.gs[gi.index()].alloc_left = Some(left - out.allocated);
+        self.gs[gi.index()].gc_mut().alloc_left = Some(left - out.allocated);
         let stop = out.stop.expect("a loop reports why it stopped");
         if out.allocated == 0 {
             debug_assert_eq!(stop, LoopStop::AssistNeeded);
@@ -350,8 +354,8 @@ impl World {
     /// An allocation batch ended without starting a cycle.
     fn alloc_batch_done(&mut self, m: MId, gi: GIdx) {
         let g = &mut self.gs[gi.index()];
-        if g.alloc_left == Some(0) {
-            g.alloc_left = None;
+        if g.gc_get(|x| x.alloc_left) == Some(0) {
+            g.gc_mut().alloc_left = None;
             g.pc += 1;
         }
         self.exec_g(m);
@@ -436,7 +440,7 @@ impl World {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         if self.gc_driver.worker_count < self.gomaxprocs() {
             // gcBgMarkStartWorkers: go gcBgMarkWorker(ready); <-ready.
-            self.gs[gi.index()].starting_gc = Some(trigger);
+            self.gs[gi.index()].gc_mut().starting_gc = Some(trigger);
             self.gc_driver.worker_starter = Some(gi);
             self.newproc(m, GKind::MarkWorker);
             self.park(m, WaitReason::ChanReceive);
@@ -735,7 +739,7 @@ impl World {
 
     fn take_worker(&mut self, mode: WorkerMode, p: PId) -> GIdx {
         let g = self.gc_driver.worker_pool.pop().expect("checked");
-        self.gs[g.index()].worker = Some(WorkerRun {
+        self.gs[g.index()].gc_mut().worker = Some(WorkerRun {
             mode,
             since_ns: self.now_ns,
             kicked_runq: false,
@@ -748,7 +752,7 @@ impl World {
     /// A mark worker runs (M `m`'s current G).
     pub(crate) fn worker_run(&mut self, m: MId) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
-        let Some(run) = self.gs[gi.index()].worker else {
+        let Some(run) = self.gs[gi.index()].gc_get(|x| x.worker) else {
             // The first run (gcBgMarkWorker's start: tell the starter, which
             // waits in gcBgMarkStartWorkers), or a run whose work is over:
             // park in the pool.
@@ -778,7 +782,7 @@ impl World {
                         self.sched.runq.extend(moved);
                         let g = &mut self.gs[gi.index()];
                         g.preempt = false;
-                        if let Some(w) = g.worker.as_mut() {
+                        if let Some(w) = g.gc_mut().worker.as_mut() {
                             w.kicked_runq = true;
                         }
                         self.wakep();
@@ -800,7 +804,7 @@ impl World {
             return;
         }
         if run.work_since_check_bytes >= DRAIN_CHECK_BYTES
-            && let Some(w) = self.gs[gi.index()].worker.as_mut()
+            && let Some(w) = self.gs[gi.index()].gc_mut().worker.as_mut()
         {
             w.work_since_check_bytes = 0;
         }
@@ -833,7 +837,7 @@ impl World {
             }
             return;
         }
-        if let Some(w) = self.gs[gi.index()].worker.as_mut() {
+        if let Some(w) = self.gs[gi.index()].gc_mut().worker.as_mut() {
             w.work_since_check_bytes += bytes;
         }
         self.gc_work_start(m, GcWork::MarkDrain, ns);
@@ -865,7 +869,7 @@ impl World {
     fn worker_account_stop(&mut self, m: MId) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         let p = self.p_of(m);
-        if let Some(run) = self.gs[gi.index()].worker.take() {
+        if let Some(run) = self.gs[gi.index()].gc_mut().worker.take() {
             let duration = self.now_ns - run.since_ns;
             self.gc.mark_worker_stop(p, run.mode, duration);
         }
@@ -913,10 +917,10 @@ impl World {
     /// The `gc` op (runtime.GC) at M `m`'s G's pc.
     pub(crate) fn gc_op(&mut self, m: MId) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
-        match self.gs[gi.index()].gc_stage {
+        match self.gs[gi.index()].gc_get(|x| x.gc_stage) {
             None => {
                 let n = self.gc.cycles();
-                self.gs[gi.index()].gc_stage = Some(GcStage::GcOpStart { n });
+                self.gs[gi.index()].gc_mut().gc_stage = Some(GcStage::GcOpStart { n });
                 if self.gc.phase != sim_gc::GcPhase::Off || self.gc.stats.numgc < n {
                     // gcWaitOnMark(n): the running cycle finishes first.
                     self.gc_driver.cycle_waiters.push((gi, n));
@@ -927,7 +931,7 @@ impl World {
                 self.gc_op(m);
             }
             Some(GcStage::GcOpStart { n }) => {
-                self.gs[gi.index()].gc_stage = Some(GcStage::GcOpSweep { n });
+                self.gs[gi.index()].gc_mut().gc_stage = Some(GcStage::GcOpSweep { n });
                 if self.gc_start(m, GcTrigger::Cycle { n: n + 1 }) {
                     return;
                 }
@@ -947,7 +951,7 @@ impl World {
                     return;
                 }
                 let g = &mut self.gs[gi.index()];
-                g.gc_stage = None;
+                g.gc_mut().gc_stage = None;
                 g.pc += 1;
                 self.exec_g(m);
             }

@@ -58,11 +58,12 @@ impl World {
             metrics::MEMORY_STACKS.to_string(),
             count(mem.stack_in_use_bytes),
         );
+        // As the real run reads it from gctrace lines: each goal in whole MiB.
         let mut goals: Vec<u64> = self
             .gc_driver
             .cycles
             .iter()
-            .map(|c| c.heap_goal_bytes)
+            .map(|c| c.heap_goal_bytes >> 20 << 20)
             .collect();
         if !goals.is_empty() {
             goals.sort_unstable();

@@ -607,12 +607,8 @@ impl World {
         g.run_ns = 0;
         g.max_runnable_wait_ns = 0;
         g.max_mutex_wait_ns = 0;
-        g.alloc_left = None;
-        g.rings.clear();
         g.gc_work = None;
-        g.gc_stage = None;
-        g.starting_gc = None;
-        g.worker = None;
+        g.gc = None;
         g.preempt_stw = false;
         g.start_tracking(tracking_seq);
         g.set_status(GStatus::Runnable, now);
