@@ -219,3 +219,50 @@ fn stack_growth_shows_in_stack_in_use() {
     // Ten 128 KiB stacks (100 KiB rounds up by doubling from 2 KiB).
     assert!(stacks >= 10 * 128 * 1024, "{stacks}");
 }
+
+#[test]
+fn sysmon_forces_a_cycle_after_two_minutes_without_one() {
+    let w = workload(vec![program(
+        "main",
+        vec![
+            alloc(64, 1, 1000, 100),
+            Op::Gc,
+            Op::Sleep {
+                duration_ns: 130 * 1_000 * MS,
+            },
+        ],
+    )]);
+    let mut runtime = RuntimeConfig {
+        gomaxprocs: 2,
+        max_sim_time_ns: 200 * 1_000 * MS,
+        ..RuntimeConfig::default()
+    };
+    runtime.godebug.apply("gctrace=1").unwrap();
+    let mut world = World::new(
+        &w,
+        SimConfig {
+            seed: 3,
+            runtime,
+            cost: sim_core::cost::CostModel::default(),
+            record_trace: true,
+        },
+    );
+    world.run();
+    let starts: Vec<(u64, String)> = world
+        .trace()
+        .iter()
+        .filter_map(|r| match &r.event {
+            TraceEvent::GcStart { trigger, .. } => Some((r.at_ns, trigger.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 2, "{starts:?}");
+    assert_eq!(starts[0].1, "runtime.GC");
+    // The forced cycle: sysmon's deep sleeps last at most a minute, so it
+    // looks at 60 s and 120 s; at 120 s two minutes have passed.
+    assert!(starts[1].1.starts_with("time"), "{starts:?}");
+    assert!(
+        (120_000 * MS..121_000 * MS).contains(&starts[1].0),
+        "{starts:?}"
+    );
+}
