@@ -112,10 +112,19 @@ pub(crate) struct GcDriver {
     pub stack_grown: bool,
 }
 
-/// What the summary keeps of one finished cycle.
-#[derive(Clone, Debug)]
-pub(crate) struct CycleRecord {
+/// One finished GC cycle, as the run summary and `gmpsim run` show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CycleRecord {
+    /// The cycle's number (gctrace's `gc N`).
+    pub numgc: u32,
+    /// The heap goal the cycle aimed at.
     pub heap_goal_bytes: u64,
+    /// Heap marked live at the end of mark.
+    pub heap_marked_bytes: u64,
+    /// Both stop-the-world pauses together.
+    pub pause_ns: u64,
+    /// Started by runtime.GC.
+    pub forced: bool,
 }
 
 impl GcDriver {
@@ -156,6 +165,11 @@ fn trace_mode(mode: WorkerMode) -> GcWorkerMode {
 }
 
 impl World {
+    /// Every GC cycle finished so far, in order.
+    pub fn gc_cycles(&self) -> &[CycleRecord] {
+        &self.gc_driver.cycles
+    }
+
     /// CPU time of mark work.
     fn mark_cost_ns(&self, work: &sim_gc::ScanWork) -> u64 {
         let c = &self.config.cost;
@@ -648,7 +662,11 @@ impl World {
                     line,
                 });
                 self.gc_driver.cycles.push(CycleRecord {
+                    numgc: report.numgc,
                     heap_goal_bytes: report.heap_goal_bytes,
+                    heap_marked_bytes: report.gctrace.heap2_bytes,
+                    pause_ns: report.pause_ns,
+                    forced: report.forced,
                 });
                 let numgc = report.numgc;
                 let mut waiters = std::mem::take(&mut self.gc_driver.cycle_waiters);

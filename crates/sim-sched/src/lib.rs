@@ -29,7 +29,7 @@ mod find_runnable;
 #[cfg(test)]
 mod find_runnable_tests;
 pub mod g;
-mod gc;
+pub mod gc;
 pub mod invariants;
 pub mod m;
 mod netpoll;
