@@ -93,17 +93,25 @@ pub struct GoroutineHeap {
     pub stack: StackHandle,
     /// Bytes of the stack in use (what a stack scan scans).
     pub stack_used_bytes: u64,
-    /// Pointer-holding locals.
-    pub locals: Vec<Option<ObjRef>>,
-    /// Rings this goroutine allocates through (their slice and last object
-    /// are locals of its stack).
-    pub rings: Vec<RingId>,
+    /// The pointers its stack holds; `None` until it holds any (most
+    /// goroutines never allocate, and a million of them should stay small).
+    pub refs: Option<Box<StackRefs>>,
     /// `gcAssistBytes`: allocation credit (negative is debt).
     pub assist_bytes: i64,
     /// The next allocation's debit was already taken (it stopped for an assist).
     debit_applied: bool,
     /// Scanned in the current cycle (its stack is black).
     pub stack_scanned: bool,
+}
+
+/// The pointers a goroutine's stack holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackRefs {
+    /// Pointer-holding locals.
+    pub locals: Vec<Option<ObjRef>>,
+    /// Rings this goroutine allocates through (their slice and last object
+    /// are locals of its stack).
+    pub rings: Vec<RingId>,
 }
 
 /// A ring buffer of the last `capacity` objects (`ring[i % K] = n`), backed by
@@ -250,8 +258,7 @@ impl Gc {
             GoroutineHeap {
                 stack,
                 stack_used_bytes: stack_used_bytes.min(stack.size_bytes),
-                locals: Vec::new(),
-                rings: Vec::new(),
+                refs: None,
                 assist_bytes: 0,
                 debit_applied: false,
                 stack_scanned: marking,
@@ -268,7 +275,7 @@ impl Gc {
         let Some(state) = self.graph.goroutines.remove(&g) else {
             return;
         };
-        for ring in &state.rings {
+        for ring in state.refs.iter().flat_map(|r| r.rings.iter()) {
             let ring = &mut self.graph.rings[ring.0 as usize];
             ring.dropped = true;
             ring.backing = None;
@@ -333,7 +340,8 @@ impl Gc {
                 .graph
                 .goroutines
                 .get(&g)
-                .and_then(|s| s.locals.get(index as usize).copied().flatten()),
+                .and_then(|s| s.refs.as_ref())
+                .and_then(|r| r.locals.get(index as usize).copied().flatten()),
             PtrLoc::Global(index) => self.graph.globals.get(index as usize).copied().flatten(),
             PtrLoc::Heap { obj, word } => self
                 .heap
@@ -352,7 +360,11 @@ impl Gc {
         let barrier = self.phase != GcPhase::Off;
         match loc {
             PtrLoc::Local { g, index } => {
-                let locals = &mut self.g_state(g).locals;
+                let locals = &mut self
+                    .g_state(g)
+                    .refs
+                    .get_or_insert_with(Default::default)
+                    .locals;
                 if locals.len() <= index as usize {
                     locals.resize(index as usize + 1, None);
                 }
@@ -521,7 +533,11 @@ impl Gc {
             last: None,
             dropped: false,
         });
-        self.g_state(g).rings.push(ring);
+        self.g_state(g)
+            .refs
+            .get_or_insert_with(Default::default)
+            .rings
+            .push(ring);
         NewRing::Created { ring, backing }
     }
 
@@ -609,8 +625,11 @@ impl Gc {
         let Some(state) = self.graph.goroutines.get(&g) else {
             return Vec::new();
         };
-        let mut out: Vec<ObjRef> = state.locals.iter().flatten().copied().collect();
-        for ring in &state.rings {
+        let Some(refs) = state.refs.as_deref() else {
+            return Vec::new();
+        };
+        let mut out: Vec<ObjRef> = refs.locals.iter().flatten().copied().collect();
+        for ring in &refs.rings {
             let r = &self.graph.rings[ring.0 as usize];
             out.extend(r.backing);
             out.extend(r.last);
