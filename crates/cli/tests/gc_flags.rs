@@ -25,9 +25,11 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// A small allocating scenario: a few cycles, quick to simulate.
-fn allocating_scenario() -> PathBuf {
-    let path = scratch("alloc.toml");
+/// A small allocating scenario: a few cycles, quick to simulate. Each test
+/// writes its own copy (`name`): tests run in parallel, and a replay reads
+/// its scenario file again.
+fn allocating_scenario(name: &str) -> PathBuf {
+    let path = scratch(&format!("{name}.toml"));
     std::fs::write(
         &path,
         r#"format = 1
@@ -50,7 +52,7 @@ ops = [
 
 #[test]
 fn bad_gogc_and_gomemlimit_values_fail_with_exit_1_naming_the_flag() {
-    let scenario = allocating_scenario();
+    let scenario = allocating_scenario("bad-flags");
     let scenario = scenario.to_str().unwrap();
     for (flag, value, needle) in [
         ("--gogc", "-1", "write \"off\""),
@@ -80,7 +82,7 @@ fn bad_gogc_and_gomemlimit_values_fail_with_exit_1_naming_the_flag() {
 
 #[test]
 fn the_flags_override_the_scenario_and_show_in_the_heading_and_the_json() {
-    let scenario = allocating_scenario();
+    let scenario = allocating_scenario("overrides");
     let json = scratch("summary.json");
     let o = gmpsim(&[
         "run",
@@ -125,7 +127,7 @@ fn the_flags_override_the_scenario_and_show_in_the_heading_and_the_json() {
 
 #[test]
 fn a_replay_records_gogc_and_the_memory_limit_and_reproduces_the_run() {
-    let scenario = allocating_scenario();
+    let scenario = allocating_scenario("replayed");
     let replay = scratch("alloc.replay");
     let o = gmpsim(&[
         "run",

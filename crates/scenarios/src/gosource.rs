@@ -9,9 +9,17 @@
 //! calibrates the compute loops before the scenario starts and prints one JSON
 //! object in the shape of `sim_core::metrics::Summary` when `main` returns.
 //!
-//! The runtime settings (GOMAXPROCS, GODEBUG) are not in the program: as for
-//! any Go program they come from the environment, and the runner
-//! ([`crate::realgo`]) sets them from the scenario.
+//! The runtime settings (GOMAXPROCS, GODEBUG, GOGC, GOMEMLIMIT) are not in
+//! the program: as for any Go program they come from the environment
+//! ([`environment_variables`]), and the runner ([`crate::realgo`]) sets them
+//! from the scenario.
+//!
+//! The memory ops become plain Go: an `alloc` is a `for` loop of `new(T)`
+//! with one named type per object shape (a byte array without pointers, else
+//! a struct starting with `next *T`), its ring and index declared at the top
+//! of the goroutine's function and kept alive to its end; `gc` is
+//! `runtime.GC()`; `stack_grow` calls the harness's `growStack`. A program
+//! with any of them reports the GC's figures too (`const reportGC = true`).
 //!
 //! Descriptions are copied into comments inside function bodies and into a
 //! header that is not attached to the package clause: gofmt rewrites doc

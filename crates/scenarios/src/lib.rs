@@ -3,7 +3,9 @@
 //! This crate owns
 //! - the scenario file format, version 1 (TOML read through serde; see
 //!   `FORMAT.md` beside this crate's `Cargo.toml`): the runtime settings
-//!   (GOMAXPROCS, GODEBUG, the simulated CPU count) and the goroutine programs;
+//!   (GOMAXPROCS, GODEBUG, GOGC, GOMEMLIMIT, the simulated CPU count) and the
+//!   goroutine programs; durations and byte sizes in Go's own syntax
+//!   ([`parse_duration_ns`], [`parse_byte_size`]);
 //! - the scenario library: classroom scenarios embedded in the binary, so
 //!   `gmpsim run cpu-fanout` works from any directory ([`library`]);
 //! - compiling a scenario into the workload model the simulator executes
@@ -15,7 +17,9 @@
 //!
 //! It also generates the equivalent stdlib-only Go program from a scenario
 //! ([`gosource`]), runs it with the pinned Go toolchain and parses what Go
-//! reports ([`realgo`]), and lines the two summaries up ([`measure`]).
+//! reports ([`realgo`]), reads `GODEBUG=gctrace=1` lines, the real
+//! runtime's and the model's alike ([`gctrace`]), and lines the two
+//! summaries up ([`measure`]).
 //!
 //! Architecture invariant: this crate contains no model. It describes a
 //! workload and hands it over; how goroutines are scheduled is sim-sched's
