@@ -353,7 +353,8 @@ var gcMetrics = []string{
 	"/gc/limiter/last-enabled:gc-cycle",
 	"/cpu/classes/gc/total:cpu-seconds",
 	"/cpu/classes/total:cpu-seconds",
-	"/memory/classes/heap/stacks:bytes", // MemStats.StackInuse
+	"/memory/classes/heap/released:bytes", // MemStats.HeapReleased
+	"/memory/classes/heap/stacks:bytes",   // MemStats.StackInuse
 }
 
 const gcPauses = "/sched/pauses/total/gc:seconds"
