@@ -85,9 +85,10 @@ pub struct CostModel {
     pub malloc_large_ns: u64,
     /// The OS's first touch of an 8 KiB runtime page that was released
     /// (fresh from the OS, or scavenged earlier): two page faults and the
-    /// kernel zeroing them. Reference machine: 512 MiB of 64 B objects take
-    /// ~55 ms longer with GOGC=off (all fresh memory) than with the heap
-    /// reused, about 0.85 µs per page.
+    /// kernel zeroing them. Reference machine (a Firecracker VM, where a
+    /// fault is expensive): a first-touch microbenchmark over 512 MiB took
+    /// 4.5 µs per 8 KiB page on the quietest of 8 runs (up to 9.5 µs while
+    /// another process compiled).
     pub page_fault_ns_per_page: u64,
     /// Returning an 8 KiB page to the OS (`madvise(MADV_DONTNEED)`), when
     /// allocation has to scavenge to stay under GOMEMLIMIT. Reference
@@ -160,7 +161,7 @@ impl Default for CostModel {
             mcache_refill_ns: 400,
             malloc_large_ns: 1_500,
             sweep_span_ns: 300,
-            page_fault_ns_per_page: 850,
+            page_fault_ns_per_page: 4_500,
             scavenge_ns_per_page: 580,
             write_barrier_ns: 10,
             mark_ns_per_kib: 1_000,

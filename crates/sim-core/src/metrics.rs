@@ -47,6 +47,14 @@ pub const GC_PAUSES: &str = "/sched/pauses/total/gc:seconds";
 pub const GC_HEAP_ALLOCS: &str = "/gc/heap/allocs:objects";
 /// `/gc/heap/objects:objects` (MemStats.HeapObjects).
 pub const GC_HEAP_OBJECTS: &str = "/gc/heap/objects:objects";
+/// `/memory/classes/heap/released:bytes` (MemStats.HeapReleased): free
+/// heap memory returned to the OS.
+pub const MEMORY_HEAP_RELEASED: &str = "/memory/classes/heap/released:bytes";
+/// Model-only: 8 KiB pages the OS faulted in because they had been released
+/// (fresh from the OS, or scavenged).
+pub const MODEL_PAGES_FAULTED: &str = "/gmpsim/model/memory/faulted-in:pages";
+/// Model-only: bytes returned to the OS by allocation (scavenge assists).
+pub const MODEL_SCAVENGE_ASSIST: &str = "/gmpsim/model/memory/scavenge-assist:bytes";
 /// `/memory/classes/heap/stacks:bytes` (MemStats.StackInuse).
 pub const MEMORY_STACKS: &str = "/memory/classes/heap/stacks:bytes";
 /// The median over cycles of each cycle's heap goal in whole MiB, as

@@ -58,6 +58,10 @@ impl World {
             metrics::MEMORY_STACKS.to_string(),
             count(mem.stack_in_use_bytes),
         );
+        m.insert(
+            metrics::MEMORY_HEAP_RELEASED.to_string(),
+            count(mem.heap_released_bytes),
+        );
         // As the real run reads it from gctrace lines: each goal in whole MiB.
         let mut goals: Vec<u64> = self
             .gc_driver
@@ -114,6 +118,17 @@ impl World {
         );
         self.gc_metrics(&mut m);
         let mut model_only = BTreeMap::new();
+        if m.contains_key(metrics::GC_CYCLES_TOTAL) {
+            let c = &self.gc.heap.counters;
+            model_only.insert(
+                metrics::MODEL_PAGES_FAULTED.to_string(),
+                count(c.faulted_in_pages),
+            );
+            model_only.insert(
+                metrics::MODEL_SCAVENGE_ASSIST.to_string(),
+                count(c.scavenge_assist_bytes),
+            );
+        }
         model_only.insert(
             metrics::MODEL_PREEMPTIONS.to_string(),
             count(self.stats.preemptions),
