@@ -39,7 +39,7 @@ macro_rules! entries {
 /// scheduler first, then blocking (system calls, the network), channels,
 /// locks, the garbage collector, and last what goes wrong (deadlocks, leaks)
 /// and scale.
-const ENTRIES: [Entry; 38] = entries![
+const ENTRIES: [Entry; 39] = entries![
     "cpu-fanout",
     "cpu-fanout-p1",
     "cpu-fanout-p2",
@@ -71,6 +71,7 @@ const ENTRIES: [Entry; 38] = entries![
     "runtime-gc",
     "memlimit-gogc-off",
     "memlimit-death-spiral",
+    "memlimit-death-spiral-p1",
     "deadlock-unbuffered",
     "deadlock-waitgroup",
     "deadlock-lock-order",

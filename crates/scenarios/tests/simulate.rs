@@ -46,6 +46,7 @@ const HEAVY: &[&str] = &[
     "fragmentation",
     "memlimit-gogc-off",
     "memlimit-death-spiral",
+    "memlimit-death-spiral-p1",
 ];
 
 fn assert_deterministic(name: &str, seeds: &[u64]) {

@@ -297,7 +297,11 @@ impl World {
         }
         let mut ns = self.alloc_cost_ns(shape, &out) + os_ns;
         if barrier {
-            ns += out.allocated * stores_per_object * self.config.cost.write_barrier_ns;
+            // Each store's barrier records two pointers (old and new); the
+            // buffer's flush shades them on this goroutine.
+            let c = &self.config.cost;
+            ns +=
+                out.allocated * stores_per_object * (c.write_barrier_ns + 2 * c.mark_ns_per_object);
         }
         self.gc_work_start(m, GcWork::Alloc { stop }, ns);
     }
