@@ -475,6 +475,7 @@ fn simulate_and_report(
     }
     let summary = world.summary();
     print_summary(&scenario.name, &config, &summary, world.events_processed());
+    print_gc_cycles(world.gc_cycles(), &summary);
     print_goroutine_reports(&world, outputs.starvation_threshold_ms);
 
     if let Some(path) = &outputs.trace_out {
@@ -758,6 +759,40 @@ fn settings_text(runtime: &sim_sched::RuntimeConfig) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The GC cycles of a run: how many, each one's heap goal, the pauses and
+/// the GC's share of the CPU (nothing for a run without cycles).
+fn print_gc_cycles(cycles: &[sim_sched::gc::CycleRecord], summary: &Summary) {
+    if cycles.is_empty() {
+        return;
+    }
+    let mib = |bytes: u64| format!("{:.1}", bytes as f64 / (1u64 << 20) as f64);
+    let forced = cycles.iter().filter(|c| c.forced).count();
+    let mut pauses: Vec<u64> = cycles.iter().map(|c| c.pause_ns).collect();
+    pauses.sort_unstable();
+    let fraction = match summary.get(sim_core::metrics::GMPSIM_GC_CPU_FRACTION) {
+        Some(MetricValue::Float(f)) => format!("{:.1}%", f * 100.0),
+        _ => "-".to_string(),
+    };
+    println!(
+        "\nGC: {} cycles ({forced} forced by runtime.GC); pauses per cycle (both STWs) p50 {} max {}; GC CPU fraction {fraction} (GCCPUFraction: idle-priority marking excluded)",
+        cycles.len(),
+        format_duration_ns(pauses[pauses.len() / 2]),
+        format_duration_ns(pauses[pauses.len() - 1]),
+    );
+    let goals: Vec<String> = cycles.iter().map(|c| mib(c.heap_goal_bytes)).collect();
+    let shown = if goals.len() <= 30 {
+        goals.join(" ")
+    } else {
+        format!(
+            "{} ... {} ({} cycles; all of them with --godebug gctrace=1)",
+            goals[..12].join(" "),
+            goals[goals.len() - 12..].join(" "),
+            goals.len()
+        )
+    };
+    println!("  heap goal per cycle, MiB: {shown}");
 }
 
 fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64) {
