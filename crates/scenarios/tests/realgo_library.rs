@@ -225,3 +225,38 @@ ops = [
     assert_eq!(run.summary.outcome.exit_code, 2);
     assert_eq!(run.summary.outcome.reason, message);
 }
+
+/// Qualitative, so it holds on a loaded machine too: quiet runs of
+/// alloc-steady gave 101.25 cycles at GOGC=50 and 23.8 at GOGC=200, and a
+/// run with another process using a whole CPU still gave 86.8 and 17.4.
+// Needs Go; CI runs it with `cargo test --workspace --release -- --ignored`.
+#[test]
+#[ignore = "needs the pinned Go toolchain (scripts/install-go.sh)"]
+fn a_lower_gogc_makes_real_go_collect_more_often() {
+    let go = go();
+    let mut cycles = Vec::new();
+    for gogc in [50, 200] {
+        let mut scenario = library::get("alloc-steady").unwrap();
+        scenario.runtime.gogc = gogc;
+        let real = realgo::measure(
+            &go,
+            &scenario,
+            &options(1, Duration::from_secs(60)),
+            &mut |_| {},
+        )
+        .unwrap();
+        let run = &real.runs[0];
+        assert_eq!(run.summary.outcome.exit_code, 0, "{}", run.stderr);
+        cycles.push(
+            run.summary
+                .count(sim_core::metrics::GC_CYCLES_TOTAL)
+                .expect("the program reports its GC cycles"),
+        );
+    }
+    assert!(
+        cycles[0] > 2 * cycles[1],
+        "GOGC=50: {} cycles, GOGC=200: {}",
+        cycles[0],
+        cycles[1]
+    );
+}
