@@ -101,18 +101,23 @@ pub struct CostModel {
     /// Sweeping one span (free slots counted, mark bits swapped in).
     pub sweep_span_ns: u64,
     /// A heap pointer store while the GC marks: the hybrid write barrier
-    /// records the old and the new pointer in the P's barrier buffer. The
-    /// buffer's flush, also on the mutator, then shades both pointers at
-    /// `mark_ns_per_object` each.
+    /// records the old and the new pointer in the P's barrier buffer, and
+    /// the buffer's flush (on the mutator) greys them; for small objects
+    /// under Green Tea that is setting a bit in the span, so a store costs
+    /// a few nanoseconds more, not a scan.
     pub write_barrier_ns: u64,
     /// Mark work per KiB scanned (heap objects, stacks, globals).
     pub mark_ns_per_kib: u64,
-    /// Mark work per object greyed and scanned (greyobject, work buffers).
-    /// With `mark_ns_per_kib`, fitted to two go1.27.3 gctrace runs on the
-    /// reference machine: a heap of 131k sparse objects (8 scanned bytes
-    /// each, ~2 MiB scanned) marks in ~3.5 ms of CPU, 28k pointer-dense
-    /// 1 KiB objects (28 MiB scanned) in ~30 ms.
+    /// Mark work per object of at most 512 bytes greyed and scanned: Green
+    /// Tea scans their spans a span at a time.
     pub mark_ns_per_object: u64,
+    /// Mark work per larger object, scanned one by one (its malloc header,
+    /// then its pointers: cache misses).
+    /// The three mark costs are fitted to three go1.27.3 gctrace runs on the
+    /// reference machine: 131k 64-byte objects (8 scanned bytes each, ~2 MiB
+    /// scanned in all) mark in ~3.5 ms of CPU; 16k 1 KiB objects with one
+    /// pointer in ~3.5 ms; 28k 1 KiB objects of 128 pointers in ~28 ms.
+    pub mark_ns_per_large_object: u64,
     /// The runtime's own work inside the sweep-termination pause, once the
     /// world is stopped (finishsweep, startCycle, root preparation).
     pub stw_sweep_termination_ns: u64,
@@ -168,9 +173,10 @@ impl Default for CostModel {
             sweep_span_ns: 300,
             page_fault_ns_per_page: 4_500,
             scavenge_ns_per_page: 580,
-            write_barrier_ns: 3,
-            mark_ns_per_kib: 1_000,
-            mark_ns_per_object: 10,
+            write_barrier_ns: 8,
+            mark_ns_per_kib: 780,
+            mark_ns_per_object: 14,
+            mark_ns_per_large_object: 200,
             stw_sweep_termination_ns: 12_000,
             stw_mark_termination_ns: 8_000,
             stack_copy_ns_per_kib: 150,

@@ -30,6 +30,10 @@
 //! without suspending its goroutine (the scheduler charges the cost).
 
 use crate::collector::{Gc, GcPhase};
+
+/// The largest object whose span Green Tea scans as a whole (objects with
+/// their pointer bits in the span, `heapBitsInSpan`).
+pub const GREEN_TEA_MAX_OBJECT_BYTES: u64 = 512;
 use crate::heap::{ObjRef, STACK_MIN_BYTES, SpanState, SweptSpan};
 use crate::pacer::WorkerMode;
 use serde::{Deserialize, Serialize};
@@ -86,6 +90,10 @@ pub struct ScanWork {
     /// Objects scanned (grey → black) and stacks scanned.
     pub objects_scanned: u64,
     pub stacks_scanned: u64,
+    /// Of `objects_scanned`, those over 512 bytes: Green Tea scans spans of
+    /// smaller objects a span at a time, larger ones one by one through
+    /// their malloc header (`heapBitsInSpan`'s 512-byte limit).
+    pub large_objects_scanned: u64,
 }
 
 impl ScanWork {
@@ -98,6 +106,7 @@ impl ScanWork {
         self.globals_bytes += other.globals_bytes;
         self.objects_scanned += other.objects_scanned;
         self.stacks_scanned += other.stacks_scanned;
+        self.large_objects_scanned += other.large_objects_scanned;
     }
 }
 
@@ -330,9 +339,11 @@ impl Gc {
                 .grey_bits
                 .clear_bit(obj.slot as u32);
         }
+        let large = finished && self.heap.span(obj.span).elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES;
         Some(ScanWork {
             heap_bytes: (end - item.start_word) as u64 * 8,
             objects_scanned: finished as u64,
+            large_objects_scanned: large as u64,
             ..ScanWork::default()
         })
     }

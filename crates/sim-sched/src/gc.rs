@@ -174,7 +174,9 @@ impl World {
     fn mark_cost_ns(&self, work: &sim_gc::ScanWork) -> u64 {
         let c = &self.config.cost;
         work.total_bytes() * c.mark_ns_per_kib / 1024
-            + (work.objects_scanned + work.stacks_scanned) * c.mark_ns_per_object
+            + (work.objects_scanned - work.large_objects_scanned + work.stacks_scanned)
+                * c.mark_ns_per_object
+            + work.large_objects_scanned * c.mark_ns_per_large_object
     }
 
     /// CPU time of a batch of allocations of `shape`.
@@ -297,11 +299,7 @@ impl World {
         }
         let mut ns = self.alloc_cost_ns(shape, &out) + os_ns;
         if barrier {
-            // Each store's barrier records two pointers (old and new); the
-            // buffer's flush shades them on this goroutine.
-            let c = &self.config.cost;
-            ns +=
-                out.allocated * stores_per_object * (c.write_barrier_ns + 2 * c.mark_ns_per_object);
+            ns += out.allocated * stores_per_object * self.config.cost.write_barrier_ns;
         }
         self.gc_work_start(m, GcWork::Alloc { stop }, ns);
     }
