@@ -984,10 +984,17 @@ impl World {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         let key = gc_key(gi);
         self.gc_driver.stack_grown = true;
+        let os_before = self.os_memory_work();
         match self.gc.set_stack_used(key, used_bytes) {
             Some(growth) => {
                 self.gc.set_stack_used(key, INITIAL_STACK_USED_BYTES);
-                let ns = growth.old_size_bytes * self.config.cost.stack_copy_ns_per_kib / 1024;
+                // Each doubling (newstack) copies the stack so far: from the
+                // old size to the new one that is old + 2 old + ... + new/2
+                // = new - old bytes. The new stack's pages fault in when the
+                // calls touch them.
+                let copied = growth.new_size_bytes - growth.old_size_bytes;
+                let ns = copied * self.config.cost.stack_copy_ns_per_kib / 1024
+                    + self.os_memory_cost_ns(os_before);
                 self.gc_work_start(m, GcWork::StackCopy, ns);
             }
             None => {
