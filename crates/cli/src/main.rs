@@ -6,6 +6,11 @@
 //! program a scenario stands for, and `compare` runs it with real Go beside
 //! the model (through `scenarios::realgo`). No model logic lives here.
 
+mod bench;
+
+#[global_allocator]
+static ALLOCATOR: bench::CountingAllocator = bench::CountingAllocator;
+
 use clap::{Parser, Subcommand};
 use scenarios::explore::{self, Properties};
 use scenarios::replay::{CostSource, Replay};
@@ -97,6 +102,34 @@ gmpsim compare alloc-steady --gogc 50 --runs 5\n  gmpsim compare --all --runs 3"
         after_help = "Examples:\n  gmpsim explore deadlock-lock-order --seeds 1..2000\n  gmpsim explore mutex-contention --seeds 1..500 --starvation-threshold-ms 5 --jobs 2"
     )]
     Explore(ExploreArgs),
+    /// Measure how fast the simulator runs scenarios (events and decisions
+    /// per second, simulated time per wall time, peak memory); with --live,
+    /// against the real Go program's wall time.
+    #[command(
+        after_help = "Examples:\n  gmpsim bench\n  gmpsim bench alloc-steady million-parked --repeat 5\n  gmpsim bench --live --json benches/results/bench-live.json"
+    )]
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Library scenario names or scenario files; the whole library when none.
+    scenarios: Vec<String>,
+    /// Also run each scenario's Go program with real Go and compare wall times.
+    #[arg(long)]
+    live: bool,
+    /// Real runs per scenario with --live (their mean wall time counts).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// Simulations per scenario (the median wall time counts).
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    /// Write the figures and the machine's description as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Kill a real run that takes longer than this many seconds.
+    #[arg(long, default_value_t = 120.0, value_name = "SECS")]
+    timeout: f64,
 }
 
 #[derive(clap::Args)]
@@ -320,6 +353,7 @@ fn main() -> ExitCode {
             Err(e) => bad_input(&e.to_string()),
         },
         Command::Compare(args) => compare(args),
+        Command::Bench(args) => bench_command(args),
     }
 }
 
@@ -849,6 +883,179 @@ fn simulate(scenario: &scenarios::Scenario, seed: u64) -> World {
     let mut world = World::new(&scenario.workload, config);
     world.run();
     world
+}
+
+fn bench_command(args: BenchArgs) -> ExitCode {
+    use bench::{BenchRow, Machine};
+    use scenarios::realgo::{GoToolchain, RunOptions};
+
+    let mut list = Vec::new();
+    if args.scenarios.is_empty() {
+        for entry in scenarios::library::entries() {
+            match entry.parse() {
+                Ok(s) => list.push(s),
+                Err(e) => return bad_input(&e.to_string()),
+            }
+        }
+    } else {
+        for name in &args.scenarios {
+            match scenarios::resolve(name) {
+                Ok(s) => list.push(s),
+                Err(e) => return bad_input(&e.to_string()),
+            }
+        }
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return bad_input(&format!(
+            "--timeout: must be a positive number of seconds, got {}",
+            args.timeout
+        ));
+    }
+    let go = if args.live {
+        match GoToolchain::locate() {
+            Ok(go) => Some(go),
+            Err(e) => return bad_input(&e.to_string()),
+        }
+    } else {
+        None
+    };
+    let options = RunOptions {
+        runs: args.runs as usize,
+        timeout: std::time::Duration::from_secs_f64(args.timeout),
+        ..RunOptions::default()
+    };
+    let mut rows = Vec::new();
+    for (i, scenario) in list.iter().enumerate() {
+        eprintln!("bench: {}/{} {}", i + 1, list.len(), scenario.name);
+        let mut walls = Vec::new();
+        let mut peak_bytes = 0u64;
+        let mut figures = (0, 0, 0);
+        for _ in 0..args.repeat {
+            let before = bench::reset_peak();
+            let started = std::time::Instant::now();
+            let mut world = World::new(
+                &scenario.workload,
+                SimConfig {
+                    seed: 1,
+                    runtime: scenario.runtime.clone(),
+                    cost: sim_core::cost::CostModel::default(),
+                    record_trace: false,
+                },
+            );
+            world.run();
+            walls.push(started.elapsed().as_secs_f64());
+            peak_bytes = peak_bytes.max((bench::peak_bytes() - before) as u64);
+            figures = (
+                world.events_processed(),
+                world.decisions_made(),
+                world.now_ns(),
+            );
+        }
+        let sim_wall_s = bench::median(&mut walls).expect("at least one run");
+        let (events, decisions, simulated_ns) = figures;
+        let (mut real_wall_s, mut real_background_load) = (None, None);
+        if let Some(go) = &go {
+            match scenarios::realgo::measure(go, scenario, &options, &mut |_| {}) {
+                Ok(real) => {
+                    let n = real.runs.len() as f64;
+                    real_wall_s = Some(real.runs.iter().map(|r| r.wall_s).sum::<f64>() / n);
+                    let loads: Vec<f64> = real
+                        .runs
+                        .iter()
+                        .filter_map(|r| r.background_cpu_per_wall_s)
+                        .collect();
+                    if !loads.is_empty() {
+                        real_background_load = Some(loads.iter().sum::<f64>() / loads.len() as f64);
+                    }
+                }
+                Err(e) => eprintln!("bench: {}: real Go: {e}", scenario.name),
+            }
+        }
+        rows.push(BenchRow {
+            scenario: scenario.name.clone(),
+            sim_wall_s,
+            simulated_s: simulated_ns as f64 / 1e9,
+            events,
+            decisions,
+            events_per_s: events as f64 / sim_wall_s,
+            decisions_per_s: decisions as f64 / sim_wall_s,
+            sim_ns_per_wall_ns: simulated_ns as f64 / 1e9 / sim_wall_s,
+            peak_bytes,
+            real_over_sim: real_wall_s.map(|r| r / sim_wall_s),
+            real_wall_s,
+            real_background_load,
+        });
+    }
+    let machine = Machine::describe();
+    println!(
+        "gmpsim bench: model of {GO_VERSION}, seed 1, median of {} simulation(s) per scenario, on {} ({} CPUs)",
+        args.repeat, machine.cpu_model, machine.cpus
+    );
+    println!(
+        "\n  {:<26} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}{}",
+        "scenario",
+        "sim wall",
+        "simulated",
+        "events",
+        "Mev/s",
+        "Mdec/s",
+        "sim/wall",
+        "peak MB",
+        if args.live {
+            format!(" {:>10} {:>9}", "real wall", "real/sim")
+        } else {
+            String::new()
+        }
+    );
+    for r in &rows {
+        let live = match (r.real_wall_s, r.real_over_sim) {
+            (Some(w), Some(x)) => format!(" {:>9.3}s {:>8.1}x", w, x),
+            _ if args.live => format!(" {:>10} {:>9}", "-", "-"),
+            _ => String::new(),
+        };
+        println!(
+            "  {:<26} {:>9.4}s {:>9.4}s {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.1}{live}",
+            r.scenario,
+            r.sim_wall_s,
+            r.simulated_s,
+            r.events,
+            r.events_per_s / 1e6,
+            r.decisions_per_s / 1e6,
+            r.sim_ns_per_wall_ns,
+            r.peak_bytes as f64 / 1e6,
+        );
+    }
+    let mut ratios: Vec<f64> = rows.iter().filter_map(|r| r.real_over_sim).collect();
+    let headline = if ratios.is_empty() {
+        None
+    } else {
+        let faster = ratios.iter().filter(|&&x| x > 1.0).count();
+        let n = ratios.len();
+        let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let med = bench::median(&mut ratios).expect("non-empty");
+        println!(
+            "\nreal / simulated wall time: median {med:.1}x, lowest {min:.2}x; the model is faster than real Go on {faster} of {n} scenarios"
+        );
+        Some(
+            serde_json::json!({"median_real_over_sim": med, "lowest_real_over_sim": min, "faster": faster, "scenarios": n}),
+        )
+    };
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({
+            "gmpsim_model_of": GO_VERSION,
+            "machine": machine,
+            "repeat": args.repeat,
+            "real_runs": if args.live { Some(args.runs) } else { None },
+            "rows": rows,
+            "headline": headline,
+        });
+        let text = serde_json::to_string_pretty(&doc).expect("serialisable") + "\n";
+        if let Err(e) = std::fs::write(path, text) {
+            return bad_input(&format!("--json {}: {e}", path.display()));
+        }
+        eprintln!("bench: wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
 }
 
 fn compare(args: CompareArgs) -> ExitCode {

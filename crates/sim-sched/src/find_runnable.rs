@@ -148,6 +148,7 @@ impl World {
         if let PickSource::Steal { .. } = decision.source {
             self.stats.steals += 1;
         }
+        self.stats.decisions += 1;
         self.emit(TraceEvent::GoStart { p, m, decision });
         self.schedule_m(m, start_ns);
     }

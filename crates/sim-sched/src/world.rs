@@ -117,6 +117,8 @@ pub(crate) struct Stats {
     pub steals: u64,
     pub syscall_retakes: u64,
     pub events: u64,
+    /// Scheduling decisions carried out (`execute` calls).
+    pub decisions: u64,
     /// Time goroutines spent blocked on mutexes and RWMutexes.
     pub mutex_wait_ns: u64,
     /// The longest any goroutine waited runnable, and for a mutex.
@@ -435,6 +437,11 @@ impl World {
     /// Events processed so far (stale, superseded events not counted).
     pub fn events_processed(&self) -> u64 {
         self.stats.events
+    }
+
+    /// Scheduling decisions carried out so far (a G chosen and executed).
+    pub fn decisions_made(&self) -> u64 {
+        self.stats.decisions
     }
 
     /// The configuration this run uses.
