@@ -36,7 +36,7 @@ use crate::heap::{ObjRef, STACK_MIN_BYTES, StackHandle, SweepWork};
 use crate::sizeclass::{AllocRoute, alloc_route};
 use serde::{Deserialize, Serialize};
 use sim_core::ids::{Goid, PId};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 
 /// The shape of an allocated object.
@@ -127,10 +127,58 @@ pub struct Ring {
     pub dropped: bool,
 }
 
+/// The GC's goroutines, indexed by goid: the scheduler numbers them densely
+/// (by G slot), so a vector is a map with O(1) lookups that iterates in goid
+/// order, as the `BTreeMap` it replaces did.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GoroutineTable {
+    slots: Vec<Option<GoroutineHeap>>,
+}
+
+impl GoroutineTable {
+    pub(crate) fn get(&self, g: &Goid) -> Option<&GoroutineHeap> {
+        self.slots.get(g.0 as usize).and_then(Option::as_ref)
+    }
+
+    pub(crate) fn get_mut(&mut self, g: &Goid) -> Option<&mut GoroutineHeap> {
+        self.slots.get_mut(g.0 as usize).and_then(Option::as_mut)
+    }
+
+    pub(crate) fn insert(&mut self, g: Goid, state: GoroutineHeap) -> Option<GoroutineHeap> {
+        let i = g.0 as usize;
+        if self.slots.len() <= i {
+            self.slots.resize_with(i + 1, || None);
+        }
+        self.slots[i].replace(state)
+    }
+
+    pub(crate) fn remove(&mut self, g: &Goid) -> Option<GoroutineHeap> {
+        self.slots.get_mut(g.0 as usize).and_then(Option::take)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Goid, &GoroutineHeap)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (Goid(i as u64), s)))
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (Goid, &mut GoroutineHeap)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_mut().map(|s| (Goid(i as u64), s)))
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut GoroutineHeap> {
+        self.slots.iter_mut().flatten()
+    }
+}
+
 /// Roots and mutator state.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Graph {
-    pub(crate) goroutines: BTreeMap<Goid, GoroutineHeap>,
+    pub(crate) goroutines: GoroutineTable,
     pub(crate) globals: Vec<Option<ObjRef>>,
     pub(crate) rings: Vec<Ring>,
     /// 2 KiB stacks of dead goroutines, kept for reuse (`gFree`).
@@ -614,7 +662,7 @@ impl Gc {
     pub fn roots(&self) -> Vec<ObjRef> {
         let mut out = Vec::new();
         for (g, _) in self.graph.goroutines.iter() {
-            out.extend(self.stack_roots(*g));
+            out.extend(self.stack_roots(g));
         }
         out.extend(self.graph.globals.iter().flatten().copied());
         out

@@ -204,7 +204,7 @@ impl Gc {
         self.mark.root_jobs.push_back(RootJob::Globals);
         for (g, state) in self.graph.goroutines.iter_mut() {
             state.stack_scanned = false;
-            self.mark.root_jobs.push_back(RootJob::Stack(*g));
+            self.mark.root_jobs.push_back(RootJob::Stack(g));
         }
         self.mark.root_jobs.len() as u64
     }
