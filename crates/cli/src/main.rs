@@ -7,6 +7,7 @@
 //! the model (through `scenarios::realgo`). No model logic lives here.
 
 mod bench;
+mod top;
 
 #[global_allocator]
 static ALLOCATOR: bench::CountingAllocator = bench::CountingAllocator;
@@ -109,6 +110,31 @@ gmpsim compare alloc-steady --gogc 50 --runs 5\n  gmpsim compare --all --runs 3"
         after_help = "Examples:\n  gmpsim bench\n  gmpsim bench alloc-steady million-parked --repeat 5\n  gmpsim bench --live --json benches/results/bench-live.json"
     )]
     Bench(BenchArgs),
+    /// A live terminal view of a simulated run, like `top`, driven by
+    /// simulated time: goroutines by state, each P's current G and queues,
+    /// threads, the heap and GC phase, and the last decisions with reasons.
+    #[command(
+        after_help = "Keys: space pause/resume, s step one event (paused), + faster, - slower, q quit.\n\nExamples:\n  gmpsim top cpu-fanout\n  gmpsim top alloc-steady --speed 1ms\n  gmpsim top starvation-tight-loop --godebug asyncpreemptoff=1 --speed 50ms"
+    )]
+    Top(TopArgs),
+}
+
+#[derive(clap::Args)]
+struct TopArgs {
+    /// A library scenario name (see `gmpsim list`) or a path to a scenario file.
+    scenario: String,
+    /// Seed for every random choice the runtime makes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulated time shown per second of wall time (a duration: 10ms, 1s).
+    #[arg(long, default_value = "10ms", value_name = "DURATION")]
+    speed: String,
+    /// GODEBUG settings, applied on top of the scenario's.
+    #[arg(long, value_name = "k=v,...")]
+    godebug: Option<String>,
+    /// Start paused (step with s).
+    #[arg(long)]
+    paused: bool,
 }
 
 #[derive(clap::Args)]
@@ -354,6 +380,7 @@ fn main() -> ExitCode {
         },
         Command::Compare(args) => compare(args),
         Command::Bench(args) => bench_command(args),
+        Command::Top(args) => top_command(args),
     }
 }
 
@@ -883,6 +910,79 @@ fn simulate(scenario: &scenarios::Scenario, seed: u64) -> World {
     let mut world = World::new(&scenario.workload, config);
     world.run();
     world
+}
+
+fn top_command(args: TopArgs) -> ExitCode {
+    use crossterm::event::{self, Event, KeyEventKind};
+    use std::io::IsTerminal;
+
+    let mut scenario = match scenarios::resolve(&args.scenario) {
+        Ok(s) => s,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    if let Some(spec) = &args.godebug
+        && let Err(e) = scenario.runtime.godebug.apply(spec)
+    {
+        return bad_input(&format!("--godebug: {e}"));
+    }
+    let sim_ns_per_s = match scenarios::parse_duration_ns(&args.speed) {
+        Ok(ns) if ns > 0 => ns,
+        Ok(_) => return bad_input("--speed: must be longer than 0s"),
+        Err(e) => return bad_input(&format!("--speed {}: {e}", args.speed)),
+    };
+    if !std::io::stdout().is_terminal() {
+        return bad_input(
+            "gmpsim top draws on a terminal and stdout is not one; use `gmpsim run SCENARIO --events` for text",
+        );
+    }
+    let mut world = World::new(
+        &scenario.workload,
+        SimConfig {
+            seed: args.seed,
+            runtime: scenario.runtime.clone(),
+            cost: sim_core::cost::CostModel::default(),
+            record_trace: true,
+        },
+    );
+    let mut pace = top::Pace {
+        sim_ns_per_s,
+        paused: args.paused,
+    };
+    let mut terminal = ratatui::init();
+    let tick = std::time::Duration::from_millis(100);
+    // The simulated time the view has reached (events happen at their own
+    // times; the view moves on even when nothing happens).
+    let mut view_ns = world.now_ns();
+    let result = (|| -> std::io::Result<()> {
+        loop {
+            terminal.draw(|f| top::render(f, &scenario.name, &world, &pace))?;
+            let started = std::time::Instant::now();
+            while started.elapsed() < tick {
+                if event::poll(tick.saturating_sub(started.elapsed()))?
+                    && let Event::Key(key) = event::read()?
+                    && key.kind == KeyEventKind::Press
+                    && let crossterm::event::KeyCode::Char(c) = key.code
+                    && !pace.apply(top::key_action(c), &mut world)
+                {
+                    return Ok(());
+                }
+            }
+            if pace.paused {
+                view_ns = world.now_ns();
+            } else if world.outcome().is_none() {
+                view_ns += pace.sim_ns_per_s / 10;
+                world.run_until(view_ns);
+            }
+        }
+    })();
+    ratatui::restore();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gmpsim top: terminal: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn bench_command(args: BenchArgs) -> ExitCode {

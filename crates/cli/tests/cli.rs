@@ -316,3 +316,40 @@ fn completions_are_generated_for_bash_and_every_subcommand_has_help_with_example
         }
     }
 }
+
+#[test]
+fn top_without_a_terminal_says_so_and_exits_1() {
+    let o = gmpsim(&["top", "cpu-fanout"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("terminal"), "{}", stderr(&o));
+    let o = gmpsim(&["top", "cpu-fanout", "--speed", "fast"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--speed fast"), "{}", stderr(&o));
+}
+
+#[test]
+fn bench_prints_a_row_per_scenario_and_writes_json() {
+    let json = std::env::temp_dir().join(format!("gmpsim-bench-{}.json", std::process::id()));
+    let o = gmpsim(&[
+        "bench",
+        "cpu-fanout",
+        "deadlock-unbuffered",
+        "--repeat",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("cpu-fanout") && out.contains("deadlock-unbuffered"),
+        "{out}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]["events"].as_u64().unwrap() > 100);
+    assert!(rows[0]["decisions"].as_u64().unwrap() > 10);
+    let _ = std::fs::remove_file(json);
+}

@@ -164,7 +164,39 @@ fn trace_mode(mode: WorkerMode) -> GcWorkerMode {
     }
 }
 
+/// The collector's state at a moment, for live views.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcStatus {
+    /// "off" (sweeping or idle), "mark", "mark termination", or the pause
+    /// in progress.
+    pub phase: String,
+    /// Cycles finished (`NumGC`).
+    pub cycles: u32,
+    /// `heapLive` now, and the current heap goal.
+    pub heap_live_bytes: u64,
+    pub heap_goal_bytes: u64,
+    /// Goroutine stacks in use.
+    pub stack_bytes: u64,
+}
+
 impl World {
+    /// The collector now.
+    pub fn gc_status(&self) -> GcStatus {
+        let phase = match (&self.gc_driver.stw, self.gc.phase) {
+            (Some(stw), _) => format!("stopping the world ({})", stw.kind),
+            (None, sim_gc::GcPhase::Off) => "off".to_string(),
+            (None, sim_gc::GcPhase::Mark) => "mark".to_string(),
+            (None, sim_gc::GcPhase::MarkTermination) => "mark termination".to_string(),
+        };
+        GcStatus {
+            phase,
+            cycles: self.gc.stats.numgc,
+            heap_live_bytes: self.gc.pacer.heap_live_bytes,
+            heap_goal_bytes: self.gc.heap_goal_bytes(),
+            stack_bytes: self.gc.heap.mem_stats().stack_in_use_bytes,
+        }
+    }
+
     /// Every GC cycle finished so far, in order.
     pub fn gc_cycles(&self) -> &[CycleRecord] {
         &self.gc_driver.cycles
