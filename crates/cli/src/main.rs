@@ -25,7 +25,9 @@ use std::process::ExitCode;
 
 /// Exit status for bad input (unknown scenario, malformed file, bad flag).
 const EXIT_BAD_INPUT: u8 = 1;
-/// Exit status of `explore` when a seed broke a property.
+/// Exit status of `explore` when a seed broke a property, and of `run` when
+/// the program exited 0 but an assertion of the scenario (its `[assert]`
+/// table) failed.
 const EXIT_PROPERTY_FAILED: u8 = 4;
 
 #[derive(Parser)]
@@ -537,6 +539,7 @@ fn simulate_and_report(
     let summary = world.summary();
     print_summary(&scenario.name, &config, &summary, world.events_processed());
     print_gc_cycles(world.gc_cycles(), &summary);
+    let assertions_hold = check_assertions(&world, &scenario.assertions);
     print_goroutine_reports(&world, outputs.starvation_threshold_ms);
 
     if let Some(path) = &outputs.trace_out {
@@ -612,6 +615,9 @@ fn simulate_and_report(
         }
     }
     let code = summary.outcome.exit_code;
+    if code == 0 && !assertions_hold {
+        return ExitCode::from(EXIT_PROPERTY_FAILED);
+    }
     ExitCode::from(u8::try_from(code).unwrap_or(EXIT_BAD_INPUT))
 }
 
@@ -642,8 +648,12 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return bad_input(&e),
     };
+    // The scenario's own `max_wait` assertion unless the flag overrides it.
     let properties = Properties {
-        starvation_threshold_ns: args.starvation_threshold_ms.map(|ms| ms * 1_000_000),
+        starvation_threshold_ns: args
+            .starvation_threshold_ms
+            .map(|ms| ms * 1_000_000)
+            .or(scenario.assertions.max_wait_ns),
     };
     let strategy = match args.strategy.as_str() {
         "random" => Strategy::Seeded,
@@ -854,6 +864,31 @@ fn print_gc_cycles(cycles: &[sim_sched::gc::CycleRecord], summary: &Summary) {
         )
     };
     println!("  heap goal per cycle, MiB: {shown}");
+}
+
+/// Checks the scenario's `[assert]` table on a finished run and prints the
+/// verdict; true when every assertion holds (or there are none).
+fn check_assertions(world: &World, assertions: &scenarios::Assertions) -> bool {
+    let Some(max_wait_ns) = assertions.max_wait_ns else {
+        return true;
+    };
+    let limit = format_duration_ns(max_wait_ns);
+    match world.starved_goroutines(max_wait_ns + 1).first() {
+        None => {
+            println!("\nassert max_wait = {limit}: holds");
+            true
+        }
+        Some(worst) => {
+            println!(
+                "\nassert max_wait = {limit}: FAILED: goroutine {} ({}) waited {} runnable, {} for a mutex",
+                worst.goid,
+                worst.program,
+                format_duration_ns(worst.max_runnable_wait_ns),
+                format_duration_ns(worst.max_mutex_wait_ns)
+            );
+            false
+        }
+    }
 }
 
 fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64) {

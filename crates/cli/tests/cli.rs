@@ -353,3 +353,52 @@ fn bench_prints_a_row_per_scenario_and_writes_json() {
     assert!(rows[0]["decisions"].as_u64().unwrap() > 10);
     let _ = std::fs::remove_file(json);
 }
+
+/// A goroutine that wants a P while another spins on the only one for 30 ms.
+const WAITS_FOR_A_P: &str = r#"
+format = 1
+name = "waits-for-a-p"
+wait_groups = ["done"]
+
+[runtime]
+gomaxprocs = 1
+
+[programs.main]
+ops = [
+  { op = "wg_add", wait_group = "done", delta = 2 },
+  { op = "spawn", program = "spinner", count = 2 },
+  { op = "wg_wait", wait_group = "done" },
+]
+
+[programs.spinner]
+ops = [
+  { op = "compute", duration = "30ms" },
+  { op = "wg_done", wait_group = "done" },
+]
+
+[assert]
+max_wait = "MAX"
+"#;
+
+#[test]
+fn a_failed_assert_is_reported_and_exits_4_and_explore_uses_it() {
+    let strict = scratch_file("assert-strict.toml", &WAITS_FOR_A_P.replace("MAX", "1ms"));
+    let o = gmpsim(&["run", strict.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("assert max_wait = 1ms: FAILED"),
+        "{}",
+        stdout(&o)
+    );
+    let o = gmpsim(&["explore", strict.to_str().unwrap(), "--seeds", "1..3"]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+
+    let generous = scratch_file("assert-generous.toml", &WAITS_FOR_A_P.replace("MAX", "1s"));
+    let o = gmpsim(&["run", generous.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("assert max_wait = 1s: holds"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -15,10 +15,10 @@
 //! the spans, and checking the fields per kind here lets the error say which
 //! fields the kind takes.
 
-use crate::Scenario;
 use crate::bytesize::{format_byte_size, parse_byte_size};
 use crate::duration::parse_duration_ns;
 use crate::error::{ScenarioError, SourceMap};
+use crate::{Assertions, Scenario};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use sim_core::ids::{ChannelId, MutexId, ProgramId, RwMutexId, WaitGroupId};
@@ -67,6 +67,14 @@ struct RawScenario {
     mutexes: Option<Vec<Spanned<String>>>,
     rwmutexes: Option<Vec<Spanned<String>>>,
     programs: Spanned<BTreeMap<Spanned<String>, RawProgram>>,
+    #[serde(rename = "assert")]
+    assertions: Option<RawAssertions>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAssertions {
+    max_wait: Option<Spanned<DurationText>>,
 }
 
 #[derive(Deserialize)]
@@ -678,6 +686,20 @@ fn compile(
         });
     }
 
+    let mut assertions = Assertions::default();
+    if let Some(raw_assertions) = &raw.assertions
+        && let Some(max_wait) = &raw_assertions.max_wait
+    {
+        let ns = duration_ns(map, max_wait)?;
+        if ns == 0 {
+            return Err(map.error(
+                max_wait.span(),
+                "must be longer than 0s (every wait would break it)",
+            ));
+        }
+        assertions.max_wait_ns = Some(ns);
+    }
+
     Ok(Scenario {
         name: name.to_string(),
         description: raw.description.trim().to_string(),
@@ -692,6 +714,7 @@ fn compile(
         },
         origin: origin.to_string(),
         source: source.to_string(),
+        assertions,
     })
 }
 

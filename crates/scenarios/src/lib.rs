@@ -69,6 +69,17 @@ pub struct Scenario {
     pub origin: String,
     /// The TOML text it was read from, kept for replay files and reports.
     pub source: String,
+    /// What the scenario says must hold (its `[assert]` table); `gmpsim run`
+    /// checks them and `gmpsim explore` uses them as properties.
+    pub assertions: Assertions,
+}
+
+/// A scenario's `[assert]` table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Assertions {
+    /// No goroutine waits longer than this, runnable (or a sleeper past its
+    /// due time) or for a mutex.
+    pub max_wait_ns: Option<u64>,
 }
 
 /// Parses and compiles a scenario from TOML text. `origin` names the text in
