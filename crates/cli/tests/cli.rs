@@ -390,8 +390,17 @@ fn a_failed_assert_is_reported_and_exits_4_and_explore_uses_it() {
         "{}",
         stdout(&o)
     );
-    let o = gmpsim(&["explore", strict.to_str().unwrap(), "--seeds", "1..3"]);
+    let replays = std::env::temp_dir().join(format!("gmpsim-assert-{}", std::process::id()));
+    let o = gmpsim(&[
+        "explore",
+        strict.to_str().unwrap(),
+        "--seeds",
+        "1..3",
+        "--replay-dir",
+        replays.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    let _ = std::fs::remove_dir_all(&replays);
 
     let generous = scratch_file("assert-generous.toml", &WAITS_FOR_A_P.replace("MAX", "1s"));
     let o = gmpsim(&["run", generous.to_str().unwrap()]);
