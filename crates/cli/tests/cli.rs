@@ -1,31 +1,15 @@
 //! The gmpsim binary as a user runs it: output, exit codes, bad input.
 
+mod common;
+use common::{gmpsim, scratch, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn gmpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gmpsim"))
-        .args(args)
-        .output()
-        .expect("gmpsim runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn scratch_file(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gmpsim-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    let path = scratch(name);
     std::fs::write(&path, text).unwrap();
     path
 }

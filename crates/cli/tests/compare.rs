@@ -3,23 +3,8 @@
 //! Tests marked `#[ignore]` run real Go; CI runs them with
 //! `cargo test --workspace --release -- --ignored` after `scripts/install-go.sh`.
 
-use std::process::{Command, Output};
-
-fn gmpsim(args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gmpsim"))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("gmpsim runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{gmpsim_env as gmpsim, stderr, stdout};
 
 #[test]
 fn go_source_prints_a_go_program_with_a_function_per_goroutine_program() {

@@ -1,29 +1,9 @@
 //! `--gogc` and `--gomemlimit`: what they accept, what they refuse (naming
 //! the flag), and that runs, JSON summaries and replays carry them.
 
+mod common;
+use common::{gmpsim, scratch, stderr, stdout};
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn gmpsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gmpsim"))
-        .args(args)
-        .output()
-        .expect("gmpsim runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gmpsim-gc-flags-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// A small allocating scenario: a few cycles, quick to simulate. Each test
 /// writes its own copy (`name`): tests run in parallel, and a replay reads
