@@ -582,11 +582,18 @@ impl World {
             pause_work_ns,
         });
         self.ms[m.index()].state = MState::Stw { stopped: false };
-        if remaining == 0 {
+        self.stw_wait(m);
+    }
+
+    /// The initiator waits for the world to stop: done when no P is left,
+    /// else it preempts every running P again and looks again in 100 µs
+    /// (`notetsleep` with the timer slack), unless the last P wakes it first.
+    fn stw_wait(&mut self, m: MId) {
+        if self.gc_driver.stw.as_ref().expect("stopping").remaining == 0 {
             self.world_stopped(m);
         } else {
             self.preemptall();
-            let at = now + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+            let at = self.now_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
             self.schedule_m(m, at);
         }
     }
@@ -616,15 +623,8 @@ impl World {
     pub(crate) fn stw_event(&mut self, m: MId, stopped: bool) {
         if stopped {
             self.start_the_world(m);
-            return;
-        }
-        let remaining = self.gc_driver.stw.as_ref().expect("stopping").remaining;
-        if remaining == 0 {
-            self.world_stopped(m);
         } else {
-            self.preemptall();
-            let at = self.now_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
-            self.schedule_m(m, at);
+            self.stw_wait(m);
         }
     }
 
@@ -681,7 +681,6 @@ impl World {
         });
         self.stats.gc_pauses.record(now - stw.started_ns);
         let me = self.p_of(m);
-        let p = me;
         match stw.kind {
             StwKind::GcSweepTermination => self.gc.sweep_termination_done(now, timing),
             StwKind::GcMarkTermination => {
@@ -706,7 +705,7 @@ impl World {
                 let mut waiters = std::mem::take(&mut self.gc_driver.cycle_waiters);
                 waiters.retain(|&(g, cycle)| {
                     if cycle <= numgc {
-                        self.ready(g, p, None);
+                        self.ready(g, me, None);
                         false
                     } else {
                         true
@@ -717,7 +716,7 @@ impl World {
                     && let Some(sweeper) = self.gc_driver.bgsweep
                 {
                     self.gc_driver.bgsweep_parked = false;
-                    self.ready(sweeper, p, None);
+                    self.ready(sweeper, me, None);
                 }
             }
         }
