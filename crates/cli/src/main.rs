@@ -317,6 +317,10 @@ struct RunArgs {
     /// Stop the run after this many events.
     #[arg(long, value_name = "N")]
     max_events: Option<u64>,
+    /// Stop the run when the simulated heap in use grows past SIZE
+    /// (e.g. 512MiB, 2GiB). Default: the scenario's, else 4GiB.
+    #[arg(long, value_name = "SIZE")]
+    max_heap: Option<String>,
     /// Record this run in a replay file (`gmpsim replay FILE` reproduces it).
     #[arg(long, value_name = "FILE")]
     save_replay: Option<PathBuf>,
@@ -472,6 +476,13 @@ fn run(args: RunArgs) -> ExitCode {
             Some(0) => return bad_input(&format!("{flag}: must be at least 1")),
             Some(n) => *slot = n,
             None => {}
+        }
+    }
+    if let Some(text) = &args.max_heap {
+        match scenarios::parse_byte_size(text) {
+            Ok(bytes) if bytes > 0 => config.runtime.max_heap_bytes = bytes,
+            Ok(_) => return bad_input("--max-heap: must be larger than 0B"),
+            Err(e) => return bad_input(&format!("--max-heap {text}: {e}")),
         }
     }
     simulate_and_report(

@@ -257,6 +257,10 @@ fn a_run_that_hits_a_limit_stops_with_exit_3_and_a_partial_summary() {
             vec!["run", "cpu-fanout", "--max-sim-time", "20ms"],
             "the simulated time limit 20ms was reached",
         ),
+        (
+            vec!["run", "slow-leak", "--max-heap", "8MiB"],
+            "past the limit of 8388608 bytes",
+        ),
     ] {
         let o = gmpsim(&args);
         let text = stdout(&o);
@@ -287,17 +291,17 @@ fn completions_are_generated_for_bash_and_every_subcommand_has_help_with_example
         "replay",
         "explore",
         "completions",
+        "bench",
+        "top",
     ] {
         let h = gmpsim(&[sub, "--help"]);
         assert!(h.status.success(), "{sub} --help");
         let text = stdout(&h);
         assert!(text.contains("Usage: gmpsim"), "{sub}: {text}");
-        if sub != "list" && sub != "show" && sub != "go-source" {
-            assert!(
-                text.contains("Examples:"),
-                "{sub} --help has no examples:\n{text}"
-            );
-        }
+        assert!(
+            text.contains("Examples:"),
+            "{sub} --help has no examples:\n{text}"
+        );
     }
 }
 

@@ -93,6 +93,7 @@ struct RawRuntime {
     max_sim_time: Option<Spanned<DurationText>>,
     max_goroutines: Option<Spanned<i64>>,
     max_events: Option<Spanned<i64>>,
+    max_heap: Option<Spanned<ByteSizeText>>,
     gogc: Option<Spanned<GogcValue>>,
     gomemlimit: Option<Spanned<ByteSizeText>>,
 }
@@ -748,6 +749,13 @@ fn compile_runtime(raw: &RawRuntime, map: &SourceMap<'_>) -> Result<RuntimeConfi
     }
     if let Some(max) = &raw.max_events {
         config.max_events = in_range(map, max, 1, i64::MAX)? as u64;
+    }
+    if let Some(max) = &raw.max_heap {
+        config.max_heap_bytes = match max.get_ref().bytes(false) {
+            Ok(Some(bytes)) if bytes > 0 => bytes,
+            Ok(_) => return Err(map.error(max.span(), "must be larger than 0B")),
+            Err(message) => return Err(map.error(max.span(), message)),
+        };
     }
     if let Some(gogc) = &raw.gogc {
         config.gogc = match gogc.get_ref() {

@@ -149,6 +149,9 @@ impl Replay {
             gomemlimit_text(self.runtime.memory_limit_bytes)
         );
         let _ = writeln!(out, "max-sim-time-ns {}", self.runtime.max_sim_time_ns);
+        let _ = writeln!(out, "max-goroutines {}", self.runtime.max_goroutines);
+        let _ = writeln!(out, "max-events {}", self.runtime.max_events);
+        let _ = writeln!(out, "max-heap-bytes {}", self.runtime.max_heap_bytes);
         let _ = writeln!(
             out,
             "outcome {} {}",
@@ -253,6 +256,17 @@ impl Replay {
         if let Some((line, _, value)) = optional("gomemlimit") {
             runtime.memory_limit_bytes =
                 parse_gomemlimit(value).map_err(|e| err(*line, "gomemlimit", e))?;
+        }
+        for (key, slot) in [
+            ("max-goroutines", &mut runtime.max_goroutines),
+            ("max-events", &mut runtime.max_events),
+            ("max-heap-bytes", &mut runtime.max_heap_bytes),
+        ] {
+            if let Some((line, _, value)) = optional(key) {
+                *slot = value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    err(*line, key, format!("`{value}` is not a positive integer"))
+                })?;
+            }
         }
         let (strategy_line, strategy_text) = get("strategy")?;
         let words: Vec<&str> = strategy_text.split_whitespace().collect();
@@ -487,6 +501,50 @@ mod tests {
         let bad = text.replace("gogc 50", "gogc fifty");
         let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
         assert!(e.starts_with("x.replay:10:1: gogc: "), "{e}");
+    }
+
+    #[test]
+    fn the_resource_limits_are_recorded_so_a_stopped_run_replays_as_stopped() {
+        let (mut replay, _) = recorded();
+        replay.runtime.max_goroutines = 7;
+        replay.runtime.max_events = 900;
+        replay.runtime.max_heap_bytes = 1 << 20;
+        let text = replay.to_text();
+        assert!(
+            text.contains("\nmax-goroutines 7\nmax-events 900\nmax-heap-bytes 1048576\n"),
+            "{text}"
+        );
+        assert_eq!(Replay::parse(&text, "x.replay").unwrap(), replay);
+        let bad = text.replace("max-events 900", "max-events 0");
+        let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
+        assert!(
+            e.contains("max-events: `0` is not a positive integer"),
+            "{e}"
+        );
+        // Files from before the limits were recorded get the defaults.
+        let old: String = text
+            .lines()
+            .filter(|l| {
+                !["max-goroutines ", "max-events ", "max-heap-bytes "]
+                    .iter()
+                    .any(|k| l.starts_with(k))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let parsed = Replay::parse(&old, "old.replay").unwrap();
+        let defaults = RuntimeConfig::default();
+        assert_eq!(
+            (
+                parsed.runtime.max_goroutines,
+                parsed.runtime.max_events,
+                parsed.runtime.max_heap_bytes
+            ),
+            (
+                defaults.max_goroutines,
+                defaults.max_events,
+                defaults.max_heap_bytes
+            )
+        );
     }
 
     #[test]

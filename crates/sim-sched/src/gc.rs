@@ -321,6 +321,18 @@ impl World {
         let stores_per_object = u64::from(keep > 0) + u64::from(link);
         let os_before = self.os_memory_work();
         let out = self.gc.alloc_loop(p, key, ring, shape, link, batch);
+        let heap_in_use_bytes = self.gc.heap.heap_in_use_bytes();
+        if heap_in_use_bytes > self.config.runtime.max_heap_bytes {
+            self.finish(
+                crate::world::EXIT_LIMIT_REACHED,
+                format!(
+                    "stopped: the simulated heap in use grew to {heap_in_use_bytes} bytes, \
+                     past the limit of {} bytes",
+                    self.config.runtime.max_heap_bytes
+                ),
+            );
+            return;
+        }
         let os_ns = self.os_memory_cost_ns(os_before);
         self.gs[gi.index()].gc_mut().alloc_left = Some(left - out.allocated);
         let stop = out.stop.expect("a loop reports why it stopped");
