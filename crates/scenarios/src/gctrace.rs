@@ -30,7 +30,7 @@
 //! [`heap_goal_median_bytes`] is the figure a run reports as
 //! `/gmpsim/gc/heap/goal-median:bytes`.
 
-use std::fmt;
+use crate::traceline::{Cursor, TraceLineError, parse_lines};
 
 /// One gctrace line's figures, as printed (so truncated as Go truncates).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,30 +80,6 @@ impl GctraceLine {
     }
 }
 
-/// A line that starts like a gctrace line but does not follow the format.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GctraceError {
-    /// The line's number in the text it came from (1-based; 1 for a single
-    /// line).
-    pub line: usize,
-    /// The column (1-based, in characters) where the line stops matching.
-    pub column: usize,
-    /// What was expected there and what was found.
-    pub message: String,
-}
-
-impl fmt::Display for GctraceError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "gctrace line {}, column {}: {}",
-            self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for GctraceError {}
-
 /// Whether `line` is meant to be a gctrace line: `gc ` and a digit. Nothing
 /// else the runtime prints starts that way.
 pub fn is_gctrace_line(line: &str) -> bool {
@@ -112,8 +88,8 @@ pub fn is_gctrace_line(line: &str) -> bool {
 }
 
 /// Parses one gctrace line (without its newline).
-pub fn parse_gctrace_line(line: &str) -> Result<GctraceLine, GctraceError> {
-    let mut c = Cursor { line, at: 0 };
+pub fn parse_gctrace_line(line: &str) -> Result<GctraceLine, TraceLineError> {
+    let mut c = Cursor::new("gctrace", line);
     c.literal("gc ")?;
     let cycle = c.integer("the cycle number")?;
     c.literal(" @")?;
@@ -181,34 +157,11 @@ pub fn parse_gctrace_line(line: &str) -> Result<GctraceLine, GctraceError> {
 
 /// Every gctrace line in `text` (a process's stderr), in order. Other lines
 /// are skipped; a line that starts like a gctrace line (`gc ` and a digit)
-/// but does not parse is an error naming its line, so that a change in
-/// Go's format is noticed rather than silently read as no cycles.
-///
-/// One exception: a last line without its newline that does not parse is
-/// skipped. A program whose `main` returns while a cycle's mark termination
-/// is printing its line exits in the middle of the line (go1.27.3 does this
-/// in about one run in twenty of a program that allocates until it ends), so
-/// that cut-off line is not Go's format changing; that cycle is not counted.
-pub fn parse_gctrace(text: &str) -> Result<Vec<GctraceLine>, GctraceError> {
-    let mut cycles = Vec::new();
-    let line_count = text.lines().count();
-    let unterminated = !text.is_empty() && !text.ends_with('\n');
-    for (index, line) in text.lines().enumerate() {
-        if !is_gctrace_line(line) {
-            continue;
-        }
-        match parse_gctrace_line(line) {
-            Ok(parsed) => cycles.push(parsed),
-            Err(_) if unterminated && index + 1 == line_count => {}
-            Err(e) => {
-                return Err(GctraceError {
-                    line: index + 1,
-                    ..e
-                });
-            }
-        }
-    }
-    Ok(cycles)
+/// but does not parse is an error naming its line, except a last line that
+/// the program's exit cut off (see `traceline::parse_lines`): a cycle whose
+/// line was cut off is not counted.
+pub fn parse_gctrace(text: &str) -> Result<Vec<GctraceLine>, TraceLineError> {
+    parse_lines(text, is_gctrace_line, parse_gctrace_line)
 }
 
 /// The median of the cycles' heap goals, in bytes as the lines give them
@@ -225,92 +178,13 @@ pub fn heap_goal_median_bytes(cycles: &[GctraceLine]) -> Option<u64> {
     goals.get(goals.len() / 2).copied()
 }
 
-fn narrow(value: u64, c: &Cursor<'_>, what: &str) -> Result<u32, GctraceError> {
+fn narrow(value: u64, c: &Cursor<'_>, what: &str) -> Result<u32, TraceLineError> {
     u32::try_from(value).map_err(|_| c.error(format!("{what} {value} is out of range")))
 }
 
-/// A position in the line being parsed.
-struct Cursor<'a> {
-    line: &'a str,
-    /// Byte offset.
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn rest(&self) -> &'a str {
-        let line = self.line;
-        &line[self.at..]
-    }
-
-    fn error(&self, message: String) -> GctraceError {
-        GctraceError {
-            line: 1,
-            column: 1 + self.line[..self.at].chars().count(),
-            message,
-        }
-    }
-
-    fn found(&self) -> String {
-        let rest = self.rest();
-        if rest.is_empty() {
-            "the end of the line".to_string()
-        } else {
-            let shown: String = rest.chars().take(16).collect();
-            format!("{shown:?}")
-        }
-    }
-
-    fn literal(&mut self, text: &str) -> Result<(), GctraceError> {
-        if self.rest().starts_with(text) {
-            self.at += text.len();
-            Ok(())
-        } else {
-            Err(self.error(format!("expected {text:?}, found {}", self.found())))
-        }
-    }
-
-    fn optional(&mut self, text: &str) -> bool {
-        let present = self.rest().starts_with(text);
-        if present {
-            self.at += text.len();
-        }
-        present
-    }
-
-    fn end(&self) -> Result<(), GctraceError> {
-        if self.rest().is_empty() {
-            Ok(())
-        } else {
-            Err(self.error(format!(
-                "expected the end of the line, found {}",
-                self.found()
-            )))
-        }
-    }
-
-    fn digits(&mut self) -> &'a str {
-        let rest = self.rest();
-        let len = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        self.at += len;
-        &rest[..len]
-    }
-
-    fn integer(&mut self, what: &str) -> Result<u64, GctraceError> {
-        let start = self.at;
-        let digits = self.digits();
-        if digits.is_empty() {
-            return Err(self.error(format!("expected {what} (digits), found {}", self.found())));
-        }
-        digits.parse().map_err(|_| {
-            self.at = start;
-            self.error(format!("{what} {digits} is out of range"))
-        })
-    }
-
+impl Cursor<'_> {
     /// `itoaDiv(ms, 3)`: `0.019`, `12.345`.
-    fn seconds_as_ms(&mut self) -> Result<u64, GctraceError> {
+    fn seconds_as_ms(&mut self) -> Result<u64, TraceLineError> {
         let whole = self.integer("the start time in seconds")?;
         self.literal(".")?;
         let start = self.at;
@@ -329,7 +203,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// `fmtNSAsMS`: `0`, `0.006`, `0.29`, `9.9`, `27`: whole microseconds.
-    fn ms_as_us(&mut self, what: &str) -> Result<u64, GctraceError> {
+    fn ms_as_us(&mut self, what: &str) -> Result<u64, TraceLineError> {
         let whole = self.integer(what)?;
         let mut us = whole
             .checked_mul(1000)

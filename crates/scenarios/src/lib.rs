@@ -18,7 +18,8 @@
 //! It also generates the equivalent stdlib-only Go program from a scenario
 //! ([`gosource`]), runs it with the pinned Go toolchain and parses what Go
 //! reports ([`realgo`]), reads `GODEBUG=gctrace=1` lines, the real
-//! runtime's and the model's alike ([`gctrace`]), and lines the two
+//! runtime's and the model's alike ([`gctrace`]), and `schedtrace` lines
+//! ([`schedtrace`]), and lines the two
 //! summaries up ([`measure`]).
 //!
 //! Architecture invariant: this crate contains no model. It describes a
@@ -39,6 +40,8 @@ pub mod library;
 pub mod measure;
 pub mod realgo;
 pub mod replay;
+pub mod schedtrace;
+mod traceline;
 
 pub use bytesize::{format_byte_size, parse_byte_size};
 pub use compile::{
@@ -48,6 +51,7 @@ pub use compile::{
 pub use cost_file::{load_cost_model, parse_cost_model};
 pub use duration::parse_duration_ns;
 pub use error::{Location, ScenarioError};
+pub use traceline::TraceLineError;
 
 use sim_core::workload::Workload;
 use sim_sched::config::RuntimeConfig;

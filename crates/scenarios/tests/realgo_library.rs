@@ -143,8 +143,10 @@ fn every_library_scenario_vets_builds_runs_and_reports_every_simulated_metric() 
             );
         }
         if scenario.runtime.godebug.schedtrace_ms > 0 {
+            let lines = scenarios::schedtrace::parse_schedtrace(&run.stderr)
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.name));
             assert!(
-                run.stderr.lines().any(|l| l.starts_with("SCHED ")),
+                !lines.is_empty(),
                 "{}: no schedtrace lines in:\n{}",
                 entry.name,
                 run.stderr

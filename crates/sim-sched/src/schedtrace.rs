@@ -3,10 +3,10 @@
 //! cadence: with sysmon backed off to 10 ms sleeps, `schedtrace=1` prints
 //! about every 10 ms, as real Go does.
 //!
-//! Fields the model does not have print Go's idle values: `nmidlelocked=0`,
-//! `stopwait=0`, `gcwaiting=false`, and for Ms `mallocing=0 throwing=0
-//! preemptoff= locks=0 dying=0 lockedg=nil` (Go's own `locks` counts for
-//! runtime-internal threads are not modelled).
+//! `gcwaiting` and `stopwait` come from the stop-the-world in progress, if
+//! any. Fields the model does not have print Go's idle values: for Ms
+//! `mallocing=0 throwing=0 preemptoff= locks=0 dying=0` (Go's own `locks`
+//! counts for runtime-internal threads are not modelled).
 
 use crate::g::GStatus;
 use crate::m::MState;
@@ -34,10 +34,14 @@ impl World {
             self.sched.runq.len()
         );
         if detailed {
+            let stw = self.gc_driver.stw.as_ref();
             let _ = writeln!(
                 out,
-                " gcwaiting=false nmidlelocked={} stopwait=0 sysmonwait={}",
-                self.sched.nmidlelocked, self.sysmon.deep_sleep
+                " gcwaiting={} nmidlelocked={} stopwait={} sysmonwait={}",
+                stw.is_some(),
+                self.sched.nmidlelocked,
+                stw.map_or(0, |s| s.remaining),
+                self.sysmon.deep_sleep
             );
             for p in &self.ps {
                 let _ = writeln!(
