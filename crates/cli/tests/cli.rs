@@ -156,6 +156,49 @@ fn every_bad_scenario_file_fails_with_exit_1_naming_the_file_and_never_panics() 
     assert!(checked >= 8, "only {checked} bad files");
 }
 
+/// The other files gmpsim reads: replay files and cost-model files.
+#[test]
+fn every_bad_replay_and_cost_model_file_fails_with_exit_1_naming_the_file() {
+    let dir = repo_root().join("crates/cli/tests/bad-inputs");
+    let mut checked = 0;
+    for (kind, args) in [
+        ("replay", vec!["replay", "FILE"]),
+        (
+            "cost-model",
+            vec!["run", "cpu-fanout", "--cost-model", "FILE"],
+        ),
+    ] {
+        let mut paths: Vec<_> = std::fs::read_dir(dir.join(kind))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        paths.sort();
+        for path in paths {
+            let args: Vec<&str> = args
+                .iter()
+                .map(|a| {
+                    if *a == "FILE" {
+                        path.to_str().unwrap()
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            let o = gmpsim(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(1), "{}: {err}", path.display());
+            let file_name = path.file_name().unwrap().to_str().unwrap();
+            assert!(
+                err.starts_with("gmpsim: error: ") && err.contains(file_name),
+                "{err}"
+            );
+            assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} bad files");
+}
+
 #[test]
 fn bad_flags_fail_with_exit_1_and_say_which_flag() {
     for (args, needle) in [
@@ -175,6 +218,15 @@ fn bad_flags_fail_with_exit_1_and_say_which_flag() {
         (
             vec!["run", "cpu-fanout", "--cost-model", "/no/such/file.toml"],
             "/no/such/file.toml",
+        ),
+        (
+            vec!["run", "cpu-fanout", "--no-such-flag"],
+            "--no-such-flag",
+        ),
+        (vec!["no-such-command"], "no-such-command"),
+        (
+            vec!["run", "cpu-fanout", "--max-heap", "lots"],
+            "--max-heap",
         ),
     ] {
         let o = gmpsim(&args);
@@ -214,7 +266,7 @@ fn explore_finds_a_deadlocking_seed_and_its_replay_reproduces_it_byte_for_byte()
     );
     // A replay fixes everything that changes behaviour: such flags are refused by name.
     let refused = gmpsim(&["replay", replay.to_str().unwrap(), "--seed", "3"]);
-    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("--seed"), "{}", stderr(&refused));
     std::fs::remove_dir_all(dir).ok();
 }
