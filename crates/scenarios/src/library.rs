@@ -39,7 +39,7 @@ macro_rules! entries {
 /// scheduler first, then blocking (system calls, the network), channels,
 /// locks, the garbage collector, and last what goes wrong (deadlocks, leaks)
 /// and scale.
-const ENTRIES: [Entry; 39] = entries![
+const ENTRIES: [Entry; 40] = entries![
     "cpu-fanout",
     "cpu-fanout-p1",
     "cpu-fanout-p2",
@@ -78,6 +78,7 @@ const ENTRIES: [Entry; 39] = entries![
     "leaky-worker-pool",
     "leaky-worker-pool-fixed",
     "leak-on-timeout",
+    "starvation-rare-schedule",
     "million-parked",
 ];
 

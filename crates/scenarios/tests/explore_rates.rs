@@ -31,6 +31,34 @@ fn rates(name: &str, properties: Properties, seeds: u64) -> [(u64, Option<u64>);
     })
 }
 
+/// The scenario's own `[assert] max_wait` as explore's starvation property.
+fn scenario_assertion(name: &str) -> Properties {
+    Properties {
+        starvation_threshold_ns: library::get(name).unwrap().assertions.max_wait_ns,
+    }
+}
+
+/// The point of PCT: a race that needs ten compute steps in a row on one
+/// thread to run fast. Independent random jitter (±2% per step) almost never
+/// lines them up (no failure in seeds 1..200,000 when this was written);
+/// PCT makes every step of its highest-priority thread fast, and finds it
+/// within a few seeds.
+#[test]
+fn pct_finds_the_rare_schedule_starvation_that_random_seeds_miss() {
+    let name = "starvation-rare-schedule";
+    let seeds = 2000;
+    let [(random, _), (pct, pct_first)] = rates(name, scenario_assertion(name), seeds);
+    assert_eq!(
+        random, 0,
+        "random seeds hit the race {random} times in {seeds}"
+    );
+    let first = pct_first.expect("PCT finds the starvation");
+    assert!(
+        first <= 50 && pct * 20 >= seeds,
+        "PCT: first at {first}, {pct}/{seeds} failing"
+    );
+}
+
 #[test]
 #[ignore = "a measurement, not a check: run it in release to see the rates"]
 fn random_versus_pct_on_the_seeded_bugs() {
@@ -45,6 +73,10 @@ fn random_versus_pct_on_the_seeded_bugs() {
             Properties {
                 starvation_threshold_ns: Some(8_000_000),
             },
+        ),
+        (
+            "starvation-rare-schedule",
+            scenario_assertion("starvation-rare-schedule"),
         ),
     ] {
         let seeds = 2000;
