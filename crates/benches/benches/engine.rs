@@ -3,7 +3,11 @@
 //!
 //! "events" are the simulation events the world processes (an M's activity
 //! completing, a sysmon wake-up), reported as throughput so runs of different
-//! lengths compare.
+//! lengths compare. `engine_fanout` is the performance target's fixed
+//! workload (`benches/engine-fanout.toml`: 10,000 CPU-bound goroutines at
+//! GOMAXPROCS=8); its throughput counts goroutine status changes, and
+//! `gmpsim bench benches/engine-fanout.toml` prints the same run's decisions
+//! per second and simulated time per wall time beside it.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sim_core::queue::EventQueue;
@@ -67,5 +71,35 @@ fn whole_scenarios(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, event_queue, whole_scenarios);
+fn engine_fanout(c: &mut Criterion) {
+    let scenario = scenarios::parse_scenario(
+        include_str!("../../../benches/engine-fanout.toml"),
+        "benches/engine-fanout.toml",
+    )
+    .expect("the engine workload parses");
+    let config = SimConfig {
+        seed: 1,
+        runtime: scenario.runtime.clone(),
+        cost: Default::default(),
+        record_trace: false,
+    };
+    let mut probe = World::new(&scenario.workload, config.clone());
+    probe.run();
+    let mut group = c.benchmark_group("engine_fanout");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(probe.g_transitions()));
+    group.bench_function("g_transitions", |b| {
+        b.iter_batched(
+            || World::new(&scenario.workload, config.clone()),
+            |mut world| {
+                world.run();
+                black_box(world.g_transitions())
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, event_queue, engine_fanout, whole_scenarios);
 criterion_main!(benches);

@@ -2,9 +2,11 @@
 //! `--live` how that compares with the real Go program's wall time.
 //!
 //! For each scenario: the simulation's wall time (the median of `--repeat`
-//! runs, each from a fresh `World`), the events it processed per second of
-//! wall time, the scheduling decisions it made per second (so the figure
-//! cannot be raised by emitting more events per decision), simulated time
+//! runs, each from a fresh `World`), the goroutine status changes it made
+//! per second of wall time (the engine's speed: a G becoming runnable,
+//! running, waiting, ...), the events it processed, the scheduling decisions
+//! it made per second (so the figure cannot be raised by changing status
+//! more often per decision), simulated time
 //! per wall time, and the peak bytes the simulator had allocated during the
 //! run (counted by this binary's global allocator, so one process measures
 //! every scenario). With `--live`, the real program's wall time (process start
@@ -84,8 +86,10 @@ pub struct BenchRow {
     pub sim_wall_s: f64,
     pub simulated_s: f64,
     pub events: u64,
+    /// Goroutine status changes.
+    pub g_transitions: u64,
     pub decisions: u64,
-    pub events_per_s: f64,
+    pub g_transitions_per_s: f64,
     pub decisions_per_s: f64,
     /// Simulated nanoseconds per wall-clock nanosecond.
     pub sim_ns_per_wall_ns: f64,

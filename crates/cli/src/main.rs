@@ -1087,7 +1087,7 @@ fn bench_command(args: BenchArgs) -> ExitCode {
         eprintln!("bench: {}/{} {}", i + 1, list.len(), scenario.name);
         let mut walls = Vec::new();
         let mut peak_bytes = 0u64;
-        let mut figures = (0, 0, 0);
+        let mut figures = (0, 0, 0, 0);
         for _ in 0..args.repeat {
             let before = bench::reset_peak();
             let started = std::time::Instant::now();
@@ -1105,12 +1105,13 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             peak_bytes = peak_bytes.max((bench::peak_bytes() - before) as u64);
             figures = (
                 world.events_processed(),
+                world.g_transitions(),
                 world.decisions_made(),
                 world.now_ns(),
             );
         }
         let sim_wall_s = bench::median(&mut walls).expect("at least one run");
-        let (events, decisions, simulated_ns) = figures;
+        let (events, g_transitions, decisions, simulated_ns) = figures;
         let (mut real_wall_s, mut real_background_load) = (None, None);
         if let Some(go) = &go {
             match scenarios::realgo::measure(go, scenario, &options, &mut |_| {}) {
@@ -1134,8 +1135,9 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             sim_wall_s,
             simulated_s: simulated_ns as f64 / 1e9,
             events,
+            g_transitions,
             decisions,
-            events_per_s: events as f64 / sim_wall_s,
+            g_transitions_per_s: g_transitions as f64 / sim_wall_s,
             decisions_per_s: decisions as f64 / sim_wall_s,
             sim_ns_per_wall_ns: simulated_ns as f64 / 1e9 / sim_wall_s,
             peak_bytes,
@@ -1150,12 +1152,13 @@ fn bench_command(args: BenchArgs) -> ExitCode {
         args.repeat, machine.cpu_model, machine.cpus
     );
     println!(
-        "\n  {:<26} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}{}",
+        "\n  {:<26} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}{}",
         "scenario",
         "sim wall",
         "simulated",
         "events",
-        "Mev/s",
+        "G trans",
+        "Mtrans/s",
         "Mdec/s",
         "sim/wall",
         "peak MB",
@@ -1172,12 +1175,13 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             _ => String::new(),
         };
         println!(
-            "  {:<26} {:>9.4}s {:>9.4}s {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.1}{live}",
+            "  {:<26} {:>9.4}s {:>9.4}s {:>10} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.1}{live}",
             r.scenario,
             r.sim_wall_s,
             r.simulated_s,
             r.events,
-            r.events_per_s / 1e6,
+            r.g_transitions,
+            r.g_transitions_per_s / 1e6,
             r.decisions_per_s / 1e6,
             r.sim_ns_per_wall_ns,
             r.peak_bytes as f64 / 1e6,

@@ -5,9 +5,11 @@
 //! model treats a goroutine's compute step as CPU work: while at most `ncpu`
 //! Ms compute, each proceeds at full speed; when `d > ncpu` do, each
 //! proceeds at `ncpu / d` of full speed (processor sharing, the fluid limit
-//! of Linux CFS time slices). Whenever an M starts or stops computing, every
-//! computing M's remaining work is brought up to date and its end time
-//! recomputed.
+//! of Linux CFS time slices). Whenever an M starts or stops computing while
+//! the CPUs are oversubscribed (before or after the change), every computing
+//! M's remaining work is brought up to date and its end time recomputed;
+//! while every computing M has a CPU of its own, the others' end times do not
+//! move and only the M that starts is scheduled.
 //!
 //! Simplifications: only compute steps are CPU work; the scheduler's own
 //! costs (context switches, steals, parks) and sysmon run at full speed; no
@@ -34,28 +36,47 @@ impl World {
         let now = self.now_ns;
         for &m in &self.computing {
             let mm = &mut self.ms[m.index()];
-            let done = u128::from(now - mm.compute_since_ns) * u128::from(num) / u128::from(den);
-            mm.compute_work_left_ns = mm.compute_work_left_ns.saturating_sub(done as u64);
+            let elapsed_ns = now - mm.compute_since_ns;
+            let done = if num == den {
+                elapsed_ns
+            } else {
+                (u128::from(elapsed_ns) * u128::from(num) / u128::from(den)) as u64
+            };
+            mm.compute_work_left_ns = mm.compute_work_left_ns.saturating_sub(done);
             mm.compute_since_ns = now;
         }
+    }
+
+    /// Schedules M `m`'s compute end (or its pending preemption, if sooner)
+    /// at the share `num / den`.
+    fn schedule_compute_end(&mut self, m: MId, num: u64, den: u64) {
+        let now = self.now_ns;
+        let mm = &mut self.ms[m.index()];
+        let wall_ns = if num == den {
+            mm.compute_work_left_ns
+        } else {
+            (u128::from(mm.compute_work_left_ns) * u128::from(den)).div_ceil(u128::from(num)) as u64
+        };
+        mm.segment_end_ns = now + wall_ns;
+        let at = mm
+            .interrupt_at_ns
+            .map_or(mm.segment_end_ns, |i| i.min(mm.segment_end_ns));
+        self.schedule_m(m, at);
     }
 
     /// Recomputes every computing M's end time at the current share and
     /// reschedules its event (or its pending preemption, if that is sooner).
     fn reschedule_computing(&mut self) {
         let (num, den) = self.cpu_share();
-        let now = self.now_ns;
         for i in 0..self.computing.len() {
-            let m = self.computing[i];
-            let mm = &mut self.ms[m.index()];
-            let wall =
-                (u128::from(mm.compute_work_left_ns) * u128::from(den)).div_ceil(u128::from(num));
-            mm.segment_end_ns = now + wall as u64;
-            let at = mm
-                .interrupt_at_ns
-                .map_or(mm.segment_end_ns, |i| i.min(mm.segment_end_ns));
-            self.schedule_m(m, at);
+            self.schedule_compute_end(self.computing[i], num, den);
         }
+    }
+
+    /// Whether more Ms compute than there are CPUs.
+    fn oversubscribed(&self) -> bool {
+        let (num, den) = self.cpu_share();
+        num != den
     }
 
     /// M `m` starts `work_ns` of compute.
@@ -67,7 +88,12 @@ impl World {
         mm.compute_work_left_ns = work_ns;
         mm.compute_since_ns = self.now_ns;
         mm.interrupt_at_ns = None;
-        self.reschedule_computing();
+        if self.oversubscribed() {
+            self.reschedule_computing();
+        } else {
+            // Everyone already had a CPU and still has: only m's end is new.
+            self.schedule_compute_end(m, 1, 1);
+        }
     }
 
     /// M `m`'s compute ends now, finished or interrupted; returns the work
@@ -79,6 +105,7 @@ impl World {
             .iter()
             .position(|&c| c == m)
             .expect("the M was computing");
+        let was_oversubscribed = self.oversubscribed();
         self.computing.remove(at);
         let mm = &mut self.ms[m.index()];
         mm.interrupt_at_ns = None;
@@ -87,7 +114,10 @@ impl World {
         } else {
             mm.compute_work_left_ns
         };
-        self.reschedule_computing();
+        if was_oversubscribed {
+            // The others' share grows: their ends come sooner.
+            self.reschedule_computing();
+        }
         left
     }
 

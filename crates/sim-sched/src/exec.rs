@@ -323,6 +323,7 @@ impl World {
         let g = &mut self.gs[gi.index()];
         g.stop_running(now);
         g.set_status(GStatus::Runnable, now);
+        self.stats.g_transitions += 1;
         g.runnable_since_ns = now;
         let goid = g.goid;
         self.emit(TraceEvent::GoStop {
@@ -619,6 +620,7 @@ impl World {
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Waiting(reason), self.now_ns);
+        self.stats.g_transitions += 1;
         self.gs[gi.index()].waiting_since_ns = self.now_ns;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoBlock { g: goid, p, reason });
@@ -669,6 +671,7 @@ impl World {
             other => unreachable!("waking a G that is not waiting: {other:?}"),
         };
         self.gs[g.index()].set_status(GStatus::Runnable, self.now_ns);
+        self.stats.g_transitions += 1;
         self.gs[g.index()].runnable_since_ns = self.now_ns;
         let goid = self.goid(g);
         self.emit(TraceEvent::GoUnblock {
@@ -708,6 +711,7 @@ impl World {
         let g = &mut self.gs[gi.index()];
         g.stop_running(now);
         g.set_status(GStatus::Runnable, now);
+        self.stats.g_transitions += 1;
         g.runnable_since_ns = now;
         g.preempt = false;
         g.preempt_stw = false;
@@ -725,6 +729,7 @@ impl World {
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Dead, self.now_ns);
+        self.stats.g_transitions += 1;
         self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoDestroy { g: goid, p });
@@ -824,6 +829,7 @@ impl World {
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Syscall { m }, self.now_ns);
+        self.stats.g_transitions += 1;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoSyscallBegin { g: goid, p, m });
         let now = self.now_ns;
@@ -840,6 +846,7 @@ impl World {
     fn exitsyscall(&mut self, m: MId, _since_ns: u64) {
         let gi = self.curg(m);
         self.gs[gi.index()].set_status(GStatus::Running { m }, self.now_ns);
+        self.stats.g_transitions += 1;
         self.gs[gi.index()].running_since_ns = self.now_ns + self.config.cost.syscall_exit_ns;
         let goid = self.goid(gi);
         let exit = if let Some(p) = self.ms[m.index()].p {
@@ -854,6 +861,7 @@ impl World {
             let now = self.now_ns;
             let g = &mut self.gs[gi.index()];
             g.set_status(GStatus::Runnable, now);
+            self.stats.g_transitions += 1;
             g.runnable_since_ns = now;
             self.emit(TraceEvent::GoSyscallEnd {
                 g: goid,

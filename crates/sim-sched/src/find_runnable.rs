@@ -128,6 +128,7 @@ impl World {
         mm.state = MState::Switching;
         let gg = &mut self.gs[g.index()];
         let sampled = gg.set_status(GStatus::Running { m }, execute_ns);
+        self.stats.g_transitions += 1;
         gg.preempt = false;
         gg.running_since_ns = start_ns;
         if let Some(runnable_ns) = sampled {

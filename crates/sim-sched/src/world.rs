@@ -117,6 +117,8 @@ pub(crate) struct Stats {
     pub steals: u64,
     pub syscall_retakes: u64,
     pub events: u64,
+    /// G status changes (`casgstatus`), the unit of the engine's speed.
+    pub g_transitions: u64,
     /// Scheduling decisions carried out (`execute` calls).
     pub decisions: u64,
     /// Time goroutines spent blocked on mutexes and RWMutexes.
@@ -326,6 +328,7 @@ impl World {
         );
         world.main_g = main_g;
         world.gs[main_g.index()].set_status(GStatus::Running { m: m0 }, 0);
+        world.stats.g_transitions += 1;
         world.ms[m0.index()].curg = Some(main_g);
         world.emit(TraceEvent::GoStart {
             p: PId(0),
@@ -442,6 +445,12 @@ impl World {
     /// Scheduling decisions carried out so far (a G chosen and executed).
     pub fn decisions_made(&self) -> u64 {
         self.stats.decisions
+    }
+
+    /// Goroutine status changes so far (runnable, running, waiting, in a
+    /// syscall, dead): the work a scheduler does, whatever events carry it.
+    pub fn g_transitions(&self) -> u64 {
+        self.stats.g_transitions
     }
 
     /// The configuration this run uses.
@@ -619,6 +628,7 @@ impl World {
         g.preempt_stw = false;
         g.start_tracking(tracking_seq);
         g.set_status(GStatus::Runnable, now);
+        self.stats.g_transitions += 1;
         g.runnable_since_ns = now;
         // Go counts every goroutine newproc1 creates, the runtime's own too.
         self.stats.goroutines_created += 1;
