@@ -296,7 +296,9 @@ impl Replay {
                         format!("bad decision count `{n}`"),
                     )
                 })?;
-                let mut list: Vec<(u64, Choice)> = Vec::with_capacity(n);
+                // Not `with_capacity(n)`: n is whatever the file says (the
+                // fuzzer found a file asking for 10^11), checked below.
+                let mut list: Vec<(u64, Choice)> = Vec::new();
                 for (line, _, value) in fields.iter().filter(|(_, k, _)| *k == "decision") {
                     let parts: Vec<&str> = value.split_whitespace().collect();
                     let parsed = match parts.as_slice() {
@@ -501,6 +503,21 @@ mod tests {
         let bad = text.replace("gogc 50", "gogc fifty");
         let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
         assert!(e.starts_with("x.replay:10:1: gogc: "), "{e}");
+    }
+
+    /// Found by `scripts/fuzz.sh replay_file`: a decision count the file
+    /// does not back up was allocated up front, and a huge one aborted.
+    #[test]
+    fn a_huge_decision_count_is_an_error_not_an_allocation() {
+        let (replay, _) = recorded();
+        let text = replay
+            .to_text()
+            .replace("strategy seeded", "strategy decisions 100100000000");
+        let e = Replay::parse(&text, "x.replay").unwrap_err().to_string();
+        assert!(
+            e.contains("says 100100000000 decisions, the file has 0"),
+            "{e}"
+        );
     }
 
     #[test]
