@@ -727,38 +727,56 @@ fn explore_cmd(args: ExploreArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     };
     println!("found a failure at seed {seed}: {failure}");
-    let (replay_strategy, note) = if args.no_shrink {
-        (strategy, String::new())
+    let mut failing = SimConfig {
+        seed,
+        record_trace: true,
+        ..config.clone()
+    };
+    let mut workload_counts = Vec::new();
+    let replay_strategy = if args.no_shrink {
+        strategy
     } else {
         match explore::shrink(&scenario, &config, seed, &strategy, properties) {
             Some(shrunk) => {
-                let note = format!(
+                let mut smaller = Vec::new();
+                if shrunk.gomaxprocs != shrunk.original_gomaxprocs {
+                    smaller.push(format!(
+                        "GOMAXPROCS {} -> {}",
+                        shrunk.original_gomaxprocs, shrunk.gomaxprocs
+                    ));
+                }
+                let paths = scenario.workload.count_site_paths();
+                for (site, count) in &shrunk.counts {
+                    smaller.push(format!(
+                        "{} {} -> {count}",
+                        paths[*site], shrunk.original_counts[*site]
+                    ));
+                }
+                if !smaller.is_empty() {
+                    println!("shrunk the workload: {}", smaller.join(", "));
+                }
+                println!(
                     "shrunk {} decisions to {} in {} runs",
                     shrunk.original_choices,
                     shrunk.overrides.len(),
                     shrunk.runs
                 );
-                (Strategy::Decisions(shrunk.overrides), note)
+                failing.runtime.gomaxprocs = shrunk.gomaxprocs;
+                workload_counts = shrunk.counts;
+                Strategy::Decisions(shrunk.overrides)
             }
-            None => (strategy, String::new()),
+            None => strategy,
         }
     };
-    if !note.is_empty() {
-        println!("{note}");
-    }
-    let failing = SimConfig {
-        seed,
-        record_trace: true,
-        ..config
-    };
-    let mut world = World::with_strategy(
-        &scenario.workload,
-        failing.clone(),
-        replay_strategy.clone(),
-        false,
-    );
+    let workload = scenario
+        .workload
+        .with_counts(&workload_counts)
+        .expect("the shrinker's counts fit the workload");
+    let mut world =
+        World::with_strategy(&workload, failing.clone(), replay_strategy.clone(), false);
     world.run();
-    let recording = Replay::record(&scenario, &failing, replay_strategy, cost_source, &world);
+    let mut recording = Replay::record(&scenario, &failing, replay_strategy, cost_source, &world);
+    recording.workload_counts = workload_counts;
     if let Err(e) = std::fs::create_dir_all(&args.replay_dir) {
         return bad_input(&format!("--replay-dir {}: {e}", args.replay_dir.display()));
     }

@@ -238,6 +238,36 @@ fn bad_flags_fail_with_exit_1_and_say_which_flag() {
 }
 
 #[test]
+fn explore_shrinks_the_workload_and_the_replay_of_the_smaller_run_reproduces_it() {
+    let dir = scratch("explore-shrink");
+    let o = gmpsim(&[
+        "explore",
+        "leaky-worker-pool",
+        "--seeds",
+        "1..10",
+        "--replay-dir",
+        dir.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(4), "{text}{}", stderr(&o));
+    assert!(
+        text.contains("shrunk the workload: GOMAXPROCS 2 -> 1, programs.main.ops[0].count 4 -> 2"),
+        "{text}"
+    );
+    let replay = dir.join("leaky-worker-pool-1.replay");
+    let saved = std::fs::read_to_string(&replay).unwrap();
+    assert!(saved.contains("\ngomaxprocs 1\n") && saved.contains("\nworkload-count 0 2\n"));
+    let r = gmpsim(&["replay", replay.to_str().unwrap()]);
+    assert!(
+        stdout(&r).contains("replay: reproduced byte for byte"),
+        "{}{}",
+        stdout(&r),
+        stderr(&r)
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn explore_finds_a_deadlocking_seed_and_its_replay_reproduces_it_byte_for_byte() {
     let dir = std::env::temp_dir().join(format!("gmpsim-explore-{}", std::process::id()));
     let o = gmpsim(&[

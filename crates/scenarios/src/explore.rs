@@ -14,14 +14,20 @@
 //! (timing steered by random M priorities with `depth - 1` change points;
 //! see `sim_sched::decide`).
 //!
-//! Shrinking: the failing run's choices are recorded; every choice that is
-//! not its default becomes an override, and delta debugging sets chunks of
-//! overrides back to their default while the run still fails the same way.
-//! What is left is a short decision list that a replay file carries.
-//! (Reducing the workload itself, fewer goroutines or iterations, is not
-//! done yet.)
+//! Shrinking keeps a failure that looks the same: the same kind (the same
+//! exit reason, a leak, a starvation) with the workload's goroutines blocked
+//! at the same places (program and op, whatever their number). First the
+//! workload shrinks with the seed and strategy unchanged: GOMAXPROCS as low
+//! as it will go, then each goroutine count (`spawn`) and loop count
+//! (`repeat`) to 1 or, failing that, as low as a bisection finds. Then the
+//! choices of that smaller run are recorded; every choice that is not its
+//! default becomes an override, and delta debugging sets chunks of overrides
+//! back to their default while the run still fails the same way. What is left
+//! is a short decision list and the lowered counts, which a replay file
+//! carries.
 
 use crate::Scenario;
+use sim_core::workload::Workload;
 use sim_sched::decide::{Choice, Strategy};
 use sim_sched::{SimConfig, World};
 use std::sync::Mutex;
@@ -115,28 +121,65 @@ pub fn run_once(
     check(&world, properties)
 }
 
-/// Whether two failures are the same kind of failure (what shrinking keeps).
-fn same_kind(a: &Failure, b: &Failure) -> bool {
-    match (a, b) {
-        (Failure::Outcome { reason: x, .. }, Failure::Outcome { reason: y, .. }) => x == y,
-        (Failure::Leak { .. }, Failure::Leak { .. }) => true,
-        (Failure::Starvation { .. }, Failure::Starvation { .. }) => true,
-        _ => false,
+/// What a failure looks like, for shrinking: its kind (the exit reason for
+/// an abnormal end) and where the workload's goroutines are blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Signature {
+    kind: String,
+    blocked: Vec<(String, String)>,
+}
+
+fn signature(world: &World, failure: &Failure) -> Signature {
+    let kind = match failure {
+        Failure::Outcome { reason, .. } => reason.clone(),
+        Failure::Leak { .. } => "leak".to_string(),
+        Failure::Starvation { .. } => "starvation".to_string(),
+    };
+    Signature {
+        kind,
+        blocked: world.blocked_places(),
     }
+}
+
+/// Runs `seed` on `workload` and returns its failure's signature, if it fails.
+fn run_signature(
+    workload: &Workload,
+    config: &SimConfig,
+    seed: u64,
+    strategy: &Strategy,
+    properties: Properties,
+) -> Option<Signature> {
+    let config = SimConfig {
+        seed,
+        record_trace: false,
+        ..config.clone()
+    };
+    let mut world = World::with_strategy(workload, config, strategy.clone(), false);
+    world.run();
+    check(&world, properties).map(|f| signature(&world, &f))
 }
 
 /// A shrunk failure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shrunk {
-    /// Choices the failing run made.
+    /// GOMAXPROCS of the failing run and of the shrunk one.
+    pub original_gomaxprocs: u32,
+    pub gomaxprocs: u32,
+    /// The workload's count sites before shrinking
+    /// (`Workload::count_sites`), and the ones lowered: (site, count).
+    pub original_counts: Vec<u64>,
+    pub counts: Vec<(usize, u64)>,
+    /// Choices the failing run made (on the original workload).
     pub original_choices: usize,
-    /// Overrides left after shrinking (the rest take their defaults).
+    /// Overrides left after shrinking (the rest take their defaults), for
+    /// the shrunk workload.
     pub overrides: Vec<(u64, Choice)>,
     /// Runs the shrinking took.
     pub runs: u64,
 }
 
-/// Shrinks the failing run of `seed` under `strategy` to a short decision list.
+/// Shrinks the failing run of `seed` under `strategy`: a smaller workload,
+/// then a short decision list (see the module comment).
 pub fn shrink(
     scenario: &Scenario,
     base: &SimConfig,
@@ -144,40 +187,113 @@ pub fn shrink(
     strategy: &Strategy,
     properties: Properties,
 ) -> Option<Shrunk> {
-    let config = SimConfig {
-        seed,
-        record_trace: false,
-        ..base.clone()
+    let mut runs = 0;
+    let original = &scenario.workload;
+    let target = run_signature(original, base, seed, strategy, properties)?;
+    runs += 1;
+    let original_choices = {
+        let config = SimConfig {
+            seed,
+            record_trace: false,
+            ..base.clone()
+        };
+        let mut world = World::with_strategy(original, config, strategy.clone(), true);
+        world.run();
+        world.choices().expect("recording").len()
     };
-    let mut world = World::with_strategy(&scenario.workload, config, strategy.clone(), true);
-    world.run();
-    let failure = check(&world, properties)?;
-    let choices = world.choices().expect("recording").to_vec();
+
+    // The workload, with the seed and strategy as they were.
+    let mut config = base.clone();
+    let original_gomaxprocs = base.runtime.gomaxprocs;
+    for procs in 1..original_gomaxprocs {
+        config.runtime.gomaxprocs = procs;
+        runs += 1;
+        if run_signature(original, &config, seed, strategy, properties).as_ref() == Some(&target) {
+            break;
+        }
+        config.runtime.gomaxprocs = original_gomaxprocs;
+    }
+    let original_counts = original.count_sites();
+    let mut counts: Vec<(usize, u64)> = Vec::new();
+    let keeps = |counts: &[(usize, u64)], runs: &mut u64| {
+        *runs += 1;
+        let workload = original
+            .with_counts(counts)
+            .expect("sites of this workload");
+        run_signature(&workload, &config, seed, strategy, properties).as_ref() == Some(&target)
+    };
+    for (site, &n) in original_counts.iter().enumerate() {
+        if n <= 1 {
+            continue;
+        }
+        let with = |counts: &[(usize, u64)], value: u64| {
+            let mut c = counts.to_vec();
+            c.push((site, value));
+            c
+        };
+        if keeps(&with(&counts, 1), &mut runs) {
+            counts.push((site, 1));
+            continue;
+        }
+        // 1 loses the failure, n keeps it: bisect for the lowest that keeps.
+        let (mut lost, mut kept) = (1, n);
+        while kept - lost > 1 {
+            let mid = lost + (kept - lost) / 2;
+            if keeps(&with(&counts, mid), &mut runs) {
+                kept = mid;
+            } else {
+                lost = mid;
+            }
+        }
+        if kept < n {
+            counts.push((site, kept));
+        }
+    }
+    let workload = original
+        .with_counts(&counts)
+        .expect("sites of this workload");
+
+    // The decisions of the smaller run.
+    let choices = {
+        let run_config = SimConfig {
+            seed,
+            record_trace: false,
+            ..config.clone()
+        };
+        let mut world = World::with_strategy(&workload, run_config, strategy.clone(), true);
+        world.run();
+        world.choices().expect("recording").to_vec()
+    };
     let mut overrides: Vec<(u64, Choice)> = choices
         .iter()
         .enumerate()
         .filter(|(_, c)| c.value != c.kind.default_value(c.range))
         .map(|(i, c)| (i as u64, *c))
         .collect();
-    let mut runs = 0;
     let still_fails = |list: &[(u64, Choice)], runs: &mut u64| {
         *runs += 1;
-        run_once(
-            scenario,
-            base,
+        run_signature(
+            &workload,
+            &config,
             seed,
             &Strategy::Decisions(list.to_vec()),
             properties,
         )
-        .is_some_and(|f| same_kind(&f, &failure))
+        .as_ref()
+            == Some(&target)
+    };
+    let shrunk = |overrides, runs| Shrunk {
+        original_gomaxprocs,
+        gomaxprocs: config.runtime.gomaxprocs,
+        original_counts: original_counts.clone(),
+        counts: counts.clone(),
+        original_choices,
+        overrides,
+        runs,
     };
     if !still_fails(&overrides, &mut runs) {
         // Pinning every choice must reproduce the run; if not, keep all.
-        return Some(Shrunk {
-            original_choices: choices.len(),
-            overrides,
-            runs,
-        });
+        return Some(shrunk(overrides, runs));
     }
     // ddmin over the overrides: drop chunks, halving the chunk size.
     let mut chunk = overrides.len().div_ceil(2).max(1);
@@ -203,11 +319,7 @@ pub fn shrink(
         }
         chunk = (chunk / 2).max(1);
     }
-    Some(Shrunk {
-        original_choices: choices.len(),
-        overrides,
-        runs,
-    })
+    Some(shrunk(overrides, runs))
 }
 
 /// Runs `seeds` of `scenario` under `strategy` on `jobs` threads until one
@@ -343,15 +455,44 @@ mod tests {
             shrunk.overrides.len(),
             shrunk.original_choices
         );
-        let again = run_once(
-            &scenario,
-            &base(&scenario),
+        let again = rerun_shrunk(&scenario, seed, &shrunk, none).unwrap();
+        assert_eq!(again.to_string(), failure.to_string());
+    }
+
+    /// Runs a shrunk failure: its workload counts, GOMAXPROCS and decisions.
+    fn rerun_shrunk(
+        scenario: &Scenario,
+        seed: u64,
+        shrunk: &Shrunk,
+        properties: Properties,
+    ) -> Option<Failure> {
+        let mut smaller = scenario.clone();
+        smaller.workload = scenario.workload.with_counts(&shrunk.counts).unwrap();
+        let mut config = base(scenario);
+        config.runtime.gomaxprocs = shrunk.gomaxprocs;
+        run_once(
+            &smaller,
+            &config,
             seed,
-            &Strategy::Decisions(shrunk.overrides),
-            none,
+            &Strategy::Decisions(shrunk.overrides.clone()),
+            properties,
         )
-        .unwrap();
-        assert!(same_kind(&again, &failure), "{again} vs {failure}");
+    }
+
+    #[test]
+    fn shrinking_lowers_goroutine_counts_and_gomaxprocs_while_the_leak_stays_where_it_was() {
+        // Four workers, the first result taken: three leak on their send.
+        let scenario = crate::library::get("leaky-worker-pool").unwrap();
+        let none = Properties {
+            starvation_threshold_ns: None,
+        };
+        let shrunk = shrink(&scenario, &base(&scenario), 1, &Strategy::Seeded, none).unwrap();
+        // One worker would not leak (main takes its result): two is the least.
+        assert_eq!(shrunk.original_counts, [4]);
+        assert_eq!(shrunk.counts, [(0, 2)]);
+        assert_eq!((shrunk.original_gomaxprocs, shrunk.gomaxprocs), (2, 1));
+        let again = rerun_shrunk(&scenario, 1, &shrunk, none).unwrap();
+        assert_eq!(again, Failure::Leak { goroutines: 1 });
     }
 
     #[test]

@@ -15,6 +15,10 @@
 //! gogc 100
 //! gomemlimit off
 //! max-sim-time-ns 60000000000
+//! max-goroutines 4000000
+//! max-events 500000000
+//! max-heap-bytes 4294967296
+//! workload-count 0 2
 //! strategy seeded
 //! outcome 2 fatal error: all goroutines are asleep - deadlock!
 //! trace-hash fnv1a64:9a1e...
@@ -30,10 +34,14 @@
 //! take their default: no jitter, the first candidate), which is what a
 //! shrunk failure is.
 //!
-//! `gogc` (a percentage or `off`) and `gomemlimit` (a byte size like `32MiB`,
-//! or `off`) came later in format 1: a file without them was recorded before
-//! runs had those settings, and reads as Go's defaults, `gogc 100` and
-//! `gomemlimit off`.
+//! `workload-count SITE N` lines (a shrunk failure's) lower the scenario's
+//! goroutine and loop counts: site numbers are `Workload::count_sites`'s.
+//!
+//! `gogc` (a percentage or `off`), `gomemlimit` (a byte size like `32MiB`,
+//! or `off`), the three `max-` limits and `workload-count` came later in
+//! format 1: a file without them was recorded before runs had those
+//! settings, and reads as Go's defaults (`gogc 100`, `gomemlimit off`), the
+//! default limits and the scenario's own counts.
 
 use crate::gosource::{gogc_text, gomemlimit_text};
 use crate::{Scenario, ScenarioError, parse_gogc, parse_gomemlimit};
@@ -70,6 +78,9 @@ pub struct Replay {
     pub cost_hash: u64,
     pub seed: u64,
     pub runtime: RuntimeConfig,
+    /// Counts of the scenario's workload lowered by shrinking: (count site,
+    /// count), sites numbered as `Workload::count_sites` numbers them.
+    pub workload_counts: Vec<(usize, u64)>,
     pub strategy: Strategy,
     pub outcome: Outcome,
     pub trace_hash: u64,
@@ -110,6 +121,7 @@ impl Replay {
             cost_hash: cost_hash(&config.cost),
             seed: config.seed,
             runtime: config.runtime.clone(),
+            workload_counts: Vec::new(),
             strategy,
             outcome: world.outcome().cloned().unwrap_or(Outcome {
                 exit_code: -1,
@@ -152,6 +164,9 @@ impl Replay {
         let _ = writeln!(out, "max-goroutines {}", self.runtime.max_goroutines);
         let _ = writeln!(out, "max-events {}", self.runtime.max_events);
         let _ = writeln!(out, "max-heap-bytes {}", self.runtime.max_heap_bytes);
+        for (site, count) in &self.workload_counts {
+            let _ = writeln!(out, "workload-count {site} {count}");
+        }
         let _ = writeln!(
             out,
             "outcome {} {}",
@@ -268,6 +283,23 @@ impl Replay {
                 })?;
             }
         }
+        let mut workload_counts = Vec::new();
+        for (line, _, value) in fields.iter().filter(|(_, k, _)| *k == "workload-count") {
+            let parsed = match value.split_whitespace().collect::<Vec<_>>().as_slice() {
+                [site, count] => site
+                    .parse::<usize>()
+                    .ok()
+                    .zip(count.parse::<u64>().ok().filter(|n| *n > 0)),
+                _ => None,
+            };
+            workload_counts.push(parsed.ok_or_else(|| {
+                err(
+                    *line,
+                    "workload-count",
+                    format!("`{value}` is not SITE COUNT with COUNT at least 1"),
+                )
+            })?);
+        }
         let (strategy_line, strategy_text) = get("strategy")?;
         let words: Vec<&str> = strategy_text.split_whitespace().collect();
         let strategy = match words.as_slice() {
@@ -369,6 +401,7 @@ impl Replay {
             cost_hash: hash("cost-model")?,
             seed: number("seed")?,
             runtime,
+            workload_counts,
             strategy,
             outcome: Outcome {
                 exit_code,
@@ -422,6 +455,13 @@ impl Replay {
                     CostSource::File(p) => p.clone(),
                 }
             )));
+        }
+        let mut scenario = scenario;
+        if !self.workload_counts.is_empty() {
+            scenario.workload = scenario
+                .workload
+                .with_counts(&self.workload_counts)
+                .map_err(|e| refuse(format!("its workload counts do not fit the scenario: {e}")))?;
         }
         let config = SimConfig {
             seed: self.seed,
@@ -503,6 +543,33 @@ mod tests {
         let bad = text.replace("gogc 50", "gogc fifty");
         let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
         assert!(e.starts_with("x.replay:10:1: gogc: "), "{e}");
+    }
+
+    #[test]
+    fn shrunk_workload_counts_are_recorded_applied_and_checked() {
+        let (mut replay, _) = recorded();
+        let sites = crate::library::get("steal-imbalance")
+            .unwrap()
+            .workload
+            .count_sites();
+        assert!(!sites.is_empty(), "steal-imbalance spawns goroutines");
+        replay.workload_counts = vec![(0, 1)];
+        let text = replay.to_text();
+        assert!(text.contains("\nworkload-count 0 1\n"), "{text}");
+        let parsed = Replay::parse(&text, "x.replay").unwrap();
+        assert_eq!(parsed, replay);
+        let (scenario, _) = parsed.prepare("x.replay").unwrap();
+        assert_eq!(scenario.workload.count_sites()[0], 1);
+
+        let bad = text.replace("workload-count 0 1", "workload-count 0 0");
+        let e = Replay::parse(&bad, "x.replay").unwrap_err().to_string();
+        assert!(e.contains("workload-count: `0 0` is not SITE COUNT"), "{e}");
+        replay.workload_counts = vec![(sites.len(), 1)];
+        let e = replay.prepare("x.replay").unwrap_err().to_string();
+        assert!(
+            e.contains("its workload counts do not fit the scenario"),
+            "{e}"
+        );
     }
 
     /// Found by `scripts/fuzz.sh replay_file`: a decision count the file

@@ -166,6 +166,133 @@ impl Workload {
     pub fn program(&self, id: ProgramId) -> &Program {
         &self.programs[id.index()]
     }
+
+    /// The workload's counts a shrinker may lower: each `Spawn`'s goroutine
+    /// count and each `Repeat`'s iteration count, numbered in the order they
+    /// appear (programs in order, each program's ops depth first, select
+    /// cases before `default`). Returns each site's current count.
+    pub fn count_sites(&self) -> Vec<u64> {
+        let mut counts = Vec::new();
+        for program in &self.programs {
+            visit_counts(&program.ops, &mut |count| counts.push(*count));
+        }
+        counts
+    }
+
+    /// Where each count site is, in the scenario file's terms
+    /// (`programs.main.ops[1].body[0].count`), numbered as by
+    /// [`Workload::count_sites`].
+    pub fn count_site_paths(&self) -> Vec<String> {
+        fn visit(ops: &[Op], prefix: &str, paths: &mut Vec<String>) {
+            for (i, op) in ops.iter().enumerate() {
+                let here = format!("{prefix}[{i}]");
+                match op {
+                    Op::Spawn { .. } => paths.push(format!("{here}.count")),
+                    Op::Repeat { body, .. } => {
+                        paths.push(format!("{here}.count"));
+                        visit(body, &format!("{here}.body"), paths);
+                    }
+                    Op::Select { cases, default } => {
+                        for (c, case) in cases.iter().enumerate() {
+                            visit(&case.body, &format!("{here}.cases[{c}].body"), paths);
+                        }
+                        if let Some(body) = default {
+                            visit(body, &format!("{here}.default"), paths);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut paths = Vec::new();
+        for program in &self.programs {
+            visit(
+                &program.ops,
+                &format!("programs.{}.ops", program.name),
+                &mut paths,
+            );
+        }
+        paths
+    }
+
+    /// This workload with the counts of some sites (numbered as by
+    /// [`Workload::count_sites`]) replaced. Errors name a site that does not
+    /// exist or a count that is 0 or does not fit the site.
+    pub fn with_counts(&self, counts: &[(usize, u64)]) -> Result<Workload, String> {
+        let sites = self.count_sites().len();
+        if let Some((site, _)) = counts.iter().find(|(site, _)| *site >= sites) {
+            return Err(format!(
+                "count site {site} does not exist (the workload has {sites})"
+            ));
+        }
+        if let Some((site, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("count site {site}: a count must be at least 1"));
+        }
+        let mut workload = self.clone();
+        let mut next = 0;
+        let mut result = Ok(());
+        for program in &mut workload.programs {
+            visit_counts_mut(&mut program.ops, &mut |count, is_spawn| {
+                if let Some((_, n)) = counts.iter().find(|(site, _)| *site == next) {
+                    if is_spawn && *n > u64::from(u32::MAX) {
+                        result = Err(format!("count site {next}: {n} goroutines is too many"));
+                    }
+                    *count = *n;
+                }
+                next += 1;
+            });
+        }
+        result.map(|()| workload)
+    }
+}
+
+/// Calls `f` with every count site in `ops`, depth first.
+fn visit_counts(ops: &[Op], f: &mut impl FnMut(&u64)) {
+    for op in ops {
+        match op {
+            Op::Spawn { count, .. } => f(&u64::from(*count)),
+            Op::Repeat { count, body } => {
+                f(count);
+                visit_counts(body, f);
+            }
+            Op::Select { cases, default } => {
+                for case in cases {
+                    visit_counts(&case.body, f);
+                }
+                if let Some(body) = default {
+                    visit_counts(body, f);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// [`visit_counts`] with each count changeable; `f` also learns whether the
+/// site is a `Spawn` (whose count is a `u32`, saturated here).
+fn visit_counts_mut(ops: &mut [Op], f: &mut impl FnMut(&mut u64, bool)) {
+    for op in ops {
+        match op {
+            Op::Spawn { count, .. } => {
+                let mut wide = u64::from(*count);
+                f(&mut wide, true);
+                *count = u32::try_from(wide).unwrap_or(u32::MAX);
+            }
+            Op::Repeat { count, body } => {
+                f(count, false);
+                visit_counts_mut(body, f);
+            }
+            Op::Select { cases, default } => {
+                for case in cases {
+                    visit_counts_mut(&mut case.body, f);
+                }
+                if let Some(body) = default {
+                    visit_counts_mut(body, f);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// A flattened op: loops and select bodies become jumps, so a goroutine's
@@ -431,6 +558,75 @@ impl FlatProgram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn program(name: &str, ops: Vec<Op>) -> Program {
+        Program {
+            name: name.into(),
+            description: String::new(),
+            ops,
+        }
+    }
+
+    #[test]
+    fn count_sites_are_numbered_depth_first_and_can_be_lowered() {
+        let ch = ChanRef::Chan(ChannelId(0));
+        let workload = Workload {
+            programs: vec![
+                program(
+                    "main",
+                    vec![
+                        Op::Spawn {
+                            program: ProgramId(1),
+                            count: 8,
+                        },
+                        Op::Repeat {
+                            count: 5,
+                            body: vec![Op::Select {
+                                cases: vec![SelectCase {
+                                    op: CaseOp::Recv(ch),
+                                    body: vec![Op::Repeat {
+                                        count: 3,
+                                        body: vec![Op::Gosched],
+                                    }],
+                                }],
+                                default: None,
+                            }],
+                        },
+                    ],
+                ),
+                program(
+                    "worker",
+                    vec![Op::Spawn {
+                        program: ProgramId(1),
+                        count: 2,
+                    }],
+                ),
+            ],
+            main: ProgramId(0),
+            wait_groups: vec![],
+            channels: vec![],
+            mutexes: vec![],
+            rwmutexes: vec![],
+        };
+        assert_eq!(workload.count_sites(), [8, 5, 3, 2]);
+        assert_eq!(
+            workload.count_site_paths(),
+            [
+                "programs.main.ops[0].count",
+                "programs.main.ops[1].count",
+                "programs.main.ops[1].body[0].cases[0].body[0].count",
+                "programs.worker.ops[0].count",
+            ]
+        );
+        let smaller = workload.with_counts(&[(0, 1), (2, 1)]).unwrap();
+        assert_eq!(smaller.count_sites(), [1, 5, 1, 2]);
+        assert_eq!(
+            workload.with_counts(&[(4, 1)]).unwrap_err(),
+            "count site 4 does not exist (the workload has 4)"
+        );
+        assert!(workload.with_counts(&[(1, 0)]).is_err());
+        assert!(workload.with_counts(&[(0, 1 << 40)]).is_err());
+    }
 
     #[test]
     fn select_bodies_flatten_to_jumps_past_the_select() {

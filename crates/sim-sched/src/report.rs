@@ -434,4 +434,24 @@ impl World {
             })
             .collect()
     }
+
+    /// Where the workload's goroutines are blocked now: the program and op
+    /// path of each user goroutine that is waiting, sorted, each place once.
+    /// What a failure "looks like", whatever the number of goroutines.
+    pub fn blocked_places(&self) -> Vec<(String, String)> {
+        let mut places: Vec<(String, String)> = self
+            .gs
+            .iter()
+            .filter_map(|g| match (g.kind, g.status) {
+                (GKind::User { program }, GStatus::Waiting(_)) => Some((
+                    self.program_name(program).to_string(),
+                    self.programs[program.index()].op_paths[g.op_pc as usize].clone(),
+                )),
+                _ => None,
+            })
+            .collect();
+        places.sort();
+        places.dedup();
+        places
+    }
 }
