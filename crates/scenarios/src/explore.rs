@@ -495,6 +495,47 @@ mod tests {
         assert_eq!(again, Failure::Leak { goroutines: 1 });
     }
 
+    /// Events due at the same nanosecond are a recorded choice: FIFO in a
+    /// seeded run, and a decision list can take another order.
+    #[test]
+    fn simultaneous_events_are_a_choice_that_a_decision_list_can_steer() {
+        use sim_sched::decide::ChoiceKind;
+        let scenario = crate::library::get("cpu-fanout").unwrap();
+        let config = SimConfig {
+            seed: 1,
+            record_trace: true,
+            ..base(&scenario)
+        };
+        let run = |strategy: Strategy| {
+            let mut w = World::with_strategy(&scenario.workload, config.clone(), strategy, true);
+            w.run();
+            let trace: Vec<String> = w.trace().iter().map(|r| r.to_string()).collect();
+            (trace, w.choices().unwrap().to_vec())
+        };
+        let (seeded_trace, choices) = run(Strategy::Seeded);
+        let (at, tie) = choices
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.kind == ChoiceKind::EventTie)
+            .expect("cpu-fanout has simultaneous events");
+        assert_eq!(
+            tie.value, 0,
+            "a seeded run keeps the order they were scheduled in"
+        );
+        // The same run with every choice pinned, and that tie taken the other way.
+        let mut pinned: Vec<(u64, Choice)> = choices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as u64, *c))
+            .collect();
+        let (same_trace, _) = run(Strategy::Decisions(pinned.clone()));
+        assert_eq!(same_trace, seeded_trace);
+        pinned.truncate(at);
+        pinned.push((at as u64, Choice { value: 1, ..*tie }));
+        let (other_trace, _) = run(Strategy::Decisions(pinned));
+        assert_ne!(other_trace, seeded_trace, "the other order is another run");
+    }
+
     #[test]
     fn a_correct_program_passes_every_seed() {
         let scenario = crate::library::get("leaky-worker-pool-fixed").unwrap();

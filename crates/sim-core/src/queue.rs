@@ -75,6 +75,22 @@ impl<E> EventQueue<E> {
         self.heap.pop()
     }
 
+    /// Removes and returns the earliest event if it fires at `at_ns`.
+    pub fn pop_at(&mut self, at_ns: u64) -> Option<Scheduled<E>> {
+        if self.peek_time_ns() == Some(at_ns) {
+            self.heap.pop()
+        } else {
+            None
+        }
+    }
+
+    /// Puts back an event taken out with [`EventQueue::pop`], keeping its
+    /// place among events at the same time.
+    pub fn requeue(&mut self, scheduled: Scheduled<E>) {
+        debug_assert!(scheduled.seq < self.next_seq, "not from this queue");
+        self.heap.push(scheduled);
+    }
+
     /// The firing time of the earliest event, if any.
     pub fn peek_time_ns(&self) -> Option<u64> {
         self.heap.peek().map(|s| s.at_ns)
@@ -95,6 +111,22 @@ impl<E> EventQueue<E> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_requeued_event_keeps_its_place_among_simultaneous_ones() {
+        let mut q = EventQueue::new();
+        q.push(10, "a");
+        q.push(10, "b");
+        q.push(20, "c");
+        let a = q.pop().unwrap();
+        let b = q.pop_at(10).unwrap();
+        assert!(q.pop_at(10).is_none(), "c is later");
+        q.requeue(a);
+        q.push(10, "d");
+        q.requeue(b);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|s| s.event)).collect();
+        assert_eq!(order, vec!["a", "b", "d", "c"]);
+    }
 
     #[test]
     fn simultaneous_events_pop_in_push_order() {

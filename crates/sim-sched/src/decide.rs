@@ -17,12 +17,17 @@
 //!   of a shrunk failure uses this.
 //! - `Pct { depth }`: probabilistic concurrency testing over timing: each M
 //!   gets a random priority; a high-priority M's compute and wake-ups take
-//!   their shortest time, a low one's their longest; at `depth - 1` random
-//!   choice indices the M involved is demoted below every other. Runtime
-//!   choices (steal and poll orders) are drawn uniformly from the `pct` stream.
+//!   their shortest time, a low one's their longest, and of events due at
+//!   the same nanosecond the highest-priority M's goes first; at `depth - 1`
+//!   random choice indices the M involved is demoted below every other.
+//!   Runtime choices (steal and poll orders) are drawn uniformly from the
+//!   `pct` stream.
 //!
-//! Simplification: events at the same nanosecond keep their FIFO order; PCT
-//! steers timing, not ties.
+//! Events due at the same nanosecond are a choice too (`event-tie`): the
+//! model's own tie-break, which real Go, with no two things at exactly the
+//! same time, does not have. Seeded runs keep them in the order they were
+//! scheduled (first in, first out), so ordinary runs are unaffected; PCT and
+//! decision lists steer them.
 
 use crate::world::World;
 use sim_core::ids::MId;
@@ -41,6 +46,8 @@ pub enum ChoiceKind {
     ComputeJitter,
     /// How long a thread creation or wake-up takes, within its jitter.
     ThreadLatency,
+    /// Which of the events due at the same nanosecond happens first.
+    EventTie,
 }
 
 impl ChoiceKind {
@@ -52,6 +59,7 @@ impl ChoiceKind {
             ChoiceKind::TrackingSeq => "tracking-seq",
             ChoiceKind::ComputeJitter => "compute-jitter",
             ChoiceKind::ThreadLatency => "thread-latency",
+            ChoiceKind::EventTie => "event-tie",
         }
     }
 
@@ -63,6 +71,7 @@ impl ChoiceKind {
             ChoiceKind::TrackingSeq,
             ChoiceKind::ComputeJitter,
             ChoiceKind::ThreadLatency,
+            ChoiceKind::EventTie,
         ]
         .into_iter()
         .find(|k| k.name() == name)
@@ -96,6 +105,14 @@ pub enum Strategy {
         depth: u32,
         horizon: u64,
     },
+}
+
+/// What PCT needs to know about a choice.
+enum PctInput<'a> {
+    /// The M a timing or runtime choice concerns.
+    M(Option<MId>),
+    /// The Ms of events due at the same time.
+    Tie(&'a [Option<MId>]),
 }
 
 /// PCT's state.
@@ -161,6 +178,28 @@ impl World {
         m: Option<MId>,
         seeded: impl FnOnce(&mut World) -> u64,
     ) -> u64 {
+        self.choose_for(kind, range, PctInput::M(m), seeded)
+    }
+
+    /// Which of several events due now goes first: `ms` are the Ms they
+    /// belong to (`None` for sysmon's). Seeded runs take the first
+    /// (scheduled first); PCT the highest-priority M's.
+    pub(crate) fn choose_tie(&mut self, ms: &[Option<MId>]) -> usize {
+        self.choose_for(
+            ChoiceKind::EventTie,
+            ms.len() as u64,
+            PctInput::Tie(ms),
+            |_| 0,
+        ) as usize
+    }
+
+    fn choose_for(
+        &mut self,
+        kind: ChoiceKind,
+        range: u64,
+        pct_input: PctInput<'_>,
+        seeded: impl FnOnce(&mut World) -> u64,
+    ) -> u64 {
         debug_assert!(range > 0);
         let index = self.decider.next_index;
         self.decider.next_index += 1;
@@ -184,7 +223,10 @@ impl World {
                     _ => kind.default_value(range),
                 }
             }
-            Strategy::Pct { .. } => self.pct_choice(kind, range, m, index),
+            Strategy::Pct { .. } => match pct_input {
+                PctInput::M(m) => self.pct_choice(kind, range, m, index),
+                PctInput::Tie(ms) => self.pct_tie(ms, index),
+            },
         };
         if let Some(recorded) = &mut self.decider.recorded {
             recorded.push(Choice { kind, range, value });
@@ -192,8 +234,8 @@ impl World {
         value
     }
 
-    /// PCT: timing follows the M's priority; the rest is uniform.
-    fn pct_choice(&mut self, kind: ChoiceKind, range: u64, m: Option<MId>, index: u64) -> u64 {
+    /// PCT's state with a priority for every M there is.
+    fn pct_state(&mut self) -> &mut Pct {
         let n_ms = self.ms.len();
         let pct = self.decider.pct.as_mut().expect("PCT state");
         while pct.priorities.len() < n_ms {
@@ -201,6 +243,36 @@ impl World {
             let p = 1_000_000 + pct.rng.next_u64() % 1_000_000;
             pct.priorities.push(p);
         }
+        pct
+    }
+
+    /// PCT on a tie: the highest-priority M's event first (sysmon's, with
+    /// no M, last); at a change point that M is demoted first.
+    fn pct_tie(&mut self, ms: &[Option<MId>], index: u64) -> u64 {
+        let pct = self.pct_state();
+        let best = |pct: &Pct| {
+            (0..ms.len())
+                .max_by_key(|&i| {
+                    (
+                        ms[i].map_or(0, |m| pct.priorities[m.index()]),
+                        usize::MAX - i,
+                    )
+                })
+                .expect("a tie has candidates")
+        };
+        if pct.change_points.first() == Some(&index) {
+            pct.change_points.remove(0);
+            if let Some(m) = ms[best(pct)] {
+                pct.demotions += 1;
+                pct.priorities[m.index()] = pct.demotions;
+            }
+        }
+        best(pct) as u64
+    }
+
+    /// PCT: timing follows the M's priority; the rest is uniform.
+    fn pct_choice(&mut self, kind: ChoiceKind, range: u64, m: Option<MId>, index: u64) -> u64 {
+        let pct = self.pct_state();
         let timing = matches!(kind, ChoiceKind::ComputeJitter | ChoiceKind::ThreadLatency);
         let Some(m) = m.filter(|_| timing) else {
             return pct.rng.next_u64() % range;

@@ -16,7 +16,7 @@ use crate::p::{P, PStatus};
 use sim_core::cost::CostModel;
 use sim_core::ids::{Goid, MId, PId};
 use sim_core::metrics::{DurationHistogram, Outcome};
-use sim_core::queue::EventQueue;
+use sim_core::queue::{EventQueue, Scheduled};
 use sim_core::rng::SeedTree;
 use sim_core::trace::{Decision, PickSource, TraceEvent, TraceRecord, WaitReason};
 use sim_core::workload::{FlatProgram, Workload};
@@ -383,23 +383,54 @@ impl World {
             return false;
         }
         self.now_ns = next.at_ns;
+        if !self.is_current(&next.event) {
+            return true; // superseded (preempted, woken early)
+        }
+        let next = self.break_tie(next);
+        self.stats.events += 1;
         match next.event {
-            Ev::M { m, epoch } => {
-                if self.ms[m.index()].epoch != epoch {
-                    return true; // superseded (preempted, woken early)
-                }
-                self.stats.events += 1;
-                self.handle_m_event(m);
-            }
-            Ev::Sysmon { epoch } => {
-                if self.sysmon.epoch != epoch {
-                    return true;
-                }
-                self.stats.events += 1;
-                self.sysmon_wake();
-            }
+            Ev::M { m, .. } => self.handle_m_event(m),
+            Ev::Sysmon { .. } => self.sysmon_wake(),
         }
         self.outcome.is_none()
+    }
+
+    /// Whether `event` is still due (not superseded by a later scheduling).
+    fn is_current(&self, event: &Ev) -> bool {
+        match *event {
+            Ev::M { m, epoch } => self.ms[m.index()].epoch == epoch,
+            Ev::Sysmon { epoch } => self.sysmon.epoch == epoch,
+        }
+    }
+
+    /// Of `first` and the other current events due at the same time, the one
+    /// to handle now (a choice; the rest go back in the queue, in order).
+    fn break_tie(&mut self, first: Scheduled<Ev>) -> Scheduled<Ev> {
+        if self.queue.peek_time_ns() != Some(self.now_ns) {
+            return first;
+        }
+        let mut tied = vec![first];
+        while let Some(other) = self.queue.pop_at(self.now_ns) {
+            // A superseded event would be skipped when popped: drop it now.
+            if self.is_current(&other.event) {
+                tied.push(other);
+            }
+        }
+        if tied.len() == 1 {
+            return tied.pop().expect("one event");
+        }
+        let ms: Vec<Option<MId>> = tied
+            .iter()
+            .map(|s| match s.event {
+                Ev::M { m, .. } => Some(m),
+                Ev::Sysmon { .. } => None,
+            })
+            .collect();
+        let chosen = tied.remove(self.choose_tie(&ms));
+        for other in tied {
+            self.queue.requeue(other);
+        }
+        chosen
     }
 
     /// Runs until the process ends (or a limit stops it).
