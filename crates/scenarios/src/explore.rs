@@ -513,6 +513,13 @@ mod tests {
             (trace, w.choices().unwrap().to_vec())
         };
         let (seeded_trace, choices) = run(Strategy::Seeded);
+        // Recording the choices does not change the run (an unrecorded
+        // seeded run skips collecting the tied events).
+        let mut unrecorded =
+            World::with_strategy(&scenario.workload, config.clone(), Strategy::Seeded, false);
+        unrecorded.run();
+        let unrecorded: Vec<String> = unrecorded.trace().iter().map(|r| r.to_string()).collect();
+        assert_eq!(unrecorded, seeded_trace);
         let (at, tie) = choices
             .iter()
             .enumerate()

@@ -181,6 +181,14 @@ impl World {
         self.choose_for(kind, range, PctInput::M(m), seeded)
     }
 
+    /// Whether events due at the same time simply go first in, first out,
+    /// with nothing to record: a seeded run that does not record its
+    /// choices. (A recording seeded run makes the same choice, the first
+    /// event, but lists it; collecting the candidates is what costs.)
+    pub(crate) fn ties_need_no_choice(&self) -> bool {
+        matches!(self.decider.strategy, Strategy::Seeded) && self.decider.recorded.is_none()
+    }
+
     /// Which of several events due now goes first: `ms` are the Ms they
     /// belong to (`None` for sysmon's). Seeded runs take the first
     /// (scheduled first); PCT the highest-priority M's.

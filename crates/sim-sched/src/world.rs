@@ -406,7 +406,7 @@ impl World {
     /// Of `first` and the other current events due at the same time, the one
     /// to handle now (a choice; the rest go back in the queue, in order).
     fn break_tie(&mut self, first: Scheduled<Ev>) -> Scheduled<Ev> {
-        if self.queue.peek_time_ns() != Some(self.now_ns) {
+        if self.queue.peek_time_ns() != Some(self.now_ns) || self.ties_need_no_choice() {
             return first;
         }
         let mut tied = vec![first];
