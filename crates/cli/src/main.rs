@@ -8,6 +8,7 @@
 
 mod bench;
 mod top;
+mod validate;
 
 #[global_allocator]
 static ALLOCATOR: bench::CountingAllocator = bench::CountingAllocator;
@@ -119,6 +120,17 @@ gmpsim compare alloc-steady --gogc 50 --runs 5\n  gmpsim compare --all --runs 3"
         after_help = "Keys: space pause/resume, s step one event (paused), + faster, - slower, q quit.\n\nExamples:\n  gmpsim top cpu-fanout\n  gmpsim top alloc-steady --speed 1ms\n  gmpsim top starvation-tight-loop --godebug asyncpreemptoff=1 --speed 50ms"
     )]
     Top(TopArgs),
+    /// Judge the model against real Go, figure by figure, with the tolerances
+    /// of validation/tolerances.toml: from the recorded baselines, or with
+    /// --live measured now.
+    #[command(
+        after_help = "Prints each scenario's failing comparisons (all with --verbose) and the \
+headline \"N of M comparisons within tolerance; K of K outcomes match\". Exits 4 when a \
+comparison listed in validation/passing.txt no longer passes.\n\nExamples:\n  gmpsim validate\n  \
+gmpsim validate alloc-steady memlimit-gogc-off --verbose\n  gmpsim validate --live --runs 5\n  \
+gmpsim validate --live --record --runs 5 alloc-steady\n  gmpsim validate --update-passing"
+    )]
+    Validate(validate::ValidateArgs),
 }
 
 #[derive(clap::Args)]
@@ -397,12 +409,13 @@ fn main() -> ExitCode {
             Err(e) => bad_input(&e.to_string()),
         },
         Command::Compare(args) => compare(args),
+        Command::Validate(args) => validate::validate(args),
         Command::Bench(args) => bench_command(args),
         Command::Top(args) => top_command(args),
     }
 }
 
-fn bad_input(message: &str) -> ExitCode {
+pub(crate) fn bad_input(message: &str) -> ExitCode {
     eprintln!("gmpsim: error: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
 }
@@ -1321,13 +1334,13 @@ fn compare(args: CompareArgs) -> ExitCode {
 
 /// Progress of the real runs on stderr: a bar on a terminal, else one line
 /// per run (`cpu-fanout: run 3/5`), so logs stay readable.
-struct ProgressDisplay {
+pub(crate) struct ProgressDisplay {
     name: String,
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl ProgressDisplay {
-    fn new(name: &str, runs: usize) -> Self {
+    pub(crate) fn new(name: &str, runs: usize) -> Self {
         use std::io::IsTerminal;
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = indicatif::ProgressBar::new(runs as u64);
@@ -1345,7 +1358,7 @@ impl ProgressDisplay {
         }
     }
 
-    fn update(&mut self, progress: scenarios::realgo::Progress) {
+    pub(crate) fn update(&mut self, progress: scenarios::realgo::Progress) {
         use scenarios::realgo::Progress;
         match (&self.bar, progress) {
             (Some(bar), Progress::Building) => bar.set_message("building"),
@@ -1358,7 +1371,7 @@ impl ProgressDisplay {
         }
     }
 
-    fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -375,6 +375,7 @@ fn completions_are_generated_for_bash_and_every_subcommand_has_help_with_example
         "completions",
         "bench",
         "top",
+        "validate",
     ] {
         let h = gmpsim(&[sub, "--help"]);
         assert!(h.status.success(), "{sub} --help");
@@ -385,6 +386,24 @@ fn completions_are_generated_for_bash_and_every_subcommand_has_help_with_example
             "{sub} --help has no examples:\n{text}"
         );
     }
+}
+
+#[test]
+fn validate_judges_a_scenario_against_its_baseline_offline() {
+    let o = gmpsim(&["validate", "steal-imbalance", "--verbose"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    assert!(text.contains("== steal-imbalance: "), "{text}");
+    assert!(text.contains("/gmpsim/process/elapsed:seconds"), "{text}");
+    assert!(
+        text.contains("comparisons within tolerance") && text.contains("of 1 outcomes match"),
+        "{text}"
+    );
+    let o = gmpsim(&["validate", "no-such-scenario"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no-such-scenario"), "{}", stderr(&o));
+    let o = gmpsim(&["validate", "--record"]);
+    assert_eq!(o.status.code(), Some(1), "--record needs --live");
 }
 
 #[test]

@@ -1,0 +1,268 @@
+//! `gmpsim validate`: the model against recorded real-Go baselines (or, with
+//! `--live`, against real Go measured now), figure by figure, with the
+//! tolerances of `validation/tolerances.toml`; the headline is "N of M
+//! comparisons within tolerance; K of K outcomes match". `--live --record`
+//! refreshes the baselines from quiet runs; `--update-passing` rewrites the
+//! ratchet's list of passing comparisons.
+
+use crate::{ProgressDisplay, bad_input};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use validation::baseline::Baseline;
+use validation::tolerance::Tolerances;
+use validation::verdict::{
+    Headline, Judgement, ScenarioReport, parse_passing, passing_file_text, passing_keys,
+    validate_scenario,
+};
+
+/// Exit status when a comparison listed as passing fails (the ratchet).
+const EXIT_REGRESSED: u8 = 4;
+
+#[derive(clap::Args)]
+pub struct ValidateArgs {
+    /// Library scenarios to validate (default: every one with a baseline).
+    scenarios: Vec<String>,
+    /// Measure real Go now instead of reading the recorded baselines.
+    #[arg(long)]
+    live: bool,
+    /// With --live: how many times to run each real program.
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    runs: u32,
+    /// With --live: write the measurements as the new baselines (runs made
+    /// while other processes used more than 0.75 CPU-s/s, beyond what the
+    /// load reading can resolve on a short run, are left out).
+    #[arg(long, requires = "live")]
+    record: bool,
+    /// Rewrite validation/passing.txt with the comparisons that pass now.
+    #[arg(long)]
+    update_passing: bool,
+    /// Print every comparison, not only each scenario's failures.
+    #[arg(long)]
+    verbose: bool,
+    /// The baselines' directory.
+    #[arg(long, value_name = "DIR")]
+    baselines: Option<PathBuf>,
+}
+
+pub fn validate(args: ValidateArgs) -> ExitCode {
+    let dir = validation::data_dir();
+    let baselines_dir = args.baselines.clone().unwrap_or(dir.join("baselines"));
+    let tolerances = match Tolerances::load(&dir.join("tolerances.toml")) {
+        Ok(t) => t,
+        Err(e) => return bad_input(&e),
+    };
+    let names: Vec<String> = if args.scenarios.is_empty() {
+        scenarios::library::entries()
+            .iter()
+            .map(|e| e.name.to_string())
+            .collect()
+    } else {
+        args.scenarios.clone()
+    };
+    let mut live_run = None;
+    if args.live {
+        match scenarios::realgo::GoToolchain::locate() {
+            Ok(go) => live_run = Some(go),
+            Err(e) => return bad_input(&e.to_string()),
+        }
+    }
+    let mut reports = Vec::new();
+    let mut missing = Vec::new();
+    for name in &names {
+        let Some(scenario) = scenarios::library::get(name) else {
+            return bad_input(&format!(
+                "{name}: no library scenario has this name (see `gmpsim list`)"
+            ));
+        };
+        let baseline = match &live_run {
+            Some(go) => {
+                let options = scenarios::realgo::RunOptions {
+                    runs: args.runs as usize,
+                    ..Default::default()
+                };
+                let mut progress = ProgressDisplay::new(name, options.runs);
+                let measured = scenarios::realgo::measure(go, &scenario, &options, &mut |p| {
+                    progress.update(p)
+                });
+                progress.finish();
+                let measured = match measured {
+                    Ok(m) => m,
+                    Err(e) => {
+                        eprintln!("validate: {name}: real Go: {e}");
+                        continue;
+                    }
+                };
+                let baseline = Baseline::from_measurement(&measured, &today());
+                if !baseline.discarded_loads.is_empty() {
+                    eprintln!(
+                        "validate: {name}: left out {} run(s) made while other processes used {:?} CPU-s/s (a neighbour at work)",
+                        baseline.discarded_loads.len(),
+                        baseline.discarded_loads
+                    );
+                }
+                if args.record {
+                    if baseline.runs.is_empty() {
+                        eprintln!("validate: {name}: every run was loaded; baseline not written");
+                    } else {
+                        if let Err(e) = std::fs::create_dir_all(&baselines_dir) {
+                            return bad_input(&format!("{}: {e}", baselines_dir.display()));
+                        }
+                        let path = Baseline::path(&baselines_dir, name);
+                        if let Err(e) = baseline.save(&path) {
+                            return bad_input(&e);
+                        }
+                        eprintln!("validate: wrote {}", path.display());
+                    }
+                }
+                baseline
+            }
+            None => {
+                let path = Baseline::path(&baselines_dir, name);
+                if !path.is_file() {
+                    missing.push(name.clone());
+                    continue;
+                }
+                match Baseline::load(&path) {
+                    Ok(b) => b,
+                    Err(e) => return bad_input(&e),
+                }
+            }
+        };
+        match validate_scenario(&scenario, &baseline, &tolerances) {
+            Ok(report) => {
+                print_report(&report, args.verbose);
+                reports.push(report);
+            }
+            Err(e) => return bad_input(&e),
+        }
+    }
+    if !missing.is_empty() {
+        println!(
+            "\nno baseline for {} scenario(s): {} (record with `gmpsim validate --live --record NAME`)",
+            missing.len(),
+            missing.join(", ")
+        );
+    }
+    let headline = Headline::of(&reports);
+    println!("\n{headline}");
+
+    let passing_path = dir.join("passing.txt");
+    let now_passing = passing_keys(&reports);
+    if args.update_passing {
+        if let Err(e) = std::fs::write(&passing_path, passing_file_text(&now_passing)) {
+            return bad_input(&format!("{}: {e}", passing_path.display()));
+        }
+        println!(
+            "wrote {} ({} comparisons)",
+            passing_path.display(),
+            now_passing.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let validated: Vec<&str> = reports.iter().map(|r| r.scenario.as_str()).collect();
+    let listed = std::fs::read_to_string(&passing_path)
+        .map(|t| parse_passing(&t))
+        .unwrap_or_default();
+    let regressed: Vec<&String> = listed
+        .iter()
+        .filter(|k| {
+            let scenario = k.split('\t').next().unwrap_or_default();
+            validated.contains(&scenario) && !now_passing.contains(k)
+        })
+        .collect();
+    if regressed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "\n{} comparison(s) listed in {} no longer pass:",
+            regressed.len(),
+            passing_path.display()
+        );
+        for k in regressed {
+            println!("  {}", k.replace('\t', "  "));
+        }
+        ExitCode::from(EXIT_REGRESSED)
+    }
+}
+
+fn print_report(report: &ScenarioReport, verbose: bool) {
+    let failed = report
+        .comparisons
+        .iter()
+        .filter(|c| c.judgement == Judgement::Fail)
+        .count();
+    let passed = report
+        .comparisons
+        .iter()
+        .filter(|c| c.judgement == Judgement::Pass)
+        .count();
+    let loads = if report.loads.is_empty() {
+        String::new()
+    } else {
+        let max = report.loads.iter().copied().fold(0.0, f64::max);
+        format!(", background load up to {max:.2} CPU-s/s")
+    };
+    println!(
+        "\n== {}: {passed} of {} within tolerance; outcome {} ({} real runs{loads})",
+        report.scenario,
+        passed + failed,
+        if report.outcome.matches() {
+            "matches".to_string()
+        } else {
+            format!(
+                "DIFFERS: model {:?}, real {:?}",
+                report.outcome.model, report.outcome.real
+            )
+        },
+        report.real_runs,
+    );
+    for c in &report.comparisons {
+        if !verbose && c.judgement != Judgement::Fail {
+            continue;
+        }
+        let verdict = match c.judgement {
+            Judgement::Pass => "ok",
+            Judgement::Fail => "FAIL",
+            Judgement::NotCompared => "-",
+        };
+        println!(
+            "  {:<4} {:<46} model {:>14} real {:>14} ({} – {}, CV {:.1}%)  rule: {:?} {}",
+            verdict,
+            c.figure,
+            show(c.simulated),
+            show(c.real.mean),
+            show(c.real.min),
+            show(c.real.max),
+            100.0 * c.real_cv,
+            c.rule.kind,
+            c.rule.tolerance
+        );
+    }
+}
+
+fn show(v: f64) -> String {
+    if v != 0.0 && (v.abs() < 0.01 || v.abs() >= 1e7) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Today's date in UTC, `YYYY-MM-DD` (the day a baseline was recorded).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}

@@ -1,0 +1,304 @@
+//! Judging the model against a baseline, figure by figure, and outcomes.
+
+use crate::baseline::{Baseline, outcome_of};
+use crate::tolerance::{Rule, RuleKind, Tolerances};
+use scenarios::Scenario;
+use scenarios::measure::{FigureStats, figures};
+use sim_sched::{SimConfig, World};
+use std::fmt::Write;
+
+/// The seeds whose outcomes the model contributes (as many as the real
+/// runs, at least this many).
+pub const MIN_MODEL_SEEDS: u64 = 5;
+
+/// What a comparison came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Judgement {
+    Pass,
+    Fail,
+    /// Shown, not judged (the rule's basis says why).
+    NotCompared,
+}
+
+/// One figure of one scenario, model beside real.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub figure: String,
+    pub simulated: f64,
+    pub real: FigureStats,
+    /// The real runs' coefficient of variation.
+    pub real_cv: f64,
+    pub rule: Rule,
+    pub judgement: Judgement,
+}
+
+/// How the program ends: the distinct outcomes (exit status, reason) of the
+/// model's seeds and of the real runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutcomeCheck {
+    pub model: Vec<(i32, String)>,
+    pub real: Vec<(i32, String)>,
+}
+
+impl OutcomeCheck {
+    /// Both sides show the same outcomes: the same one everywhere for a
+    /// deterministic program, the same mix for a race.
+    pub fn matches(&self) -> bool {
+        self.model == self.real
+    }
+}
+
+/// One scenario's validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioReport {
+    pub scenario: String,
+    pub comparisons: Vec<Comparison>,
+    pub outcome: OutcomeCheck,
+    /// Real runs in the baseline and their background loads.
+    pub real_runs: usize,
+    pub loads: Vec<f64>,
+}
+
+/// Judges `simulated` against `real` by `rule`.
+pub fn judge(rule: &Rule, simulated: f64, real: &FigureStats) -> Judgement {
+    let mean = real.mean;
+    let pass = match rule.kind {
+        RuleKind::Skip => return Judgement::NotCompared,
+        RuleKind::Relative => {
+            if mean == 0.0 {
+                simulated == 0.0
+            } else {
+                (simulated - mean).abs() <= rule.tolerance * mean.abs()
+            }
+        }
+        RuleKind::Bound => {
+            if mean <= 0.0 || simulated <= 0.0 {
+                simulated == mean
+            } else {
+                simulated >= mean / rule.tolerance && simulated <= mean * rule.tolerance
+            }
+        }
+        RuleKind::Range => {
+            let slack = rule.tolerance * mean.abs();
+            simulated >= real.min - slack && simulated <= real.max + slack
+        }
+    };
+    if pass {
+        Judgement::Pass
+    } else {
+        Judgement::Fail
+    }
+}
+
+/// Simulates `scenario` (seed 1 for the figures, seeds 1..=N for the
+/// outcomes) and judges it against `baseline`. An error names a figure that
+/// has no rule.
+pub fn validate_scenario(
+    scenario: &Scenario,
+    baseline: &Baseline,
+    tolerances: &Tolerances,
+) -> Result<ScenarioReport, String> {
+    let seeds = MIN_MODEL_SEEDS.max(baseline.runs.len() as u64);
+    let mut model_outcomes = Vec::new();
+    let mut seed_one = None;
+    for seed in 1..=seeds {
+        let mut world = World::new(
+            &scenario.workload,
+            SimConfig {
+                seed,
+                runtime: scenario.runtime.clone(),
+                cost: Default::default(),
+                record_trace: false,
+            },
+        );
+        world.run();
+        let summary = world.summary();
+        model_outcomes.push((summary.outcome.exit_code, summary.outcome.reason.clone()));
+        if seed == 1 {
+            seed_one = Some(summary);
+        }
+    }
+    let simulated = seed_one.expect("seed 1 ran");
+    let mut real_outcomes: Vec<(i32, String)> = baseline.runs.iter().map(outcome_of).collect();
+    for list in [&mut model_outcomes, &mut real_outcomes] {
+        list.sort();
+        list.dedup();
+    }
+    let stats = baseline.stats();
+    let mut comparisons = Vec::new();
+    for figure in figures(&simulated) {
+        let Some((real, cv)) = stats.iter().find(|(s, _)| s.name == figure.name) else {
+            continue; // real Go did not report it (the program did not complete)
+        };
+        let rule = tolerances.rule_for(&figure.name).ok_or_else(|| {
+            format!(
+                "{}: no rule for the figure `{}`: add one to validation/tolerances.toml",
+                scenario.name, figure.name
+            )
+        })?;
+        comparisons.push(Comparison {
+            judgement: judge(rule, figure.value, real),
+            figure: figure.name,
+            simulated: figure.value,
+            real: real.clone(),
+            real_cv: *cv,
+            rule: rule.clone(),
+        });
+    }
+    Ok(ScenarioReport {
+        scenario: scenario.name.clone(),
+        comparisons,
+        outcome: OutcomeCheck {
+            model: model_outcomes,
+            real: real_outcomes,
+        },
+        real_runs: baseline.runs.len(),
+        loads: baseline
+            .runs
+            .iter()
+            .filter_map(|r| r.background_load)
+            .collect(),
+    })
+}
+
+/// The whole library's tally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Headline {
+    pub passed: usize,
+    pub compared: usize,
+    pub outcomes_matched: usize,
+    pub outcomes: usize,
+}
+
+impl Headline {
+    pub fn of(reports: &[ScenarioReport]) -> Headline {
+        let mut h = Headline::default();
+        for r in reports {
+            for c in &r.comparisons {
+                match c.judgement {
+                    Judgement::Pass => {
+                        h.passed += 1;
+                        h.compared += 1;
+                    }
+                    Judgement::Fail => h.compared += 1,
+                    Judgement::NotCompared => {}
+                }
+            }
+            h.outcomes += 1;
+            h.outcomes_matched += usize::from(r.outcome.matches());
+        }
+        h
+    }
+}
+
+impl std::fmt::Display for Headline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let percent = if self.compared == 0 {
+            0.0
+        } else {
+            100.0 * self.passed as f64 / self.compared as f64
+        };
+        write!(
+            f,
+            "{} of {} comparisons within tolerance ({percent:.1}%); {} of {} outcomes match",
+            self.passed, self.compared, self.outcomes_matched, self.outcomes
+        )
+    }
+}
+
+/// `scenario<TAB>figure` for every comparison that passes: the ratchet's
+/// list (`validation/passing.txt`).
+pub fn passing_keys(reports: &[ScenarioReport]) -> Vec<String> {
+    let mut keys: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.comparisons
+                .iter()
+                .filter(|c| c.judgement == Judgement::Pass)
+                .map(move |c| format!("{}\t{}", r.scenario, c.figure))
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The ratchet's list as a file's text, with a header saying what it is.
+pub fn passing_file_text(keys: &[String]) -> String {
+    let mut out = String::from(
+        "# Comparisons (scenario, figure) that pass today. A test fails when one of them\n\
+         # stops passing. `gmpsim validate --update-passing` rewrites this file.\n",
+    );
+    for k in keys {
+        let _ = writeln!(out, "{k}");
+    }
+    out
+}
+
+/// The keys a passing-list file holds (comments and blank lines skipped).
+pub fn parse_passing(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scenarios::measure::FigureUnit;
+
+    fn stats(mean: f64, min: f64, max: f64) -> FigureStats {
+        FigureStats {
+            name: "f".into(),
+            unit: FigureUnit::Value,
+            mean,
+            min,
+            max,
+            runs: 5,
+        }
+    }
+
+    fn rule(kind: RuleKind, tolerance: f64) -> Rule {
+        Rule {
+            figure: "f".into(),
+            kind,
+            tolerance,
+            basis: "test".into(),
+        }
+    }
+
+    #[test]
+    fn each_kind_of_rule_judges_as_documented() {
+        let r = stats(100.0, 95.0, 104.0);
+        let relative = rule(RuleKind::Relative, 0.10);
+        assert_eq!(judge(&relative, 110.0, &r), Judgement::Pass);
+        assert_eq!(judge(&relative, 110.1, &r), Judgement::Fail);
+        assert_eq!(judge(&relative, 89.9, &r), Judgement::Fail);
+        let bound = rule(RuleKind::Bound, 3.0);
+        assert_eq!(judge(&bound, 300.0, &r), Judgement::Pass);
+        assert_eq!(judge(&bound, 33.4, &r), Judgement::Pass);
+        assert_eq!(judge(&bound, 33.3, &r), Judgement::Fail);
+        assert_eq!(judge(&bound, 0.0, &r), Judgement::Fail);
+        let range = rule(RuleKind::Range, 0.0);
+        assert_eq!(judge(&range, 95.0, &r), Judgement::Pass);
+        assert_eq!(judge(&range, 104.5, &r), Judgement::Fail);
+        assert_eq!(
+            judge(&rule(RuleKind::Range, 0.01), 104.5, &r),
+            Judgement::Pass
+        );
+        assert_eq!(
+            judge(&rule(RuleKind::Skip, 0.0), 1e9, &r),
+            Judgement::NotCompared
+        );
+        // A real mean of zero: only zero passes.
+        let zero = stats(0.0, 0.0, 0.0);
+        assert_eq!(judge(&relative, 0.0, &zero), Judgement::Pass);
+        assert_eq!(judge(&relative, 1.0, &zero), Judgement::Fail);
+    }
+
+    #[test]
+    fn the_passing_list_round_trips_through_its_file() {
+        let keys = vec!["a\t/x".to_string(), "b\t/y p99".to_string()];
+        assert_eq!(parse_passing(&passing_file_text(&keys)), keys);
+    }
+}
