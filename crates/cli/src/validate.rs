@@ -29,8 +29,9 @@ pub struct ValidateArgs {
     #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     runs: u32,
     /// With --live: write the measurements as the new baselines (runs made
-    /// while other processes used more than 0.75 CPU-s/s, beyond what the
-    /// load reading can resolve on a short run, are left out).
+    /// while other processes used more than 0.25 CPU-s/s, beyond what the
+    /// load reading can resolve on a short run, are left out and measured
+    /// again, up to three rounds).
     #[arg(long, requires = "live")]
     record: bool,
     /// Rewrite validation/passing.txt with the comparisons that pass now.
@@ -76,23 +77,42 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         };
         let baseline = match &live_run {
             Some(go) => {
-                let options = scenarios::realgo::RunOptions {
-                    runs: args.runs as usize,
-                    ..Default::default()
-                };
-                let mut progress = ProgressDisplay::new(name, options.runs);
-                let measured = scenarios::realgo::measure(go, &scenario, &options, &mut |p| {
-                    progress.update(p)
-                });
-                progress.finish();
-                let measured = match measured {
-                    Ok(m) => m,
-                    Err(e) => {
-                        eprintln!("validate: {name}: real Go: {e}");
-                        continue;
+                // Measure until `runs` quiet runs are in, at most three
+                // rounds: a neighbour's burst of work usually passes.
+                let wanted = args.runs as usize;
+                let mut baseline: Option<Baseline> = None;
+                for _ in 0..3 {
+                    let have = baseline.as_ref().map_or(0, |b| b.runs.len());
+                    if have >= wanted {
+                        break;
                     }
+                    let options = scenarios::realgo::RunOptions {
+                        runs: wanted - have,
+                        ..Default::default()
+                    };
+                    let mut progress = ProgressDisplay::new(name, options.runs);
+                    let measured = scenarios::realgo::measure(go, &scenario, &options, &mut |p| {
+                        progress.update(p)
+                    });
+                    progress.finish();
+                    let round = match measured {
+                        Ok(m) => Baseline::from_measurement(&m, &today()),
+                        Err(e) => {
+                            eprintln!("validate: {name}: real Go: {e}");
+                            break;
+                        }
+                    };
+                    match &mut baseline {
+                        None => baseline = Some(round),
+                        Some(b) => {
+                            b.runs.extend(round.runs);
+                            b.discarded_loads.extend(round.discarded_loads);
+                        }
+                    }
+                }
+                let Some(baseline) = baseline else {
+                    continue;
                 };
-                let baseline = Baseline::from_measurement(&measured, &today());
                 if !baseline.discarded_loads.is_empty() {
                     eprintln!(
                         "validate: {name}: left out {} run(s) made while other processes used {:?} CPU-s/s (a neighbour at work)",
