@@ -87,3 +87,21 @@ fn every_library_scenario_has_a_baseline_with_runs_on_this_go_release() {
         assert!(!baseline.runs.is_empty(), "{}: no runs", entry.name);
     }
 }
+
+#[test]
+fn every_tolerance_rule_applies_to_some_recorded_figure() {
+    let dir = validation::data_dir();
+    let tolerances = Tolerances::load(&dir.join("tolerances.toml")).unwrap();
+    let mut names: Vec<String> = Vec::new();
+    for entry in scenarios::library::entries() {
+        let baseline = Baseline::load(&Baseline::path(&dir.join("baselines"), entry.name)).unwrap();
+        names.extend(baseline.stats().into_iter().map(|(s, _)| s.name));
+    }
+    for rule in &tolerances.rules {
+        assert!(
+            names.iter().any(|n| rule.matches(n)),
+            "the rule for `{}` matches no figure of any baseline",
+            rule.figure
+        );
+    }
+}
