@@ -536,6 +536,41 @@ fn unix_time_utc() -> String {
 mod tests {
     use super::*;
 
+    /// Benchmark output made from known costs: the fit must recover them.
+    #[test]
+    fn the_fit_recovers_known_costs_from_synthetic_output() {
+        let mut out = String::from(
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nstw_gc_pause 15000\nsweep_span 250\n",
+        );
+        for size in MALLOC_SIZES {
+            let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
+        }
+        for (n, kib) in [(1000.0, 64.0), (2000.0, 640.0), (4000.0, 300.0)] {
+            let _ = writeln!(out, "mark {n} {} {}", kib * 1024.0, n * 10.0 + kib * 50.0);
+        }
+        let (m, fitted, residuals) = fit(&out).unwrap();
+        assert_eq!(m.context_switch_ns, 150);
+        assert_eq!(m.mutex_op_ns, 10);
+        assert_eq!(m.malloc_small_ns, 20);
+        assert_eq!(m.malloc_ns_per_kib, 300);
+        assert_eq!(m.mark_ns_per_object, 10);
+        assert_eq!(m.mark_ns_per_kib, 50);
+        assert_eq!(m.sweep_span_ns, 250);
+        assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
+        assert!(
+            residuals
+                .iter()
+                .all(|r| (r.measured_ns - r.fitted_ns).abs() < 1.0),
+            "{residuals:?}"
+        );
+        // Every fitted field is a real CostModel key: the written file loads.
+        let file: String = fitted
+            .iter()
+            .map(|f| format!("{} = {}\n", f.field, f.value))
+            .collect();
+        assert_eq!(scenarios::parse_cost_model(&file, "fit.toml").unwrap(), m);
+    }
+
     #[test]
     fn a_line_fits_exactly_and_bad_output_names_its_line() {
         let (a, b) = linear_fit(&[(1.0, 3.0), (2.0, 5.0), (4.0, 9.0)]);

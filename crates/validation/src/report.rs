@@ -209,12 +209,7 @@ fn fmt_value(v: f64, unit: &str) -> String {
 }
 
 /// A line chart of several series (x, y) in an SVG element.
-fn line_chart(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> String {
+fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
     let (w, h, left, bottom) = (560.0, 240.0, 60.0, 30.0);
     let points = series.iter().flat_map(|s| s.2.iter());
     let x_max = points.clone().map(|p| p.0).fold(0.0, f64::max).max(1e-9);
