@@ -128,9 +128,19 @@ gmpsim compare alloc-steady --gogc 50 --runs 5\n  gmpsim compare --all --runs 3"
 headline \"N of M comparisons within tolerance; K of K outcomes match\". Exits 4 when a \
 comparison listed in validation/passing.txt no longer passes.\n\nExamples:\n  gmpsim validate\n  \
 gmpsim validate alloc-steady memlimit-gogc-off --verbose\n  gmpsim validate --live --runs 5\n  \
-gmpsim validate --live --record --runs 5 alloc-steady\n  gmpsim validate --update-passing"
+gmpsim validate --live --record --runs 5 alloc-steady\n  gmpsim validate --update-passing\n  \
+gmpsim validate --report report/   # then open report/index.html\n  gmpsim validate --sensitivity"
     )]
     Validate(validate::ValidateArgs),
+    /// Run Go micro-benchmarks on this machine (go statement, channel hand-off,
+    /// mutex, Gosched, malloc by size, GC mark, sweep, STW), fit the cost
+    /// model to them, print the fit and its residuals, and write it to a file
+    /// that `--cost-model FILE` reads. The committed default is not changed.
+    #[command(
+        after_help = "Examples:\n  gmpsim calibrate\n  gmpsim calibrate --out this-host.toml\n  \
+gmpsim run alloc-steady --cost-model this-host.toml"
+    )]
+    Calibrate(validate::CalibrateArgs),
 }
 
 #[derive(clap::Args)]
@@ -410,6 +420,7 @@ fn main() -> ExitCode {
         },
         Command::Compare(args) => compare(args),
         Command::Validate(args) => validate::validate(args),
+        Command::Calibrate(args) => validate::calibrate(args),
         Command::Bench(args) => bench_command(args),
         Command::Top(args) => top_command(args),
     }

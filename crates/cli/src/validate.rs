@@ -43,6 +43,17 @@ pub struct ValidateArgs {
     /// The baselines' directory.
     #[arg(long, value_name = "DIR")]
     baselines: Option<PathBuf>,
+    /// Also write a self-contained HTML report, DIR/index.html: failing
+    /// comparisons first with the likely mechanism, GOGC and GOMAXPROCS
+    /// sweeps, latency, and per scenario the table, the model's heap over
+    /// time and its stderr.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// Print the sensitivity check: GOMAXPROCS 1→2→4 (cpu-fanout) and GOGC
+    /// 50→100→200 (alloc-steady), the factor each step moves a figure by,
+    /// model vs real.
+    #[arg(long)]
+    sensitivity: bool,
 }
 
 pub fn validate(args: ValidateArgs) -> ExitCode {
@@ -68,6 +79,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         }
     }
     let mut reports = Vec::new();
+    let mut extras = Vec::new();
     let mut missing = Vec::new();
     for name in &names {
         let Some(scenario) = scenarios::library::get(name) else {
@@ -151,6 +163,9 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         match validate_scenario(&scenario, &baseline, &tolerances) {
             Ok(report) => {
                 print_report(&report, args.verbose);
+                if args.report.is_some() {
+                    extras.push(report_extras(&scenario, &baseline));
+                }
                 reports.push(report);
             }
             Err(e) => return bad_input(&e),
@@ -164,7 +179,16 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         );
     }
     let headline = Headline::of(&reports);
+    if args.sensitivity {
+        print!("\n{}", validation::report::sensitivity_text(&reports));
+    }
     println!("\n{headline}");
+    if let Some(out) = &args.report {
+        match validation::report::write(out, &reports, &extras, &headline) {
+            Ok(path) => println!("report: {}", path.display()),
+            Err(e) => return bad_input(&e),
+        }
+    }
 
     let passing_path = dir.join("passing.txt");
     let now_passing = passing_keys(&reports);
@@ -202,6 +226,51 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
             println!("  {}", k.replace('\t', "  "));
         }
         ExitCode::from(EXIT_REGRESSED)
+    }
+}
+
+/// The model's stderr (with gctrace, as real Go ran with it) and the
+/// baseline's header, for the HTML report.
+fn report_extras(
+    scenario: &scenarios::Scenario,
+    baseline: &Baseline,
+) -> validation::report::ScenarioExtras {
+    let mut runtime = scenario.runtime.clone();
+    if baseline.godebug.split(',').any(|s| s == "gctrace=1") {
+        runtime.godebug.gctrace = true;
+    }
+    let mut world = sim_sched::World::new(
+        &scenario.workload,
+        sim_sched::SimConfig {
+            seed: 1,
+            runtime,
+            cost: Default::default(),
+            record_trace: false,
+        },
+    );
+    world.run();
+    let loads: Vec<f64> = baseline
+        .runs
+        .iter()
+        .filter_map(|r| r.background_load)
+        .collect();
+    validation::report::ScenarioExtras {
+        model_stderr: world.stderr().to_string(),
+        baseline_note: format!(
+            "real: {} runs of {} on {} ({} CPUs, {}), recorded {}; GOMAXPROCS {}, GOGC {}, GOMEMLIMIT {}, GODEBUG {}; background load per run {:?} CPU-s/s; {} loaded run(s) left out",
+            baseline.runs.len(),
+            baseline.go_version,
+            baseline.machine.cpu_model,
+            baseline.machine.cpus,
+            baseline.machine.goos_goarch,
+            baseline.recorded,
+            baseline.gomaxprocs,
+            baseline.gogc,
+            baseline.gomemlimit,
+            baseline.godebug,
+            loads,
+            baseline.discarded_loads.len()
+        ),
     }
 }
 
@@ -285,4 +354,45 @@ fn today() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[derive(clap::Args)]
+pub struct CalibrateArgs {
+    /// Where to write the fitted cost model (TOML, for `--cost-model FILE`).
+    #[arg(long, default_value = "host-costs.toml", value_name = "FILE")]
+    out: PathBuf,
+    /// Kill the benchmark program after this many seconds.
+    #[arg(long, default_value_t = 300.0, value_name = "SECS")]
+    timeout: f64,
+}
+
+/// `gmpsim calibrate`: Go micro-benchmarks on this machine, the cost model
+/// fitted to them, written to a file; the committed default is untouched.
+pub fn calibrate(args: CalibrateArgs) -> ExitCode {
+    if !(args.timeout.is_finite() && args.timeout > 0.0) {
+        return bad_input(&format!(
+            "--timeout: must be a positive number of seconds, got {}",
+            args.timeout
+        ));
+    }
+    let go = match scenarios::realgo::GoToolchain::locate() {
+        Ok(go) => go,
+        Err(e) => return bad_input(&e.to_string()),
+    };
+    match validation::calibrate::run(
+        &go,
+        &args.out,
+        std::time::Duration::from_secs_f64(args.timeout),
+    ) {
+        Ok(text) => {
+            print!("{text}");
+            println!(
+                "wrote {} (use it with --cost-model {})",
+                args.out.display(),
+                args.out.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => bad_input(&e),
+    }
 }

@@ -23,6 +23,8 @@
 //! crate's runner, and never adjusts either side's figures.
 
 pub mod baseline;
+pub mod calibrate;
+pub mod report;
 pub mod tolerance;
 pub mod verdict;
 
