@@ -376,6 +376,7 @@ fn completions_are_generated_for_bash_and_every_subcommand_has_help_with_example
         "bench",
         "top",
         "validate",
+        "calibrate",
     ] {
         let h = gmpsim(&[sub, "--help"]);
         assert!(h.status.success(), "{sub} --help");
@@ -404,6 +405,31 @@ fn validate_judges_a_scenario_against_its_baseline_offline() {
     assert!(stderr(&o).contains("no-such-scenario"), "{}", stderr(&o));
     let o = gmpsim(&["validate", "--record"]);
     assert_eq!(o.status.code(), Some(1), "--record needs --live");
+}
+
+#[test]
+fn validate_writes_an_html_report_and_the_sensitivity_check() {
+    let dir = std::env::temp_dir().join(format!("gmpsim-report-{}", std::process::id()));
+    let o = gmpsim(&[
+        "validate",
+        "cpu-fanout-p1",
+        "cpu-fanout-p2",
+        "cpu-fanout",
+        "--sensitivity",
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    assert!(
+        text.contains("GOMAXPROCS=1 -> GOMAXPROCS=2") && text.contains("model x"),
+        "{text}"
+    );
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("comparisons within tolerance"), "no headline");
+    assert!(html.contains("<svg") && html.contains("makespan (ms) vs GOMAXPROCS"));
+    assert!(html.contains("id='cpu-fanout-p2'") && html.contains("Failing comparisons"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
