@@ -1378,6 +1378,7 @@ impl Heap {
             heap_objects: mallocs - frees,
             mallocs,
             frees,
+            tiny_allocs: c.tiny_alloc_count,
             stack_in_use_bytes: self.pages.stack_pages * PAGE_SIZE_BYTES,
         }
     }
@@ -1440,6 +1441,10 @@ pub struct MemStats {
     /// block counts in both, as in Go.
     pub mallocs: u64,
     pub frees: u64,
+    /// Tiny allocations packed into an existing block (`tinyAllocs`): in
+    /// `Mallocs` and `Frees`, but not in runtime/metrics'
+    /// `/gc/heap/allocs:objects`, which counts tiny blocks only.
+    pub tiny_allocs: u64,
     /// `StackInuse`.
     pub stack_in_use_bytes: u64,
 }

@@ -49,7 +49,12 @@ impl World {
             metrics::GC_PAUSES.to_string(),
             MetricValue::Histogram(self.stats.gc_pauses.summarize()),
         );
-        m.insert(metrics::GC_HEAP_ALLOCS.to_string(), count(mem.mallocs));
+        // heapStatsAggregate.totalAllocs: small and large objects; a tiny
+        // object packed into an existing block is not one (Mallocs counts it).
+        m.insert(
+            metrics::GC_HEAP_ALLOCS.to_string(),
+            count(mem.mallocs - mem.tiny_allocs),
+        );
         m.insert(
             metrics::GC_HEAP_OBJECTS.to_string(),
             count(mem.heap_objects),
