@@ -4,8 +4,9 @@
 //! The data path: a library scenario's real-Go runs are recorded once, on a
 //! quiet machine, as a baseline file (`validation/baselines/NAME.json`:
 //! the Go release, the machine, every run's summary and the machine's load
-//! during it; [`baseline`]). `gmpsim validate` simulates each scenario (seed
-//! 1, the committed cost model), flattens both sides into figures with the
+//! during it; [`baseline`]). `gmpsim validate` simulates each scenario (seeds
+//! 1..N, the committed cost model; a figure is its mean over the seeds, as
+//! the real side's is its mean over the runs), flattens both sides into figures with the
 //! scenarios crate's `measure::figures`, and judges each figure by the rule
 //! `validation/tolerances.toml` gives it ([`tolerance`]): a relative band, a
 //! bound within a factor (for tails, which do not repeat), a range, or

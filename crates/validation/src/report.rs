@@ -386,7 +386,7 @@ pub fn write(
     );
     let _ = write!(
         html,
-        "<h1>gmpsim: model vs real Go</h1><p><b>{}</b></p><p>Model: gmpsim's model of {}, seed 1, committed cost model. Real: the recorded baselines in validation/baselines/.</p>",
+        "<h1>gmpsim: model vs real Go</h1><p><b>{}</b></p><p>Model: gmpsim's model of {}, the mean over seeds 1-5 (as many seeds as real runs), committed cost model. Real: the recorded baselines in validation/baselines/.</p>",
         esc(&headline.to_string()),
         sim_sched::GO_VERSION,
     );

@@ -3,7 +3,8 @@
 use crate::baseline::{Baseline, outcome_of};
 use crate::tolerance::{Rule, RuleKind, Tolerances};
 use scenarios::Scenario;
-use scenarios::measure::{FigureStats, figures};
+use scenarios::measure::{FigureStats, figure_stats};
+use sim_core::metrics::Summary;
 use sim_sched::{SimConfig, World};
 use std::fmt::Write;
 
@@ -90,9 +91,12 @@ pub fn judge(rule: &Rule, simulated: f64, real: &FigureStats) -> Judgement {
     }
 }
 
-/// Simulates `scenario` (seed 1 for the figures, seeds 1..=N for the
-/// outcomes) and judges it against `baseline`. An error names a figure that
-/// has no rule.
+/// Simulates `scenario` with seeds 1..=N (N = the real runs, at least
+/// [`MIN_MODEL_SEEDS`]) and judges it against `baseline`: each figure is the
+/// mean over the seeds that completed, as the real side is the mean over the
+/// runs that completed, so one seed's luck (a latency sample that happened to
+/// be empty, a pause that happened to be long) weighs as one real run's does.
+/// An error names a figure that has no rule.
 pub fn validate_scenario(
     scenario: &Scenario,
     baseline: &Baseline,
@@ -100,7 +104,7 @@ pub fn validate_scenario(
 ) -> Result<ScenarioReport, String> {
     let seeds = MIN_MODEL_SEEDS.max(baseline.runs.len() as u64);
     let mut model_outcomes = Vec::new();
-    let mut seed_one = None;
+    let mut model_summaries = Vec::new();
     for seed in 1..=seeds {
         let mut world = World::new(
             &scenario.workload,
@@ -114,11 +118,15 @@ pub fn validate_scenario(
         world.run();
         let summary = world.summary();
         model_outcomes.push((summary.outcome.exit_code, summary.outcome.reason.clone()));
-        if seed == 1 {
-            seed_one = Some(summary);
-        }
+        model_summaries.push(summary);
     }
-    let simulated = seed_one.expect("seed 1 ran");
+    // Like real Go's figures (`Baseline::completed`), the model's come from
+    // the runs that completed: a seed that deadlocked reports none.
+    let completed: Vec<&Summary> = model_summaries
+        .iter()
+        .filter(|s| s.outcome.exit_code == 0)
+        .collect();
+    let model_stats = figure_stats(&completed);
     let mut real_outcomes: Vec<(i32, String)> = baseline.runs.iter().map(outcome_of).collect();
     for list in [&mut model_outcomes, &mut real_outcomes] {
         list.sort();
@@ -126,7 +134,7 @@ pub fn validate_scenario(
     }
     let stats = baseline.stats();
     let mut comparisons = Vec::new();
-    for figure in figures(&simulated) {
+    for figure in model_stats {
         let Some((real, cv)) = stats.iter().find(|(s, _)| s.name == figure.name) else {
             continue; // real Go did not report it (the program did not complete)
         };
@@ -137,9 +145,9 @@ pub fn validate_scenario(
             )
         })?;
         comparisons.push(Comparison {
-            judgement: judge(rule, figure.value, real),
+            judgement: judge(rule, figure.mean, real),
             figure: figure.name,
-            simulated: figure.value,
+            simulated: figure.mean,
             real: real.clone(),
             real_cv: *cv,
             rule: rule.clone(),

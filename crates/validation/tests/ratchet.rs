@@ -105,3 +105,60 @@ fn every_tolerance_rule_applies_to_some_recorded_figure() {
         );
     }
 }
+
+/// The model's figure is the mean over its seeds, and only over the seeds
+/// whose run completed, as the real side's is over the runs that completed:
+/// in the lock-order race some seeds deadlock with more goroutines alive,
+/// and those must not pull the goroutine count away from the completed runs'.
+#[test]
+fn model_figures_are_means_over_the_seeds_that_completed() {
+    let dir = validation::data_dir();
+    let tolerances = Tolerances::load(&dir.join("tolerances.toml")).unwrap();
+    let name = "deadlock-lock-order";
+    let baseline = Baseline::load(&Baseline::path(&dir.join("baselines"), name)).unwrap();
+    let scenario = scenarios::library::get(name).unwrap();
+    let report = validate_scenario(&scenario, &baseline, &tolerances).unwrap();
+    let mut completed = Vec::new();
+    for seed in 1..=validation::verdict::MIN_MODEL_SEEDS.max(baseline.runs.len() as u64) {
+        let mut world = sim_sched::World::new(
+            &scenario.workload,
+            sim_sched::SimConfig {
+                seed,
+                runtime: scenario.runtime.clone(),
+                cost: Default::default(),
+                record_trace: false,
+            },
+        );
+        world.run();
+        let summary = world.summary();
+        if summary.outcome.exit_code == 0 {
+            completed.push(summary);
+        }
+    }
+    assert!(
+        !completed.is_empty() && completed.len() < 5,
+        "the race should both complete and deadlock among the seeds"
+    );
+    let figure = "/gmpsim/process/elapsed:seconds";
+    let expected: f64 = completed
+        .iter()
+        .map(|s| {
+            scenarios::measure::figures(s)
+                .into_iter()
+                .find(|f| f.name == figure)
+                .unwrap()
+                .value
+        })
+        .sum::<f64>()
+        / completed.len() as f64;
+    let c = report
+        .comparisons
+        .iter()
+        .find(|c| c.figure == figure)
+        .unwrap();
+    assert!(
+        (c.simulated - expected).abs() <= 1e-12 * expected,
+        "{} vs {expected}",
+        c.simulated
+    );
+}
