@@ -54,6 +54,10 @@ pub struct ValidateArgs {
     /// model vs real.
     #[arg(long)]
     sensitivity: bool,
+    /// Simulate with the cost model in FILE (e.g. a `gmpsim calibrate` fit)
+    /// instead of the committed defaults.
+    #[arg(long, value_name = "FILE")]
+    cost_model: Option<PathBuf>,
 }
 
 pub fn validate(args: ValidateArgs) -> ExitCode {
@@ -62,6 +66,13 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
     let tolerances = match Tolerances::load(&dir.join("tolerances.toml")) {
         Ok(t) => t,
         Err(e) => return bad_input(&e),
+    };
+    let cost = match &args.cost_model {
+        Some(path) => match scenarios::load_cost_model(path) {
+            Ok(c) => c,
+            Err(e) => return bad_input(&e.to_string()),
+        },
+        None => Default::default(),
     };
     let names: Vec<String> = if args.scenarios.is_empty() {
         scenarios::library::entries()
@@ -160,7 +171,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
                 }
             }
         };
-        match validate_scenario(&scenario, &baseline, &tolerances) {
+        match validate_scenario(&scenario, &baseline, &tolerances, &cost) {
             Ok(report) => {
                 print_report(&report, args.verbose);
                 if args.report.is_some() {

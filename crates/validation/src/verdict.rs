@@ -4,6 +4,7 @@ use crate::baseline::{Baseline, outcome_of};
 use crate::tolerance::{Rule, RuleKind, Tolerances};
 use scenarios::Scenario;
 use scenarios::measure::{FigureStats, figure_stats};
+use sim_core::cost::CostModel;
 use sim_core::metrics::Summary;
 use sim_sched::{SimConfig, World};
 use std::fmt::Write;
@@ -91,7 +92,8 @@ pub fn judge(rule: &Rule, simulated: f64, real: &FigureStats) -> Judgement {
     }
 }
 
-/// Simulates `scenario` with seeds 1..=N (N = the real runs, at least
+/// Simulates `scenario` with `cost` (the committed default unless the user
+/// named a `--cost-model` file) and seeds 1..=N (N = the real runs, at least
 /// [`MIN_MODEL_SEEDS`]) and judges it against `baseline`: each figure is the
 /// mean over the seeds that completed, as the real side is the mean over the
 /// runs that completed, so one seed's luck (a latency sample that happened to
@@ -101,6 +103,7 @@ pub fn validate_scenario(
     scenario: &Scenario,
     baseline: &Baseline,
     tolerances: &Tolerances,
+    cost: &CostModel,
 ) -> Result<ScenarioReport, String> {
     let seeds = MIN_MODEL_SEEDS.max(baseline.runs.len() as u64);
     let mut model_outcomes = Vec::new();
@@ -111,7 +114,7 @@ pub fn validate_scenario(
             SimConfig {
                 seed,
                 runtime: scenario.runtime.clone(),
-                cost: Default::default(),
+                cost: cost.clone(),
                 record_trace: false,
             },
         );

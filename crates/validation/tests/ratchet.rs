@@ -38,7 +38,9 @@ fn check(names: &[&str]) {
         }
         let baseline = Baseline::load(&path).unwrap();
         let scenario = scenarios::library::get(name).unwrap();
-        reports.push(validate_scenario(&scenario, &baseline, &tolerances).unwrap());
+        reports.push(
+            validate_scenario(&scenario, &baseline, &tolerances, &Default::default()).unwrap(),
+        );
     }
     let passing = passing_keys(&reports);
     let regressed: Vec<&String> = listed
@@ -117,7 +119,7 @@ fn model_figures_are_means_over_the_seeds_that_completed() {
     let name = "deadlock-lock-order";
     let baseline = Baseline::load(&Baseline::path(&dir.join("baselines"), name)).unwrap();
     let scenario = scenarios::library::get(name).unwrap();
-    let report = validate_scenario(&scenario, &baseline, &tolerances).unwrap();
+    let report = validate_scenario(&scenario, &baseline, &tolerances, &Default::default()).unwrap();
     let mut completed = Vec::new();
     for seed in 1..=validation::verdict::MIN_MODEL_SEEDS.max(baseline.runs.len() as u64) {
         let mut world = sim_sched::World::new(

@@ -16,7 +16,7 @@ fn check(names: &[&str], expected_steps: usize) {
         .map(|name| {
             let baseline = Baseline::load(&Baseline::path(&dir.join("baselines"), name)).unwrap();
             let scenario = scenarios::library::get(name).unwrap();
-            validate_scenario(&scenario, &baseline, &tolerances).unwrap()
+            validate_scenario(&scenario, &baseline, &tolerances, &Default::default()).unwrap()
         })
         .collect();
     let steps = sensitivity(&reports);
