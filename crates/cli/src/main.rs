@@ -126,10 +126,12 @@ gmpsim compare alloc-steady --gogc 50 --runs 5\n  gmpsim compare --all --runs 3"
     #[command(
         after_help = "Prints each scenario's failing comparisons (all with --verbose) and the \
 headline \"N of M comparisons within tolerance; K of K outcomes match\". Exits 4 when a \
-comparison listed in validation/passing.txt no longer passes.\n\nExamples:\n  gmpsim validate\n  \
+comparison listed in validation/passing.txt no longer passes against the recorded baselines \
+(with --live such comparisons are listed, not failed: the machine may differ).\n\nExamples:\n  gmpsim validate\n  \
 gmpsim validate alloc-steady memlimit-gogc-off --verbose\n  gmpsim validate --live --runs 5\n  \
 gmpsim validate --live --record --runs 5 alloc-steady\n  gmpsim validate --update-passing\n  \
-gmpsim validate --report report/   # then open report/index.html\n  gmpsim validate --sensitivity"
+gmpsim validate --report report/   # then open report/index.html\n  gmpsim validate --sensitivity\n  \
+gmpsim calibrate --out host.toml && gmpsim validate --cost-model host.toml"
     )]
     Validate(validate::ValidateArgs),
     /// Run Go micro-benchmarks on this machine (go statement, channel hand-off,

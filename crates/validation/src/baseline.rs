@@ -96,14 +96,19 @@ pub struct Baseline {
 impl Baseline {
     /// The runs of `measured` as a baseline; runs with more background load
     /// than [`max_background_load`] allows are left out (their loads are
-    /// kept).
-    pub fn from_measurement(measured: &RealMeasurement, recorded: &str) -> Baseline {
+    /// kept), unless `keep_loaded` (a live check that found no quiet run
+    /// judges with the loaded ones rather than with none, and says so).
+    pub fn from_measurement(
+        measured: &RealMeasurement,
+        recorded: &str,
+        keep_loaded: bool,
+    ) -> Baseline {
         let mut runs = Vec::new();
         let mut discarded_loads = Vec::new();
         let cpus = Machine::this().cpus;
         for run in &measured.runs {
             match run.background_cpu_per_wall_s {
-                Some(load) if load > max_background_load(run.wall_s, cpus) => {
+                Some(load) if !keep_loaded && load > max_background_load(run.wall_s, cpus) => {
                     discarded_loads.push(load)
                 }
                 load => runs.push(BaselineRun {
