@@ -176,3 +176,79 @@ fn the_cpu_limiter_engages_where_real_go_engages_it_and_only_there() {
     assert!(last > 0, "the limiter never engaged on one P");
     assert!(last + 5 >= cycles, "engaged at {last} of {cycles}");
 }
+
+/// A heap that shrinks leaves free pages above what the next goal needs:
+/// the background scavenger, woken at sweep termination, returns them to
+/// the OS while the program sleeps (no allocation scavenges here), and the
+/// pages the program touches again fault back in.
+#[test]
+fn the_background_scavenger_returns_a_shrunk_heaps_free_pages_to_the_os() {
+    let source = |tail: &str| {
+        format!(
+            r#"
+format = 1
+name = "scavenge"
+description = "A goroutine keeps 32 MiB live, then exits; main collects and sleeps."
+wait_groups = ["done"]
+[runtime]
+gomaxprocs = 2
+[programs.main]
+ops = [
+  {{ op = "wg_add", wait_group = "done", delta = 1 }},
+  {{ op = "spawn", program = "big" }},
+  {{ op = "wg_wait", wait_group = "done" }},
+  {{ op = "gc" }},
+  {{ op = "gc" }},
+  {tail}
+]
+[programs.big]
+ops = [
+  {{ op = "alloc", size = "1KiB", count = 32768, keep = 32768 }},
+  {{ op = "wg_done", wait_group = "done" }},
+]
+"#
+        )
+    };
+    let released = |tail: &str| {
+        let scenario = scenarios::parse_scenario(&source(tail), "scavenge.toml").unwrap();
+        let mut world = World::new(
+            &scenario.workload,
+            SimConfig {
+                seed: 1,
+                runtime: scenario.runtime.clone(),
+                cost: CostModel::default(),
+                record_trace: false,
+            },
+        );
+        let code = world.run().exit_code;
+        assert_eq!(code, 0, "{}", world.stderr());
+        let s = world.summary();
+        (
+            float(&s, "/memory/classes/heap/released:bytes"),
+            s.model_only
+                .get("/gmpsim/model/memory/scavenge-assist:bytes")
+                .cloned(),
+        )
+    };
+    let (at_once, assist) = released(r#"{ op = "compute", duration = "1us" },"#);
+    let (after_50ms, _) = released(r#"{ op = "sleep", duration = "50ms" },"#);
+    let (after_1500ms, _) = released(r#"{ op = "sleep", duration = "1500ms" },"#);
+    // No memory limit: the allocator never scavenged itself.
+    assert_eq!(assist, Some(MetricValue::Count(0)));
+    // The 32 MiB heap died. Woken by the forced cycles' sweep terminations,
+    // the scavenger works 1 ms (minScavWorkTime), then sleeps a thousand
+    // times as long (startingScavSleepRatio) unless a GC wakes it: Go's
+    // background scavenger returns memory slowly, at about 1% of the CPU.
+    let per_run = after_50ms - at_once;
+    let mib = 1024.0 * 1024.0;
+    assert!(
+        per_run >= 0.5 * mib && per_run <= 4.0 * mib,
+        "released {at_once} B at once, {after_50ms} B after 50 ms"
+    );
+    // After its 1 s sleep it runs again and releases as much again.
+    let second = after_1500ms - after_50ms;
+    assert!(
+        (second - per_run).abs() <= 0.1 * per_run,
+        "first run {per_run} B, second {second} B"
+    );
+}

@@ -245,6 +245,8 @@ pub struct Gc {
     pub work: CycleWork,
     pub stats: GcStats,
     pub scavenge_goals: ScavengeGoals,
+    /// The background scavenger's sleep pacing (`scavengerState`).
+    pub scavenger: crate::scavenger::ScavengerPacing,
     runtime_init_ns: u64,
     cpu_total_base_ns: u64,
     procresize_time_ns: u64,
@@ -279,6 +281,7 @@ impl Gc {
                 memory_limit_goal_bytes: u64::MAX,
                 gc_percent_goal_bytes: u64::MAX,
             },
+            scavenger: Default::default(),
             runtime_init_ns: now_ns,
             cpu_total_base_ns: 0,
             procresize_time_ns: now_ns,
@@ -480,25 +483,26 @@ impl Gc {
             };
     }
 
-    /// The background scavenger's wish: bytes of free memory to return to
-    /// the OS to meet its goals (0 when none).
-    pub fn scavenge_wanted_bytes(&self) -> u64 {
-        let mut wanted = 0;
+    /// `scavengerState.shouldStop`: retained memory is within the GOGC goal
+    /// and mapped memory within the memory-limit goal.
+    pub fn scavenger_should_stop(&self) -> bool {
         let goals = self.scavenge_goals;
-        if goals.gc_percent_goal_bytes != u64::MAX {
-            wanted = self
-                .heap
-                .heap_retained_bytes()
-                .saturating_sub(goals.gc_percent_goal_bytes);
-        }
-        if goals.memory_limit_goal_bytes != u64::MAX {
-            wanted = wanted.max(
-                self.heap
-                    .mapped_ready_bytes()
-                    .saturating_sub(goals.memory_limit_goal_bytes),
-            );
-        }
-        wanted.min(self.heap.heap_free_bytes())
+        self.heap.heap_retained_bytes() <= goals.gc_percent_goal_bytes
+            && self.heap.mapped_ready_bytes() <= goals.memory_limit_goal_bytes
+    }
+
+    /// One step of the background scavenger's run
+    /// (`pageAlloc.scavenge(scavengeQuantum)`): returns free memory to the OS
+    /// and says how many bytes; less than a quantum means none is left.
+    pub fn scavenge_background_step(&mut self) -> u64 {
+        self.heap
+            .scavenge_background(crate::scavenger::SCAVENGE_QUANTUM_BYTES)
+    }
+
+    /// Sweeping drained since the last call (`sweepone` then calls
+    /// `scavenger.ready`, and sysmon wakes the scavenger).
+    pub fn take_scavenger_ready(&mut self) -> bool {
+        self.heap.take_sweep_drained_signal()
     }
 
     /// The end of the mark-termination pause at `now_ns` (tEnd): pause and

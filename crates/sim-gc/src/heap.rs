@@ -475,6 +475,8 @@ pub struct HeapCounters {
     pub pacer_total_alloc_bytes: u64,
     /// Bytes returned to the OS by scavenge assists at allocation.
     pub scavenge_assist_bytes: u64,
+    /// Bytes returned to the OS by the background scavenger.
+    pub scavenge_background_bytes: u64,
     /// Pages made ready from released memory (fresh from the OS, or
     /// scavenged earlier): the OS faults each in on first touch.
     pub faulted_in_pages: u64,
@@ -494,6 +496,7 @@ impl Default for HeapCounters {
             total_free_bytes: 0,
             pacer_total_alloc_bytes: 0,
             scavenge_assist_bytes: 0,
+            scavenge_background_bytes: 0,
             faulted_in_pages: 0,
         }
     }
@@ -570,6 +573,8 @@ pub struct Heap {
     sweep_central_index: usize,
     /// `sweep.active` drained: no span is left to sweep this cycle.
     sweep_drained: bool,
+    /// Sweeping drained and nobody has asked since (the scavenger's `ready`).
+    sweep_drained_signal: bool,
     /// `mheap_.pagesSwept` and the proportional sweeper's pacing.
     pages_swept: u64,
     pages_swept_basis: u64,
@@ -593,6 +598,7 @@ impl Heap {
             sweepgen: 0,
             sweep_central_index: 0,
             sweep_drained: true,
+            sweep_drained_signal: false,
             pages_swept: 0,
             pages_swept_basis: 0,
             sweep_pages_per_byte: 0.0,
@@ -719,10 +725,18 @@ impl Heap {
         self.dead_spans.push(id);
     }
 
-    /// The scavenger: returns up to `bytes` of free memory to the OS and says
-    /// how much it released.
-    pub fn scavenge(&mut self, bytes: u64) -> u64 {
-        self.pages.scavenge(bytes)
+    /// The background scavenger: returns up to `bytes` of free memory to the
+    /// OS and says how much it released.
+    pub fn scavenge_background(&mut self, bytes: u64) -> u64 {
+        let released = self.pages.scavenge(bytes);
+        self.counters.scavenge_background_bytes += released;
+        released
+    }
+
+    /// Whether sweeping drained since the last call (`sweepone`'s
+    /// `scavenger.ready()`).
+    pub(crate) fn take_sweep_drained_signal(&mut self) -> bool {
+        std::mem::take(&mut self.sweep_drained_signal)
     }
 
     // ---------------------------------------------------------------
@@ -1129,6 +1143,7 @@ impl Heap {
             }
         }
         self.sweep_drained = true;
+        self.sweep_drained_signal = true;
         None
     }
 

@@ -8,6 +8,7 @@
 //! tricolor marking with the hybrid write barrier, assists and sweeping
 //! ([`mark`]); the pacer: GOGC and GOMEMLIMIT goals, trigger, background
 //! workers, assist ratio ([`pacer`]); the GC CPU limiter ([`limiter`]); the
+//! background scavenger's pacing ([`scavenger`]); the
 //! cycle from `gcStart` to `gcMarkTermination` with its statistics
 //! ([`collector`]); and gctrace lines ([`gctrace`]).
 //!
@@ -28,7 +29,11 @@
 //! 3. when [`Gc::mark_done_ready`]: [`Gc::mark_done`] at tMarkTerm, then
 //!    [`Gc::mark_termination_done`] when the second pause ends, which returns
 //!    the [`CycleReport`] with its gctrace line;
-//! 4. between cycles, the background sweeper calls [`Gc::sweep_one`].
+//! 4. between cycles, the background sweeper calls [`Gc::sweep_one`]; the
+//!    background scavenger, woken at sweep termination and when
+//!    [`Gc::take_scavenger_ready`] says sweeping drained, returns memory with
+//!    [`Gc::scavenge_background_step`] until [`Gc::scavenger_should_stop`],
+//!    then sleeps as [`scavenger::ScavengerPacing`] says.
 //!
 //! Architecture invariant: integer bytes and nanoseconds, named with their
 //! units; `f64` only where Go's pacer uses `float64`; no wall clock, no
@@ -41,6 +46,7 @@ pub mod heap;
 pub mod limiter;
 pub mod mark;
 pub mod pacer;
+pub mod scavenger;
 pub mod sizeclass;
 
 pub use collector::{

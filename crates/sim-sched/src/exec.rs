@@ -373,6 +373,8 @@ impl World {
                 );
                 if reason == WaitReason::GcSweepWait {
                     self.gc_driver.bgsweep = g;
+                } else {
+                    self.gc_driver.scavenger = g;
                 }
             }
         }
@@ -818,6 +820,7 @@ impl World {
             match t.kind {
                 TimerKind::Wake(g) => self.ready(g, run_p, Some(now - t.when_ns)),
                 TimerKind::ChanSend(chan) => self.timer_chan_send(chan, run_p),
+                TimerKind::ScavengerWake => self.scavenger_wake(),
             }
         }
         (fired, self.ps[heap_p.index()].next_timer_ns())

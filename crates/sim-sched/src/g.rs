@@ -111,6 +111,8 @@ pub enum GcWork {
     Sweep { spans: u32 },
     /// Copying a stack that grew.
     StackCopy,
+    /// The background scavenger returning a batch of quanta to the OS.
+    Scavenge,
 }
 
 /// Where a G stands in runtime work that spans several steps.

@@ -23,7 +23,12 @@
 //! calling `gcMarkDone` when no work is left; `bgsweep` (10 spans per batch,
 //! yielding when no P is idle); `runtime.GC` (wait for the running cycle,
 //! start the next, wait for its mark termination, sweep span by span with a
-//! Gosched after each); sysmon's `forcegc` after two minutes without a GC.
+//! Gosched after each); sysmon's `forcegc` after two minutes without a GC;
+//! `bgscavenge` (woken by `finishsweep_m` at sweep termination and by sysmon
+//! once sweeping drains, it returns free pages to the OS 64 KiB at a time
+//! until 1 ms of work or its goals are met, as a goroutine competing for Ps
+//! with the idle mark workers, then sleeps as its pacing says or parks when
+//! it released nothing).
 //!
 //! Simplifications: a goroutine that finds another inside `gcStart` goes
 //! on at once instead of waiting on `work.startSema` to find the trigger
@@ -32,8 +37,7 @@
 //! see a heap up to one batch ahead; allocation, assist and drain batches are
 //! not interrupted by preemption (mallocgc and the system stack are not
 //! preemptible), the request takes effect after the batch; the pause work of
-//! each STW is one cost; the scavenger does not run in the background (the
-//! page heap still scavenges on allocation as sim-gc models); sim-gc knows
+//! each STW is one cost; sim-gc knows
 //! goroutines by their G slot (`GIdx` as a `Goid`), which is unique among
 //! live goroutines.
 
@@ -98,6 +102,11 @@ pub(crate) struct GcDriver {
     pub bgsweep_parked: bool,
     /// The sweeper has made its start-up run (later runs sweep).
     pub bgsweep_started: bool,
+    /// The background scavenger (`bgscavenge`) and where it stands.
+    pub scavenger: Option<GIdx>,
+    pub scavenger_state: ScavengerState,
+    /// The scavenger's current run (`scavengerState.run`).
+    pub scavenger_run: ScavengerRun,
     /// The forcegc helper, parked until sysmon wakes it.
     pub forcegc: Option<GIdx>,
     pub forcegc_parked: bool,
@@ -110,6 +119,31 @@ pub(crate) struct GcDriver {
     pub cycles: Vec<CycleRecord>,
     /// A `stack_grow` op ran (the summary then reports stacks).
     pub stack_grown: bool,
+}
+
+/// Where the background scavenger stands (`scavengerState.parked` and the
+/// loop of `bgscavenge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScavengerState {
+    /// Not yet through its start-up run.
+    Starting,
+    /// Parked in "GC scavenge wait": it released nothing last time.
+    Parked,
+    /// Asleep (its timer set) after a run that counts as `counted_ns` of work.
+    Sleeping { since_ns: u64, counted_ns: u64 },
+    /// Woken; on its next run it updates its pacing from the sleep, if any.
+    Woken { slept: Option<(u64, u64)> },
+    /// In a run.
+    Running,
+}
+
+/// The background scavenger's run in progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ScavengerRun {
+    pub worked_ns: u64,
+    pub released_bytes: u64,
+    /// The run is over (1 ms of work, the goals met, or no free page left).
+    pub ended: bool,
 }
 
 /// One finished GC cycle, as the run summary and `gmpsim run` show it.
@@ -137,6 +171,9 @@ impl GcDriver {
             bgsweep: None,
             bgsweep_parked: false,
             bgsweep_started: false,
+            scavenger: None,
+            scavenger_state: ScavengerState::Starting,
+            scavenger_run: ScavengerRun::default(),
             forcegc: None,
             forcegc_parked: false,
             forcegc_wanted: false,
@@ -404,6 +441,7 @@ impl World {
                 }
             }
             GcWork::Sweep { spans } => self.sweep_batch_done(m, gi, spans),
+            GcWork::Scavenge => self.scavenge_batch_done(m, gi),
             GcWork::StackCopy => {
                 self.gs[gi.index()].pc += 1;
                 self.exec_g(m);
@@ -694,7 +732,11 @@ impl World {
         self.stats.gc_pauses.record(now - stw.started_ns);
         let me = self.p_of(m);
         match stw.kind {
-            StwKind::GcSweepTermination => self.gc.sweep_termination_done(now, timing),
+            StwKind::GcSweepTermination => {
+                self.gc.sweep_termination_done(now, timing);
+                // finishsweep_m: sweeping is done, so the scavenger has work.
+                self.scavenger_wake();
+            }
             StwKind::GcMarkTermination => {
                 let report = self.gc.mark_termination_done(now, timing);
                 let line = report.gctrace_line();
@@ -977,6 +1019,112 @@ impl World {
         self.stop_to_global(m, StopReason::Gosched);
     }
 
+    /// `scavengerState.wake`: a parked or sleeping scavenger becomes
+    /// runnable (`injectglist`); a sleeping one's timer is stopped.
+    pub(crate) fn scavenger_wake(&mut self) {
+        let Some(g) = self.gc_driver.scavenger else {
+            return;
+        };
+        let slept = match self.gc_driver.scavenger_state {
+            ScavengerState::Parked => None,
+            ScavengerState::Sleeping {
+                since_ns,
+                counted_ns,
+            } => {
+                for p in &mut self.ps {
+                    p.timers
+                        .retain(|t| t.0.kind != crate::p::TimerKind::ScavengerWake);
+                }
+                Some((since_ns, counted_ns))
+            }
+            _ => return,
+        };
+        self.gc_driver.scavenger_state = ScavengerState::Woken { slept };
+        self.injectglist(vec![g], None);
+    }
+
+    /// The scavenger runs (`bgscavenge`'s loop): after a sleep it updates its
+    /// pacing, then it releases memory quantum by quantum.
+    fn scavenger_work(&mut self, m: MId) {
+        if let ScavengerState::Woken { slept } = self.gc_driver.scavenger_state {
+            if let Some((since_ns, counted_ns)) = slept {
+                let slept_ns = self.now_ns - since_ns;
+                let procs = self.ps.len() as u32;
+                self.gc.scavenger.after_sleep(slept_ns, counted_ns, procs);
+            }
+            self.gc_driver.scavenger_state = ScavengerState::Running;
+            self.gc_driver.scavenger_run = ScavengerRun::default();
+        }
+        self.scavenger_continue(m);
+    }
+
+    /// `scavengerState.run`: quanta of 64 KiB until 1 ms of work, the goals
+    /// met, or a quantum came back short; charged a batch at a time.
+    fn scavenger_continue(&mut self, m: MId) {
+        let per_page = self.config.cost.background_scavenge_ns_per_page;
+        let mut batch_ns = 0;
+        let run = &mut self.gc_driver.scavenger_run;
+        loop {
+            if run.worked_ns >= sim_gc::scavenger::MIN_SCAV_WORK_NS
+                || self.gc.scavenger_should_stop()
+            {
+                run.ended = true;
+                break;
+            }
+            let released = self.gc.scavenge_background_step();
+            let ns = released.div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES) * per_page;
+            run.worked_ns += ns;
+            run.released_bytes += released;
+            batch_ns += ns;
+            if released < sim_gc::scavenger::SCAVENGE_QUANTUM_BYTES {
+                run.ended = true;
+                break;
+            }
+            if batch_ns >= MARK_BATCH_NS {
+                break;
+            }
+        }
+        if batch_ns > 0 {
+            self.gc_work_start(m, GcWork::Scavenge, batch_ns);
+        } else {
+            self.scavenger_run_end(m);
+        }
+    }
+
+    /// A batch of the scavenger's run ended.
+    fn scavenge_batch_done(&mut self, m: MId, gi: GIdx) {
+        if self.gc_driver.scavenger_run.ended {
+            self.scavenger_run_end(m);
+        } else if self.gs[gi.index()].preempt {
+            self.preempt_stop(m, false);
+        } else {
+            self.scavenger_continue(m);
+        }
+    }
+
+    /// The run is over: park if it released nothing, else sleep
+    /// (`scavengerState.sleep`) on a timer that a `wake` can cut short.
+    fn scavenger_run_end(&mut self, m: MId) {
+        let run = self.gc_driver.scavenger_run;
+        if run.released_bytes == 0 {
+            self.gc_driver.scavenger_state = ScavengerState::Parked;
+            self.park(m, WaitReason::GcScavengeWait);
+            self.schedule(m);
+            return;
+        }
+        let counted_ns = sim_gc::scavenger::ScavengerPacing::counted_work_ns(run.worked_ns);
+        let when_ns = self.now_ns + self.gc.scavenger.sleep_ns(counted_ns);
+        self.gc_driver.scavenger_state = ScavengerState::Sleeping {
+            since_ns: self.now_ns,
+            counted_ns,
+        };
+        let p = self.ms[m.index()].p.expect("a running M holds a P");
+        self.park(m, WaitReason::Sleep);
+        self.ms[m.index()].g0_cost_ns += self.config.cost.timer_add_ns;
+        self.add_timer(p, when_ns, crate::p::TimerKind::ScavengerWake);
+        self.schedule(m);
+    }
+
     /// The `gc` op (runtime.GC) at M `m`'s G's pc.
     pub(crate) fn gc_op(&mut self, m: MId) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
@@ -1081,6 +1229,14 @@ impl World {
             return true;
         }
         let d = &mut self.gc_driver;
+        if Some(gi) == d.scavenger {
+            if d.scavenger_state == ScavengerState::Starting {
+                d.scavenger_state = ScavengerState::Parked;
+                return false;
+            }
+            self.scavenger_work(m);
+            return true;
+        }
         if Some(gi) == d.bgsweep {
             d.bgsweep_started = true;
             d.bgsweep_parked = true;

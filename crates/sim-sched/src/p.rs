@@ -62,6 +62,8 @@ pub enum TimerKind {
     Wake(GIdx),
     /// Send on a `time.After` channel.
     ChanSend(sim_core::ids::ChannelId),
+    /// The background scavenger's sleep ends (its timer calls `wake`).
+    ScavengerWake,
 }
 
 /// One P.

@@ -14,10 +14,11 @@
 //! one sleep after the slice began; the slice is then measured from that look,
 //! which is why a tight loop can hold its P for up to ~20 ms, not 10.
 //!
-//! sysmon also refreshes the GC CPU limiter every 10 ms and wakes the forcegc
-//! helper after two minutes without a GC.
+//! sysmon also refreshes the GC CPU limiter every 10 ms, wakes the background
+//! scavenger when sweeping has drained (`scavenger.sysmonWake`), and wakes the
+//! forcegc helper after two minutes without a GC.
 //!
-//! Simplifications: no GOMAXPROCS auto-update, no scavenger wake-ups. While the world is stopping
+//! Simplifications: no GOMAXPROCS auto-update. While the world is stopping
 //! sysmon leaves the Ps alone (Go's sysmon sleeps while `gcwaiting`).
 
 use crate::m::MState;
@@ -103,6 +104,10 @@ impl World {
             return;
         }
         self.sysmon_netpoll();
+        if self.gc.take_scavenger_ready() {
+            // scavenger.sysmonWake: sweeping drained, kick the scavenger.
+            self.scavenger_wake();
+        }
         self.gc.limiter_poll(now);
         self.sysmon_forcegc();
         if self.retake() > 0 {
