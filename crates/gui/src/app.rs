@@ -216,11 +216,11 @@ impl GmpsimApp {
         if self.session.is_some() {
             egui::Panel::left("queues")
                 .resizable(true)
-                .default_size(270.0)
+                .default_size(260.0)
                 .show(ui, |ui| self.left_panel(ui));
             egui::Panel::right("why")
                 .resizable(true)
-                .default_size(380.0)
+                .default_size(330.0)
                 .show(ui, |ui| self.right_panel(ui, &mut actions));
         }
         egui::CentralPanel::default_margins().show(ui, |ui| self.center(ui, &mut actions));
@@ -572,7 +572,8 @@ impl GmpsimApp {
 /// The timeline's colours.
 fn legend(ui: &mut Ui, recording: &Recording) {
     let swatch = |ui: &mut Ui, color: Color32, text: &str| {
-        ui.label(RichText::new("■").color(color));
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+        ui.painter().rect_filled(rect, 1.0, color);
         ui.label(RichText::new(text).small());
     };
     for (i, program) in recording.scenario.workload.programs.iter().enumerate() {
@@ -582,7 +583,8 @@ fn legend(ui: &mut Ui, recording: &Recording) {
     swatch(ui, RUNTIME_COLOR, "runtime");
     swatch(ui, SYSCALL_COLOR, "syscall");
     swatch(ui, STW_COLOR, "stop the world");
-    swatch(ui, crate::widgets::ASSIST_COLOR, "▼ assist");
+    swatch(ui, crate::widgets::ASSIST_COLOR, "assist");
+    swatch(ui, crate::widgets::HANDOFF_COLOR, "P handoff");
 }
 
 /// The last decision at or before trace position `trace_end` (a `GoStart`).

@@ -20,14 +20,14 @@ use sim_sched::g::{G, GKind, GStatus};
 const ROW_HEIGHT: f32 = 16.0;
 /// Column widths of the table.
 const COLUMNS: [(&str, f32); 8] = [
-    ("G", 56.0),
-    ("program", 90.0),
-    ("status", 110.0),
-    ("wait reason", 110.0),
-    ("at op", 150.0),
-    ("runnable now / longest", 150.0),
-    ("running (CPU)", 90.0),
-    ("created by", 70.0),
+    ("G", 48.0),
+    ("program", 70.0),
+    ("status", 80.0),
+    ("wait reason", 90.0),
+    ("at op", 100.0),
+    ("runnable now / longest", 130.0),
+    ("CPU time", 60.0),
+    ("created by", 60.0),
 ];
 
 /// A G's status with where it is.
@@ -127,6 +127,9 @@ pub fn g_table(ui: &mut Ui, world: &World, filter: &mut GFilter, selected: &mut 
                     );
                 }
             });
+            ui.spacing_mut().item_spacing.y = 0.0;
+            ui.spacing_mut().button_padding.y = 0.0;
+            ui.spacing_mut().interact_size.y = ROW_HEIGHT;
             egui::ScrollArea::vertical()
                 .id_salt("g-table")
                 .auto_shrink([false, false])

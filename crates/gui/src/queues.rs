@@ -57,10 +57,10 @@ pub fn run_queues(ui: &mut Ui, world: &World, selected: &mut Option<Goid>) {
         };
         let head = match p.m {
             Some(m) => match running_g(world, m) {
-                Some(g) => format!("{}: {status} on {m}, running {g}", p.id),
-                None => format!("{}: {status} on {m}", p.id),
+                Some(g) => format!("{} {status} {g} on {m}", p.id),
+                None => format!("{} {status} on {m}", p.id),
             },
-            None => format!("{}: {status}", p.id),
+            None => format!("{} {status}", p.id),
         };
         ui.strong(head);
         let runnext = match p.runnext {

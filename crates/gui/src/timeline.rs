@@ -11,7 +11,7 @@
 
 use crate::lanes::{Lane, MarkKind, OPEN_END_NS, SliceKind};
 use crate::recording::Recording;
-use crate::widgets::{ASSIST_COLOR, STW_COLOR, slice_color};
+use crate::widgets::{ASSIST_COLOR, HANDOFF_COLOR, STW_COLOR, slice_color};
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Ui, pos2, vec2};
 use sim_core::ids::Goid;
 use sim_core::time::format_duration_ns;
@@ -359,7 +359,7 @@ fn draw_lane(
         let x = x_of(mark.at_ns, view);
         let (color, top) = match mark.kind {
             MarkKind::Assist => (ASSIST_COLOR, r.top()),
-            MarkKind::Handoff => (Color32::from_rgb(0xff, 0x40, 0x40), r.top()),
+            MarkKind::Handoff => (HANDOFF_COLOR, r.top()),
             MarkKind::Preempt => (Color32::WHITE, r.bottom() - 4.0),
         };
         painter.add(egui::Shape::convex_polygon(

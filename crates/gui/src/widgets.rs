@@ -133,6 +133,8 @@ pub const RUNTIME_COLOR: Color32 = Color32::from_rgb(0x80, 0x80, 0x80);
 pub const SYSCALL_COLOR: Color32 = Color32::from_rgb(0xe1, 0x57, 0x59);
 /// Stop-the-world bands (drawn over every lane).
 pub const STW_COLOR: Color32 = Color32::from_rgba_premultiplied(0x90, 0x10, 0x10, 0x60);
+/// A syscall handoff mark (sysmon retook the P).
+pub const HANDOFF_COLOR: Color32 = Color32::from_rgb(0xff, 0x40, 0x40);
 /// An assist mark.
 pub const ASSIST_COLOR: Color32 = Color32::from_rgb(0xff, 0xd0, 0x00);
 
