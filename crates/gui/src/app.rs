@@ -154,15 +154,27 @@ impl GmpsimApp {
     /// recording it with `seed`; an error is shown in the window.
     pub fn open(&mut self, name_or_path: &str, seed: u64) {
         match scenarios::resolve(name_or_path) {
-            Ok(scenario) => {
-                self.form = SettingsForm::of(&scenario, seed);
-                self.real_go = Some(RealGo::load(&scenario.name));
-                self.scenario = Some(scenario);
-                self.scenario_error = None;
-                self.run();
-            }
+            Ok(scenario) => self.open_scenario(scenario, seed),
             Err(e) => self.scenario_error = Some(e.to_string()),
         }
+    }
+
+    /// Starts recording `scenario` with its own settings and `seed`.
+    pub fn open_scenario(&mut self, scenario: Scenario, seed: u64) {
+        self.form = SettingsForm::of(&scenario, seed);
+        self.real_go = Some(RealGo::load(&scenario.name));
+        self.scenario = Some(scenario);
+        self.scenario_error = None;
+        self.run();
+    }
+
+    /// Shows `[from_ns, to_ns]` on the timeline and stops following the cursor.
+    pub fn show_time_range(&mut self, from_ns: u64, to_ns: u64) {
+        self.view = TimelineView {
+            from_ns,
+            to_ns,
+            follow_cursor: false,
+        };
     }
 
     /// The current settings' text (to change them as a user would).
