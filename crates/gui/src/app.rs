@@ -12,7 +12,7 @@
 
 use crate::compare::{RealGo, compare_view};
 use crate::gcview::gc_view;
-use crate::gtable::{GFilter, History, g_table};
+use crate::gtable::{GTable, History, g_table};
 use crate::queues::{ms_panel, run_queues};
 use crate::recording::Recording;
 use crate::session::Session;
@@ -98,7 +98,9 @@ pub struct GmpsimApp {
     real_go: Option<RealGo>,
     pub tab: Tab,
     pub selected_g: Option<Goid>,
-    filter: GFilter,
+    table: GTable,
+    /// Counts the runs started, so views cached for one run are not shown for the next.
+    run_generation: u64,
     view: TimelineView,
     step_kind: StepKind,
     playing: bool,
@@ -138,7 +140,8 @@ impl GmpsimApp {
             real_go: None,
             tab: Tab::Scheduler,
             selected_g: None,
-            filter: GFilter::default(),
+            table: GTable::default(),
+            run_generation: 0,
             view: TimelineView::default(),
             step_kind: StepKind::Decision,
             playing: false,
@@ -209,6 +212,7 @@ impl GmpsimApp {
             Ok(config) => {
                 self.form_error = None;
                 self.session = Some(Session::start(scenario, &config));
+                self.run_generation += 1;
                 self.view = TimelineView::default();
                 self.selected_g = None;
                 self.history = History::default();
@@ -458,7 +462,14 @@ impl GmpsimApp {
                 }
                 ui.separator();
                 ui.heading("Goroutines");
-                g_table(ui, &cursor.world, &mut self.filter, &mut self.selected_g);
+                g_table(
+                    ui,
+                    &cursor.world,
+                    self.run_generation,
+                    cursor.step,
+                    &mut self.table,
+                    &mut self.selected_g,
+                );
             }
             Tab::Gc => gc_view(ui, &cursor.world, &recording, cursor.step),
             Tab::RealGo => match &self.real_go {

@@ -114,7 +114,7 @@ fn spans_by_class(ui: &mut Ui, world: &World, marking: bool) {
 
 /// A bar split white / grey / black in proportion to `counts`.
 fn colour_bar(ui: &mut Ui, counts: [u64; 3]) {
-    let (rect, _) = ui.allocate_exact_size(vec2(110.0, 10.0), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(vec2(60.0, 10.0), Sense::hover());
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return;

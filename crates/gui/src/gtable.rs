@@ -22,9 +22,9 @@ const ROW_HEIGHT: f32 = 16.0;
 const COLUMNS: [(&str, f32); 8] = [
     ("G", 48.0),
     ("program", 70.0),
-    ("status", 80.0),
+    ("status", 100.0),
     ("wait reason", 90.0),
-    ("at op", 100.0),
+    ("at op", 80.0),
     ("runnable now / longest", 130.0),
     ("CPU time", 60.0),
     ("created by", 60.0),
@@ -86,7 +86,7 @@ fn row_cells(world: &World, g: &G) -> [String; 8] {
 }
 
 /// The table's filter.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GFilter {
     /// Text a row must contain (any column), case-insensitive.
     pub text: String,
@@ -94,27 +94,64 @@ pub struct GFilter {
     pub show_dead: bool,
 }
 
-/// Shows the goroutine table; a click on a row selects its G.
-pub fn g_table(ui: &mut Ui, world: &World, filter: &mut GFilter, selected: &mut Option<Goid>) {
+/// The goroutine table: its filter, and the rows that pass it, kept until
+/// the cursor or the filter changes (a million goroutines are filtered once
+/// per change, not once per frame).
+#[derive(Clone, Debug, Default)]
+pub struct GTable {
+    pub filter: GFilter,
+    /// (run generation, cursor step, filter) the rows were computed for.
+    key: Option<(u64, usize, GFilter)>,
+    /// Indexes into `World::gs()` of the rows shown.
+    rows: Vec<usize>,
+}
+
+impl GTable {
+    fn refresh(&mut self, world: &World, run: u64, step: usize) {
+        let key = (run, step, self.filter.clone());
+        if self.key.as_ref() == Some(&key) {
+            return;
+        }
+        let needle = self.filter.text.to_lowercase();
+        let filter = &self.filter;
+        self.rows = world
+            .gs()
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.goid.0 != 0)
+            .filter(|(_, g)| filter.show_dead || g.status != GStatus::Dead)
+            .filter(|(_, g)| filter.show_runtime || g.is_user())
+            .filter(|(_, g)| {
+                needle.is_empty()
+                    || row_cells(world, g)
+                        .iter()
+                        .any(|c| c.to_lowercase().contains(&needle))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        self.key = Some(key);
+    }
+}
+
+/// Shows the goroutine table of `world` (cursor step `step` of run number
+/// `run`); a click on a row selects its G.
+pub fn g_table(
+    ui: &mut Ui,
+    world: &World,
+    run: u64,
+    step: usize,
+    table: &mut GTable,
+    selected: &mut Option<Goid>,
+) {
     ui.horizontal(|ui| {
         let label = ui.label("Filter");
-        ui.add(egui::TextEdit::singleline(&mut filter.text).desired_width(140.0))
+        ui.add(egui::TextEdit::singleline(&mut table.filter.text).desired_width(140.0))
             .labelled_by(label.id);
-        ui.checkbox(&mut filter.show_runtime, "runtime goroutines");
-        ui.checkbox(&mut filter.show_dead, "dead");
+        ui.checkbox(&mut table.filter.show_runtime, "runtime goroutines");
+        ui.checkbox(&mut table.filter.show_dead, "dead");
     });
-    let needle = filter.text.to_lowercase();
-    let rows: Vec<[String; 8]> = world
-        .gs()
-        .iter()
-        .filter(|g| g.goid.0 != 0)
-        .filter(|g| filter.show_dead || g.status != GStatus::Dead)
-        .filter(|g| filter.show_runtime || g.is_user())
-        .map(|g| row_cells(world, g))
-        .filter(|cells| {
-            needle.is_empty() || cells.iter().any(|c| c.to_lowercase().contains(&needle))
-        })
-        .collect();
+    table.refresh(world, run, step);
+    let rows = &table.rows;
     ui.label(format!("{} goroutines shown", rows.len()));
     egui::ScrollArea::horizontal()
         .id_salt("g-table-h")
@@ -134,13 +171,11 @@ pub fn g_table(ui: &mut Ui, world: &World, filter: &mut GFilter, selected: &mut 
                 .id_salt("g-table")
                 .auto_shrink([false, false])
                 .show_rows(ui, ROW_HEIGHT, rows.len(), |ui, range| {
-                    for cells in &rows[range] {
+                    for &i in &rows[range] {
+                        let g = &world.gs()[i];
+                        let cells = row_cells(world, g);
                         ui.horizontal(|ui| {
-                            let g = cells[0]
-                                .strip_prefix('G')
-                                .and_then(|n| n.parse().ok())
-                                .map(Goid);
-                            let chosen = g.is_some() && *selected == g;
+                            let chosen = *selected == Some(g.goid);
                             if ui
                                 .add_sized(
                                     [COLUMNS[0].1, ROW_HEIGHT],
@@ -148,7 +183,7 @@ pub fn g_table(ui: &mut Ui, world: &World, filter: &mut GFilter, selected: &mut 
                                 )
                                 .clicked()
                             {
-                                *selected = g;
+                                *selected = Some(g.goid);
                             }
                             for (cell, (_, width)) in cells.iter().zip(COLUMNS).skip(1) {
                                 ui.add_sized(

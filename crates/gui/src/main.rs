@@ -1,15 +1,16 @@
 //! The gmpsim desktop app: a thin eframe shell around `gui::GmpsimApp`.
 //!
 //! `gui [SCENARIO] [--seed N] [--tab scheduler|gc|real-go] [--at TIME]
-//! [--step-to KIND] [--steps N]`: SCENARIO is a library name or a scenario
+//! [--step-to KIND] [--steps N] [--select G]`: SCENARIO is a library name or a scenario
 //! file; `--at`, `--step-to` and `--steps` move the cursor once that part of
-//! the run is recorded, in the order given (the screenshot script uses them).
+//! the run is recorded, in the order given, and `--select` selects a
+//! goroutine (the screenshot script uses them).
 
 use gui::app::{GmpsimApp, Pending, Tab};
 use gui::stepkind::StepKind;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: gui [SCENARIO] [--seed N] [--tab scheduler|gc|real-go] [--at TIME] [--step-to KIND] [--steps N]";
+const USAGE: &str = "usage: gui [SCENARIO] [--seed N] [--tab scheduler|gc|real-go] [--at TIME] [--step-to KIND] [--steps N] [--select G]";
 
 /// Reads the command line into an app; the error names the flag.
 fn app_from_args(args: &[String]) -> Result<GmpsimApp, String> {
@@ -17,6 +18,7 @@ fn app_from_args(args: &[String]) -> Result<GmpsimApp, String> {
     let mut scenario = None;
     let mut seed = 1;
     let mut pending = Vec::new();
+    let mut select = None;
     let mut i = 0;
     while i < args.len() {
         let flag = args[i].as_str();
@@ -54,6 +56,15 @@ fn app_from_args(args: &[String]) -> Result<GmpsimApp, String> {
                 pending.push(Pending::StepTo(kind));
                 i += 1;
             }
+            "--select" => {
+                let v = value()?;
+                let g = v
+                    .trim_start_matches('G')
+                    .parse()
+                    .map_err(|_| format!("--select: `{v}` is not a goroutine (G7 or 7)"))?;
+                select = Some(sim_core::ids::Goid(g));
+                i += 1;
+            }
             "--steps" => {
                 let v = value()?;
                 let n = v
@@ -74,6 +85,10 @@ fn app_from_args(args: &[String]) -> Result<GmpsimApp, String> {
     }
     for p in pending {
         app.queue(p);
+    }
+    // After `open`, which clears the selection of the previous run.
+    if select.is_some() {
+        app.selected_g = select;
     }
     Ok(app)
 }
