@@ -270,7 +270,7 @@ fn clicking_a_g_in_a_queue_selects_it_and_shows_its_history() {
     // Its history starts with its creation by main.
     assert!(
         harness
-            .query_by_label_contains(&format!("created by G1, put in"))
+            .query_by_label_contains("created by G1, put in")
             .is_some()
     );
 }
