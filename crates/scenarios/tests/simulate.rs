@@ -306,3 +306,34 @@ fn a_locked_goroutine_always_runs_on_its_own_m_and_hands_ps_back_and_forth() {
         }
     )));
 }
+
+#[test]
+fn taking_the_trace_in_pieces_gives_the_trace_of_an_untouched_run_and_leaves_clones_without_it() {
+    for name in ["steal-imbalance", "syscall-handoff"] {
+        let mut untouched = world(name, 4, "");
+        untouched.run();
+
+        let mut taken = world(name, 4, "");
+        let mut pieces = taken.take_trace();
+        let mut snapshot = None;
+        while taken.step() {
+            pieces.extend(taken.take_trace());
+            if snapshot.is_none() && pieces.len() > 100 {
+                snapshot = Some((taken.clone(), pieces.len()));
+            }
+        }
+        pieces.extend(taken.take_trace());
+        assert_eq!(pieces, untouched.trace(), "{name}");
+
+        // A snapshot taken between steps holds no trace, and running it on
+        // records exactly the rest of the run.
+        let (mut restored, taken_before) = snapshot.expect("the run has more than 100 records");
+        assert!(restored.trace().is_empty(), "{name}");
+        restored.run();
+        assert_eq!(
+            restored.trace(),
+            &untouched.trace()[taken_before..],
+            "{name}"
+        );
+    }
+}

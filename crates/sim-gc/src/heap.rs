@@ -1425,6 +1425,33 @@ impl Heap {
     }
 }
 
+impl Heap {
+    /// Per size class, the spans in use and their allocated objects by mark
+    /// colour: white (not marked), grey (marked, waiting to be scanned),
+    /// black (marked and scanned). Counted from the spans' bits, so it costs
+    /// one pass over the spans, not over the objects. Outside a mark phase
+    /// the bits are the last cycle's until a span is swept, and objects
+    /// allocated since are white.
+    pub fn class_marking(&self) -> Vec<ClassMarking> {
+        let mut out: Vec<ClassMarking> = (0..NUM_SIZE_CLASSES)
+            .map(|c| ClassMarking {
+                class: SizeClass(c as u8),
+                ..ClassMarking::default()
+            })
+            .collect();
+        for span in self.spans.iter().filter(|s| s.state == SpanState::InUse) {
+            let entry = &mut out[span.span_class.size_class().0 as usize];
+            let marked = u64::from(span.mark_bits.count());
+            let grey = u64::from(span.grey_bits.count());
+            entry.spans += 1;
+            entry.white_objects += u64::from(span.alloc_count).saturating_sub(marked);
+            entry.grey_objects += grey;
+            entry.black_objects += marked - grey;
+        }
+        out
+    }
+}
+
 impl From<SweptSpan> for SweepWork {
     fn from(s: SweptSpan) -> SweepWork {
         SweepWork {
@@ -1462,6 +1489,17 @@ pub struct MemStats {
     pub tiny_allocs: u64,
     /// `StackInuse`.
     pub stack_in_use_bytes: u64,
+}
+
+/// One size class's objects by mark colour at a moment ([`Heap::class_marking`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassMarking {
+    pub class: SizeClass,
+    /// Spans in use of this class.
+    pub spans: u64,
+    pub white_objects: u64,
+    pub grey_objects: u64,
+    pub black_objects: u64,
 }
 
 /// One size class's share of the heap at a moment.

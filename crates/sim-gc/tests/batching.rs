@@ -156,3 +156,61 @@ fn during_mark_a_batch_stops_before_the_allocation_that_needs_an_assist() {
     let out = gc.alloc_loop(P0, G, r, shape, true, 1);
     assert_eq!(out.allocated, 1);
 }
+
+/// Each allocated object's colour, counted one by one, per size class.
+fn colours_by_object(gc: &Gc) -> Vec<(u64, u64, u64)> {
+    let mut out = vec![(0, 0, 0); sim_gc::sizeclass::NUM_SIZE_CLASSES];
+    for (id, span) in gc.heap.spans() {
+        if span.state != sim_gc::heap::SpanState::InUse {
+            continue;
+        }
+        let entry = &mut out[span.span_class.size_class().0 as usize];
+        for slot in (0..span.nelems as u16).filter(|s| span.is_allocated(*s)) {
+            match gc.color(sim_gc::ObjRef { span: id, slot }) {
+                sim_gc::Color::White => entry.0 += 1,
+                sim_gc::Color::Grey => entry.1 += 1,
+                sim_gc::Color::Black => entry.2 += 1,
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn marking_by_size_class_counts_each_objects_colour_from_the_span_bits() {
+    let mut gc = new_gc(1, 100);
+    gc.goroutine_created(G, 512);
+    let r = ring(&mut gc, 10_000);
+    let out = gc.alloc_loop(P0, G, r, ObjectShape::with_pointers(64, 1), true, u64::MAX);
+    assert_eq!(out.stop, Some(LoopStop::GcTriggered));
+    gc.gc_start(1_000_000, GcTrigger::Heap).expect("starts");
+    gc.sweep_termination_done(1_010_000, stw(1_000_000));
+    let mut saw_grey = false;
+    for _ in 0..50 {
+        let by_class = gc.heap.class_marking();
+        let by_object = colours_by_object(&gc);
+        for (c, m) in by_class.iter().enumerate() {
+            assert_eq!(
+                (m.white_objects, m.grey_objects, m.black_objects),
+                by_object[c],
+                "size class {c}"
+            );
+        }
+        saw_grey |= by_class.iter().any(|m| m.grey_objects > 0);
+        if !gc.has_mark_work() {
+            break;
+        }
+        gc.mark_worker_drain(64 << 10);
+    }
+    assert!(saw_grey, "the drain passed through grey objects");
+    let black: u64 = gc
+        .heap
+        .class_marking()
+        .iter()
+        .map(|m| m.black_objects)
+        .sum();
+    assert!(
+        black >= 10_000,
+        "the ring's objects are reachable and end black: {black}"
+    );
+}

@@ -234,6 +234,12 @@ impl World {
         }
     }
 
+    /// The collector itself, read-only: its spans and their mark bits, the
+    /// pacer, MemStats (for views; the scheduler alone drives it).
+    pub fn gc(&self) -> &sim_gc::Gc {
+        &self.gc
+    }
+
     /// Every GC cycle finished so far, in order.
     pub fn gc_cycles(&self) -> &[CycleRecord] {
         &self.gc_driver.cycles

@@ -458,9 +458,20 @@ impl World {
         self.outcome.as_ref()
     }
 
-    /// The recorded trace (empty unless `record_trace`).
+    /// The recorded trace (empty unless `record_trace`): every record since
+    /// the start, or since the last [`World::take_trace`].
     pub fn trace(&self) -> &[TraceRecord] {
         &self.trace
+    }
+
+    /// Moves the records emitted since the last call out of the world and
+    /// returns them. A recorder that keeps a long run's trace itself (the
+    /// GUI) takes it after each step, so the world, and so every clone of it
+    /// kept as a snapshot, holds no trace: snapshots stay the size of the
+    /// state, not of the history. Taking changes nothing the run does; the
+    /// pieces, concatenated, are the trace an untouched run records.
+    pub fn take_trace(&mut self) -> Vec<TraceRecord> {
+        std::mem::take(&mut self.trace)
     }
 
     /// What the simulated process wrote to stderr: schedtrace lines, fatal errors.
