@@ -55,12 +55,14 @@ fn why_panel_after_sysmon_preempts_a_tight_loop() {
     harness.snapshot("why_starvation_tight_loop");
 }
 
+/// The first cycle as its mark ends: every live object black, the world
+/// stopping for mark termination.
 #[test]
-fn gc_view_during_a_mark_phase() {
+fn gc_view_as_the_first_mark_ends() {
     let mut harness = window(
         "alloc-steady",
         Tab::Gc,
-        &[Pending::StepTo(StepKind::GcStart), Pending::Steps(40)],
+        &[Pending::StepTo(StepKind::GcStart), Pending::Steps(8)],
     );
     harness.snapshot("gc_alloc_steady_mark");
 }
