@@ -35,4 +35,4 @@ shot() {
 
 shot scheduler-steal-imbalance 8 steal-imbalance --at 50us --step-to steal --select 49
 shot why-starvation-tight-loop 8 starvation-tight-loop --step-to preemption --step-to decision --select 1
-shot gc-alloc-steady 10 alloc-steady --tab gc --step-to gc-start --steps 40
+shot gc-alloc-steady 10 alloc-steady --tab gc --step-to gc-start --steps 8
