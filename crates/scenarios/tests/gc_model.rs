@@ -252,3 +252,45 @@ ops = [
         "first run {per_run} B, second {second} B"
     );
 }
+
+/// Every thread has a 32 KiB signal stack and, but for M0, a 16 KiB g0
+/// stack from the stack allocator (`mpreinit`, `allocm`), so StackInuse is
+/// more than the goroutines' 2 KiB stacks: go1.27.3 reports 256-320 KiB for
+/// alloc-steady's four threads and eight goroutines.
+#[test]
+fn stack_memory_counts_every_threads_signal_and_g0_stacks() {
+    let source = r#"
+format = 1
+name = "stacks"
+description = "Allocates a little on two Ps."
+[runtime]
+gomaxprocs = 2
+[programs.main]
+ops = [ { op = "alloc", size = "64B", count = 1000, keep = 10 } ]
+"#;
+    let scenario = scenarios::parse_scenario(source, "stacks.toml").unwrap();
+    let mut world = World::new(
+        &scenario.workload,
+        SimConfig {
+            seed: 1,
+            runtime: scenario.runtime.clone(),
+            cost: CostModel::default(),
+            record_trace: false,
+        },
+    );
+    let code = world.run().exit_code;
+    assert_eq!(code, 0, "{}", world.stderr());
+    let s = world.summary();
+    let threads = s.count("/sched/threads/total:threads").unwrap();
+    let goroutines = s.count("/sched/goroutines-created:goroutines").unwrap();
+    const KIB: u64 = 1024;
+    // 32 KiB stacks have spans of their own; 16 and 2 KiB stacks are carved
+    // from 32 KiB pool spans, one pool per size.
+    let pool = |n: u64, size: u64| (n * size).div_ceil(32 * KIB) * 32 * KIB;
+    let expected = threads * 32 * KIB + pool(threads - 1, 16 * KIB) + pool(goroutines, 2 * KIB);
+    assert_eq!(
+        s.count("/memory/classes/heap/stacks:bytes"),
+        Some(expected),
+        "{threads} threads, {goroutines} goroutines"
+    );
+}

@@ -35,9 +35,15 @@ use crate::collector::{Gc, GcPhase, GcTrigger};
 use crate::heap::{ObjRef, STACK_MIN_BYTES, StackHandle, SweepWork};
 use crate::sizeclass::{AllocRoute, alloc_route};
 use serde::{Deserialize, Serialize};
-use sim_core::ids::{Goid, PId};
+use sim_core::ids::{Goid, MId, PId};
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
+
+/// `mpreinit` on Linux: every M's signal-handling goroutine gets a 32 KiB stack.
+pub const GSIGNAL_STACK_BYTES: u64 = 32 * 1024;
+/// `allocm`: an M's g0 stack, `16384 * sys.StackGuardMultiplier` (1 without
+/// the race detector), when the OS did not give it one.
+pub const G0_STACK_BYTES: u64 = 16 * 1024;
 
 /// The shape of an allocated object.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -185,6 +191,9 @@ pub(crate) struct Graph {
     free_stacks: Vec<StackHandle>,
     /// Goroutines parked in "GC assist wait", in order.
     pub(crate) assist_queue: VecDeque<Goid>,
+    /// Each thread's runtime stacks by M index: its signal stack and, but
+    /// for M0's, its g0 stack.
+    thread_stacks: Vec<Vec<StackHandle>>,
 }
 
 impl Graph {
@@ -359,6 +368,37 @@ impl Gc {
             new_size *= 2;
         }
         Some(self.replace_stack(g, new_size))
+    }
+
+    /// A thread starts (`allocm` and `mpreinit`): its 32 KiB signal stack
+    /// (`malg(32 * 1024)`) and, unless it runs on its OS stack as M0 does,
+    /// its 16 KiB g0 stack (`malg(16384)`) come from the stack allocator.
+    /// They count in StackInuse and in mapped memory; the GC never scans
+    /// them (no goroutine code runs on them) and the pacer does not count
+    /// them as scannable stack.
+    pub fn thread_created(&mut self, m: MId, os_g0_stack: bool) {
+        let env = self.alloc_env();
+        let mut stacks = vec![self.heap.stack_alloc(GSIGNAL_STACK_BYTES, &env)];
+        if !os_g0_stack {
+            stacks.push(self.heap.stack_alloc(G0_STACK_BYTES, &env));
+        }
+        let index = m.index();
+        if self.graph.thread_stacks.len() <= index {
+            self.graph.thread_stacks.resize(index + 1, Vec::new());
+        }
+        self.graph.thread_stacks[index] = stacks;
+    }
+
+    /// A thread exits (`mexit`): its runtime stacks go back to the stack
+    /// allocator.
+    pub fn thread_exited(&mut self, m: MId) {
+        let Some(stacks) = self.graph.thread_stacks.get_mut(m.index()) else {
+            return;
+        };
+        let gc_off = self.phase == GcPhase::Off;
+        for stack in std::mem::take(stacks) {
+            self.heap.stack_free(stack, gc_off);
+        }
     }
 
     pub(crate) fn replace_stack(&mut self, g: Goid, new_size_bytes: u64) -> StackGrowth {

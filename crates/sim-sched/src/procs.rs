@@ -318,6 +318,7 @@ impl World {
         mm.lockedg = None;
         mm.state = MState::Exited;
         self.cancel_m(m);
+        self.gc.thread_exited(m);
         self.sched.nmfreed += 1;
         self.emit(TraceEvent::MExit { m, g });
         self.checkdead();

@@ -588,6 +588,9 @@ impl World {
             locked_handoff_by: None,
             pending_trail: Vec::new(),
         });
+        // M0 runs on the process's main thread stack; every other M's g0
+        // stack, and every M's signal stack, come from the stack allocator.
+        self.gc.thread_created(id, id == MId(0));
         id
     }
 
