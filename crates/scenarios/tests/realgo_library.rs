@@ -262,3 +262,22 @@ fn a_lower_gogc_makes_real_go_collect_more_often() {
         cycles[1]
     );
 }
+
+// Needs Go; CI runs it with `cargo test --workspace --release -- --ignored`.
+#[test]
+#[ignore = "needs the pinned Go toolchain (scripts/install-go.sh)"]
+fn a_program_that_does_not_build_is_reported_with_gos_own_message() {
+    let dir = std::env::temp_dir().join(format!("gmpsim-build-fails-{}", std::process::id()));
+    let source = "package main\n\nfunc main() {\n\tundefinedFunction()\n}\n";
+    let err = realgo::build(&go(), "broken", source, &dir).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, realgo::RealGoError::Build { .. }),
+        "not a build error: {text}"
+    );
+    assert!(
+        text.contains("failed to build") && text.contains("undefined: undefinedFunction"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
