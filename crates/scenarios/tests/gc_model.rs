@@ -10,6 +10,18 @@ use sim_sched::{SimConfig, World};
 
 fn run(name: &str, godebug: &str) -> World {
     let scenario = library::get(name).unwrap_or_else(|| panic!("library scenario {name}"));
+    run_scenario(&scenario, godebug)
+}
+
+/// Runs a scenario given as a file's text.
+fn run_toml(source: &str) -> World {
+    let scenario = scenarios::parse_scenario(source, "test.toml").unwrap();
+    run_scenario(&scenario, "")
+}
+
+/// Seed 1, the committed costs; the run must complete.
+fn run_scenario(scenario: &scenarios::Scenario, godebug: &str) -> World {
+    let name = &scenario.name;
     let mut runtime = scenario.runtime.clone();
     runtime.godebug.apply(godebug).expect("valid GODEBUG");
     let mut world = World::new(
@@ -210,19 +222,7 @@ ops = [
         )
     };
     let released = |tail: &str| {
-        let scenario = scenarios::parse_scenario(&source(tail), "scavenge.toml").unwrap();
-        let mut world = World::new(
-            &scenario.workload,
-            SimConfig {
-                seed: 1,
-                runtime: scenario.runtime.clone(),
-                cost: CostModel::default(),
-                record_trace: false,
-            },
-        );
-        let code = world.run().exit_code;
-        assert_eq!(code, 0, "{}", world.stderr());
-        let s = world.summary();
+        let s = run_toml(&source(tail)).summary();
         (
             float(&s, "/memory/classes/heap/released:bytes"),
             s.model_only
@@ -268,19 +268,7 @@ gomaxprocs = 2
 [programs.main]
 ops = [ { op = "alloc", size = "64B", count = 1000, keep = 10 } ]
 "#;
-    let scenario = scenarios::parse_scenario(source, "stacks.toml").unwrap();
-    let mut world = World::new(
-        &scenario.workload,
-        SimConfig {
-            seed: 1,
-            runtime: scenario.runtime.clone(),
-            cost: CostModel::default(),
-            record_trace: false,
-        },
-    );
-    let code = world.run().exit_code;
-    assert_eq!(code, 0, "{}", world.stderr());
-    let s = world.summary();
+    let s = run_toml(source).summary();
     let threads = s.count("/sched/threads/total:threads").unwrap();
     let goroutines = s.count("/sched/goroutines-created:goroutines").unwrap();
     const KIB: u64 = 1024;
