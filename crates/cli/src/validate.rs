@@ -307,17 +307,8 @@ fn report_extras(
     validation::report::ScenarioExtras {
         model_stderr: world.stderr().to_string(),
         baseline_note: format!(
-            "real: {} runs of {} on {} ({} CPUs, {}), recorded {}; GOMAXPROCS {}, GOGC {}, GOMEMLIMIT {}, GODEBUG {}; background load per run {:?} CPU-s/s; {} loaded run(s) left out",
-            baseline.runs.len(),
-            baseline.go_version,
-            baseline.machine.cpu_model,
-            baseline.machine.cpus,
-            baseline.machine.goos_goarch,
-            baseline.recorded,
-            baseline.gomaxprocs,
-            baseline.gogc,
-            baseline.gomemlimit,
-            baseline.godebug,
+            "real: {}; background load per run {:?} CPU-s/s; {} loaded run(s) left out",
+            baseline.provenance(),
             loads,
             baseline.discarded_loads.len()
         ),

@@ -82,23 +82,7 @@ pub fn compare_view(ui: &mut Ui, real: &RealGo, recording: &Recording) {
             return;
         }
     };
-    ui.label(format!(
-        "Real {}: {} runs on {} ({} CPUs, {}), recorded {}; GOMAXPROCS={} GOGC={} GOMEMLIMIT={} GODEBUG={}",
-        baseline.go_version,
-        baseline.runs.len(),
-        baseline.machine.cpu_model,
-        baseline.machine.cpus,
-        baseline.machine.goos_goarch,
-        baseline.recorded,
-        baseline.gomaxprocs,
-        baseline.gogc,
-        baseline.gomemlimit,
-        if baseline.godebug.is_empty() {
-            "-"
-        } else {
-            &baseline.godebug
-        }
-    ));
+    ui.label(format!("Real Go: {}", baseline.provenance()));
     if let Err(e) = &real.tolerances {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }

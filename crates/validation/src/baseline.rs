@@ -133,6 +133,29 @@ impl Baseline {
         }
     }
 
+    /// Where the runs come from: "5 runs of go1.27.3 on CPU (2 CPUs,
+    /// linux/amd64), recorded DATE; GOMAXPROCS=2 GOGC=100 GOMEMLIMIT=off
+    /// GODEBUG=-".
+    pub fn provenance(&self) -> String {
+        format!(
+            "{} runs of {} on {} ({} CPUs, {}), recorded {}; GOMAXPROCS={} GOGC={} GOMEMLIMIT={} GODEBUG={}",
+            self.runs.len(),
+            self.go_version,
+            self.machine.cpu_model,
+            self.machine.cpus,
+            self.machine.goos_goarch,
+            self.recorded,
+            self.gomaxprocs,
+            self.gogc,
+            self.gomemlimit,
+            if self.godebug.is_empty() {
+                "-"
+            } else {
+                &self.godebug
+            }
+        )
+    }
+
     /// Where the baseline of `scenario` lives under `dir`.
     pub fn path(dir: &Path, scenario: &str) -> PathBuf {
         dir.join(format!("{scenario}.json"))
