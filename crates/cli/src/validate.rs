@@ -306,6 +306,7 @@ fn report_extras(
         .collect();
     validation::report::ScenarioExtras {
         model_stderr: world.stderr().to_string(),
+        real_stderr: baseline.stderr_excerpt().map(str::to_string),
         baseline_note: format!(
             "real: {}; background load per run {:?} CPU-s/s; {} loaded run(s) left out",
             baseline.provenance(),

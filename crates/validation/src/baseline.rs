@@ -39,6 +39,29 @@ pub struct BaselineRun {
     pub process_cpu_s: f64,
     /// CPU-seconds per second other processes used during the run.
     pub background_load: Option<f64>,
+    /// The start of the run's stderr (gctrace and schedtrace lines, a fatal
+    /// error), for the report to set beside the model's; kept for the first
+    /// run of each measuring round only, to keep the files small.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_excerpt: Option<String>,
+}
+
+/// At most this many lines of a run's stderr are kept...
+pub const STDERR_EXCERPT_LINES: usize = 200;
+/// ...and at most this many bytes.
+pub const STDERR_EXCERPT_BYTES: usize = 32 * 1024;
+
+/// The first lines of `stderr`, within both caps.
+pub fn stderr_excerpt(stderr: &str) -> String {
+    let mut out = String::new();
+    for line in stderr.lines().take(STDERR_EXCERPT_LINES) {
+        if out.len() + line.len() + 1 > STDERR_EXCERPT_BYTES {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// The machine the baseline was recorded on.
@@ -116,6 +139,7 @@ impl Baseline {
                     wall_s: run.wall_s,
                     process_cpu_s: run.process_cpu_s,
                     background_load: load,
+                    stderr_excerpt: runs.is_empty().then(|| stderr_excerpt(&run.stderr)),
                 }),
             }
         }
@@ -131,6 +155,11 @@ impl Baseline {
             runs,
             discarded_loads,
         }
+    }
+
+    /// The first recorded stderr excerpt, if any run has one.
+    pub fn stderr_excerpt(&self) -> Option<&str> {
+        self.runs.iter().find_map(|r| r.stderr_excerpt.as_deref())
     }
 
     /// Where the runs come from: "5 runs of go1.27.3 on CPU (2 CPUs,
@@ -229,6 +258,21 @@ pub fn outcome_of(run: &BaselineRun) -> (i32, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stderr_excerpt_keeps_whole_lines_within_both_caps() {
+        let many: String = (0..500).map(|i| format!("gc {i} line\n")).collect();
+        let kept = stderr_excerpt(&many);
+        assert_eq!(kept.lines().count(), STDERR_EXCERPT_LINES);
+        assert!(kept.starts_with("gc 0 line\n") && kept.ends_with("gc 199 line\n"));
+        let long: String = (0..100)
+            .map(|_| format!("{}\n", "x".repeat(1000)))
+            .collect();
+        let kept = stderr_excerpt(&long);
+        assert!(kept.len() <= STDERR_EXCERPT_BYTES, "{}", kept.len());
+        assert_eq!(kept.lines().count(), STDERR_EXCERPT_BYTES / 1001);
+        assert!(kept.lines().all(|l| l.len() == 1000));
+    }
 
     #[test]
     fn the_coefficient_of_variation_is_the_sample_deviation_over_the_mean() {

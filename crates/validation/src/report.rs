@@ -367,9 +367,11 @@ fn table(rows: &[(&str, &Comparison)], with_scenario: bool) -> String {
 }
 
 /// What the report shows of one scenario beyond its comparisons: the
-/// model's stderr (with gctrace when it collects) and the baseline's header.
+/// model's stderr (with gctrace when it collects), the start of a real run's
+/// stderr when the baseline kept one, and the baseline's header.
 pub struct ScenarioExtras {
     pub model_stderr: String,
+    pub real_stderr: Option<String>,
     pub baseline_note: String,
 }
 
@@ -382,7 +384,7 @@ pub fn write(
 ) -> Result<PathBuf, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
     let mut html = String::from(
-        "<!doctype html><html><head><meta charset='utf-8'><title>gmpsim validation</title><style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}tr.fail{background:#fdd}tr.pass{background:#efe}pre{font-size:11px;max-height:300px;overflow:auto;background:#f6f6f6}</style></head><body>",
+        "<!doctype html><html><head><meta charset='utf-8'><title>gmpsim validation</title><style>body{font-family:sans-serif;max-width:1200px;margin:auto}table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}tr.fail{background:#fdd}tr.pass{background:#efe}pre{font-size:11px;max-height:300px;overflow:auto;background:#f6f6f6}table.side td{vertical-align:top;width:50%}table.side pre{max-width:580px}</style></head><body>",
     );
     let _ = write!(
         html,
@@ -493,33 +495,49 @@ pub fn write(
             .collect();
         html.push_str(&table(&rows, false));
         let cycles = gctrace(&extra.model_stderr);
+        let real_cycles = extra
+            .real_stderr
+            .as_deref()
+            .map(gctrace)
+            .unwrap_or_default();
         if !cycles.is_empty() {
             let (live, goal) = heap_series(&cycles);
-            let real_goal = r
-                .comparisons
-                .iter()
-                .find(|c| c.figure == "/gmpsim/gc/heap/goal-median:bytes")
-                .map(|c| c.real.mean / 1048576.0);
-            let end = cycles.last().map_or(0.0, |c| c.at_ms as f64 / 1000.0);
             let mut series = vec![
                 ("model live", "#1f77b4", live),
                 ("model goal", "#aec7e8", goal),
             ];
-            if let Some(g) = real_goal {
-                series.push(("real median goal", "#d62728", vec![(0.0, g), (end, g)]));
-            }
-            html.push_str(&line_chart(
-                "heap live and goal per GC cycle, model (MB); real Go's median goal from its gctrace",
-                "time (s)",
-                "MB",
-                &series,
-            ));
+            let title = if real_cycles.is_empty() {
+                let real_goal = r
+                    .comparisons
+                    .iter()
+                    .find(|c| c.figure == "/gmpsim/gc/heap/goal-median:bytes")
+                    .map(|c| c.real.mean / 1048576.0);
+                let end = cycles.last().map_or(0.0, |c| c.at_ms as f64 / 1000.0);
+                if let Some(g) = real_goal {
+                    series.push(("real median goal", "#d62728", vec![(0.0, g), (end, g)]));
+                }
+                "heap live and goal per GC cycle, model (MB); real Go's median goal from its gctrace"
+            } else {
+                let (real_live, real_goal) = heap_series(&real_cycles);
+                series.push(("real live", "#d62728", real_live));
+                series.push(("real goal", "#ff9896", real_goal));
+                "heap live and goal per GC cycle (MB), model and a real run, from their gctrace lines"
+            };
+            html.push_str(&line_chart(title, "time (s)", "MB", &series));
         }
-        let excerpt: Vec<&str> = extra.model_stderr.lines().take(30).collect();
+        let excerpt = |text: &str| text.lines().take(30).collect::<Vec<_>>().join("\n");
+        let real = extra.real_stderr.as_deref().map_or_else(
+            || {
+                "(this baseline kept no stderr: re-record it with validate --live --record)"
+                    .to_string()
+            },
+            excerpt,
+        );
         let _ = write!(
             html,
-            "<h4>model stderr (first 30 lines)</h4><pre>{}</pre>",
-            esc(&excerpt.join("\n"))
+            "<table class='side'><tr><th>model stderr (first 30 lines)</th><th>real Go stderr, first run (first 30 lines)</th></tr><tr><td><pre>{}</pre></td><td><pre>{}</pre></td></tr></table>",
+            esc(&excerpt(&extra.model_stderr)),
+            esc(&real)
         );
     }
     html.push_str("</body></html>\n");
