@@ -613,3 +613,18 @@ fn resolve_finds_library_names_and_files_and_lists_the_library_otherwise() {
         );
     }
 }
+
+/// scenarios/README.md has one line per library scenario, in `gmpsim list`'s
+/// order, each naming the seed experiment it comes from.
+#[test]
+fn the_readme_lists_every_library_scenario_in_order() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let listed: Vec<&str> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let library: Vec<&str> = library::entries().iter().map(|e| e.name).collect();
+    assert_eq!(listed, library);
+}
