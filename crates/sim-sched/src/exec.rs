@@ -136,7 +136,6 @@ impl World {
                 self.preempt_stop(m, false);
                 return;
             }
-            let cost = self.config.cost.clone();
             match op {
                 FlatOp::Compute { duration_ns, .. } => {
                     let left = match self.gs[gi.index()].compute_left_ns {
@@ -158,19 +157,19 @@ impl World {
                         self.gs[gi.index()].pc += 1;
                         continue;
                     }
-                    self.timed_op(m, cost.go_statement_ns);
+                    self.timed_op(m, self.config.cost.go_statement_ns);
                     return;
                 }
                 FlatOp::WaitGroupAdd { .. } | FlatOp::WaitGroupDone { .. } => {
-                    self.timed_op(m, cost.wait_group_op_ns);
+                    self.timed_op(m, self.config.cost.wait_group_op_ns);
                     return;
                 }
                 FlatOp::LockOsThread | FlatOp::UnlockOsThread => {
-                    self.timed_op(m, cost.lock_os_thread_ns);
+                    self.timed_op(m, self.config.cost.lock_os_thread_ns);
                     return;
                 }
                 FlatOp::Send { .. } | FlatOp::Recv { .. } | FlatOp::Close { .. } => {
-                    self.timed_op(m, cost.chan_op_ns);
+                    self.timed_op(m, self.config.cost.chan_op_ns);
                     return;
                 }
                 FlatOp::Select { table } => {
@@ -184,7 +183,7 @@ impl World {
                     let cases = self.programs[program.index()].selects[table as usize]
                         .cases
                         .len() as u64;
-                    self.timed_op(m, cost.select_ns_per_case * cases.max(1));
+                    self.timed_op(m, self.config.cost.select_ns_per_case * cases.max(1));
                     return;
                 }
                 FlatOp::Lock { .. }
@@ -202,7 +201,7 @@ impl World {
                         }
                         return;
                     }
-                    self.timed_op(m, cost.mutex_op_ns);
+                    self.timed_op(m, self.config.cost.mutex_op_ns);
                     return;
                 }
                 FlatOp::NetWait { latency_ns } => {
@@ -236,7 +235,7 @@ impl World {
                 }
                 FlatOp::WaitGroupWait { wait_group } => {
                     if self.wait_groups[wait_group.index()].counter == 0 {
-                        self.timed_op(m, cost.wait_group_op_ns);
+                        self.timed_op(m, self.config.cost.wait_group_op_ns);
                     } else {
                         self.gs[gi.index()].pc += 1;
                         self.wait_groups[wait_group.index()].waiters.push_back(gi);
