@@ -181,8 +181,10 @@ pub(crate) struct Graph {
     pub(crate) goroutines: GoroutineTable,
     pub(crate) globals: Vec<Option<ObjRef>>,
     pub(crate) rings: Vec<Ring>,
-    /// 2 KiB stacks of dead goroutines, kept for reuse (`gFree`).
-    free_stacks: Vec<StackHandle>,
+    /// 2 KiB stacks of dead goroutines, kept for reuse (`gFree`), as their
+    /// pool spans (4 bytes each rather than a 16-byte handle: a run may
+    /// retire millions of goroutines).
+    free_stacks: Vec<u32>,
     /// Goroutines parked in "GC assist wait", in order.
     pub(crate) assist_queue: VecDeque<Goid>,
 }
@@ -293,7 +295,7 @@ impl Gc {
     /// made during the mark phase starts black.
     pub fn goroutine_created(&mut self, g: Goid, stack_used_bytes: u64) -> StackHandle {
         let stack = match self.graph.free_stacks.pop() {
-            Some(stack) => stack,
+            Some(span) => StackHandle::min_in_pool_span(span),
             None => {
                 let env = self.alloc_env();
                 self.heap.stack_alloc(STACK_MIN_BYTES, &env)
@@ -338,7 +340,7 @@ impl Gc {
         self.pacer
             .add_scannable_stack(-(state.stack.size_bytes as i64));
         if state.stack.size_bytes == STACK_MIN_BYTES {
-            self.graph.free_stacks.push(state.stack);
+            self.graph.free_stacks.push(state.stack.min_pool_span());
         } else {
             let gc_off = self.phase == GcPhase::Off;
             self.heap.stack_free(state.stack, gc_off);

@@ -402,6 +402,25 @@ pub struct StackHandle {
     home: StackHome,
 }
 
+impl StackHandle {
+    /// A 2 KiB stack's pool span: all a list of free 2 KiB stacks needs to
+    /// keep (`StackHandle::min_in_pool_span` makes the handle again).
+    pub(crate) fn min_pool_span(self) -> u32 {
+        match self.home {
+            StackHome::Pool { order: 0, span } if self.size_bytes == STACK_MIN_BYTES => span,
+            _ => unreachable!("not a 2 KiB pool stack: {self:?}"),
+        }
+    }
+
+    /// The handle of a 2 KiB stack in pool span `span`.
+    pub(crate) fn min_in_pool_span(span: u32) -> StackHandle {
+        StackHandle {
+            size_bytes: STACK_MIN_BYTES,
+            home: StackHome::Pool { order: 0, span },
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 enum StackHome {
     /// A pool span of order `order` (index into that order's spans).
