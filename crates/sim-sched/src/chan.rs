@@ -74,7 +74,7 @@ impl World {
                 let g = &self.gs[s.g.index()];
                 g.status == GStatus::Waiting(WaitReason::Select)
                     && g.select_epoch == epoch
-                    && g.select_won.is_none()
+                    && g.rare().select_won.is_none()
             }
         }
     }
@@ -92,7 +92,7 @@ impl World {
                 continue;
             }
             if let Some((_, case)) = s.select {
-                self.gs[s.g.index()].select_won = Some(case);
+                self.gs[s.g.index()].rare_mut().select_won = Some(case);
             }
             return Some(s);
         }
@@ -120,7 +120,7 @@ impl World {
             return None;
         }
         if let Some(s) = self.dequeue(chan, true) {
-            self.gs[s.g.index()].received = Some(value);
+            self.gs[s.g.index()].received = Some(value).into();
             let p = self.p_of(m);
             self.chan_wake(s, p);
             return Some(true);
@@ -220,7 +220,7 @@ impl World {
         match self.try_recv(m, chan) {
             Some(value) => {
                 let g = self.ms[m.index()].curg.expect("M runs a G");
-                self.gs[g.index()].received = Some(value);
+                self.gs[g.index()].received = Some(value).into();
                 OpResult::Continue
             }
             None if !block => OpResult::Continue,
@@ -244,7 +244,7 @@ impl World {
         self.chans[chan.index()].closed = true;
         let mut woken = Vec::new();
         while let Some(s) = self.dequeue(chan, true) {
-            self.gs[s.g.index()].received = Some(0);
+            self.gs[s.g.index()].received = Some(0).into();
             woken.push(s);
         }
         while let Some(s) = self.dequeue(chan, false) {
@@ -263,7 +263,7 @@ impl World {
     pub(crate) fn timer_chan_send(&mut self, chan: ChannelId, p: PId) {
         let value = self.next_value();
         if let Some(s) = self.dequeue(chan, true) {
-            self.gs[s.g.index()].received = Some(value);
+            self.gs[s.g.index()].received = Some(value).into();
             self.chan_wake(s, p);
         } else {
             let c = &mut self.chans[chan.index()];
@@ -279,12 +279,15 @@ impl World {
         let program = self.program_of(g);
         let sel = self.programs[program.index()].selects[table as usize].clone();
         let mut cases = Vec::with_capacity(sel.cases.len());
-        self.gs[g.index()].select_after_chans.clear();
+        self.gs[g.index()].rare_mut().select_after_chans.clear();
         for (i, (op, body_pc)) in sel.cases.into_iter().enumerate() {
             let op = match op {
                 CaseOp::After { duration_ns } => {
                     let chan = self.new_timer_chan(m, duration_ns);
-                    self.gs[g.index()].select_after_chans.push((i as u32, chan));
+                    self.gs[g.index()]
+                        .rare_mut()
+                        .select_after_chans
+                        .push((i as u32, chan));
                     CaseOp::Recv(ChanRef::Chan(chan))
                 }
                 other => other,
@@ -359,7 +362,7 @@ impl World {
             let ready = match op {
                 CaseOp::Recv(ChanRef::Chan(chan)) => match self.try_recv(m, chan) {
                     Some(value) => {
-                        self.gs[g.index()].received = Some(value);
+                        self.gs[g.index()].received = Some(value).into();
                         true
                     }
                     None => false,
@@ -388,7 +391,7 @@ impl World {
         // Pass 2: wait on every channel at once.
         let gg = &mut self.gs[g.index()];
         gg.select_epoch = gg.select_epoch.wrapping_add(1);
-        gg.select_won = None;
+        gg.rare_mut().select_won = None;
         let epoch = gg.select_epoch;
         let mut by_chan: Vec<u32> = live.clone();
         by_chan.sort_by_key(|&i| match cases[i as usize].0 {
@@ -426,6 +429,7 @@ impl World {
     pub(crate) fn select_resume(&mut self, m: MId, table: u32) -> OpResult {
         let g = self.ms[m.index()].curg.expect("M runs a G");
         let won = self.gs[g.index()]
+            .rare_mut()
             .select_won
             .take()
             .expect("a woken select has a winner");
@@ -435,7 +439,7 @@ impl World {
         let program = self.program_of(g);
         let sel = &self.programs[program.index()].selects[table as usize];
         let (case_op, body_pc) = sel.cases[won as usize];
-        let after_chans = std::mem::take(&mut self.gs[g.index()].select_after_chans);
+        let after_chans = std::mem::take(&mut self.gs[g.index()].rare_mut().select_after_chans);
         for (i, (op, _)) in sel.cases.iter().enumerate() {
             let chan = match op {
                 CaseOp::Send(ChanRef::Chan(c)) | CaseOp::Recv(ChanRef::Chan(c)) => *c,

@@ -14,7 +14,7 @@
 //! a timer check runs, with no timer-modification states.
 
 use crate::chan::OpResult;
-use crate::g::{GIdx, GKind, GStatus};
+use crate::g::{GIdx, GKind, GStatus, OptU64};
 use crate::m::MState;
 use crate::p::{RunqPut, Timer, TimerKind, runqput};
 use crate::sync::MutexRef;
@@ -138,17 +138,17 @@ impl World {
             }
             match op {
                 FlatOp::Compute { duration_ns, .. } => {
-                    let left = match self.gs[gi.index()].compute_left_ns {
+                    let left = match self.gs[gi.index()].compute_left_ns.get() {
                         Some(left) => left,
                         None => self.jittered(m, duration_ns),
                     };
                     let g = &mut self.gs[gi.index()];
                     if left == 0 {
-                        g.compute_left_ns = None;
+                        g.compute_left_ns = OptU64::NONE;
                         g.pc += 1;
                         continue;
                     }
-                    g.compute_left_ns = Some(left);
+                    g.compute_left_ns = Some(left).into();
                     self.compute_start(m, left);
                     return;
                 }
@@ -173,7 +173,7 @@ impl World {
                     return;
                 }
                 FlatOp::Select { table } => {
-                    if self.gs[gi.index()].select_won.is_some() {
+                    if self.gs[gi.index()].rare().select_won.is_some() {
                         // Woken: pass 3, then the winning case's body.
                         match self.select_resume(m, table) {
                             OpResult::Continue => continue,
@@ -192,7 +192,7 @@ impl World {
                 | FlatOp::RUnlock { .. }
                 | FlatOp::WLock { .. }
                 | FlatOp::WUnlock { .. } => {
-                    if self.gs[gi.index()].sync_wait.is_some() {
+                    if self.gs[gi.index()].rare().sync_wait.is_some() {
                         // Woken from a semaphore: continue where it parked.
                         match self.sync_op(m, op) {
                             OpResult::Continue => continue,
@@ -266,18 +266,22 @@ impl World {
                     if count == 0 {
                         g.pc = end_pc + 1;
                     } else {
-                        g.loop_counters.push(count);
+                        g.rare_mut().loop_counters.push(count);
                         g.pc += 1;
                     }
                 }
                 FlatOp::LoopEnd { start_pc } => {
                     let g = &mut self.gs[gi.index()];
-                    let left = g.loop_counters.last_mut().expect("LoopEnd inside a loop");
+                    let left = g
+                        .rare_mut()
+                        .loop_counters
+                        .last_mut()
+                        .expect("LoopEnd inside a loop");
                     *left -= 1;
                     if *left > 0 {
                         g.pc = start_pc + 1;
                     } else {
-                        g.loop_counters.pop();
+                        g.rare_mut().loop_counters.pop();
                         g.pc += 1;
                     }
                 }
@@ -353,7 +357,7 @@ impl World {
             // the whole of init (lockOSThread, without the template thread),
             // then runtime init starts forcegchelper and gcenable its two.
             let gi = self.curg(m);
-            self.gs[gi.index()].lockedm = Some(m);
+            self.gs[gi.index()].rare_mut().lockedm = Some(m);
             self.ms[m.index()].lockedg = Some(gi);
             self.gc_driver.forcegc = self.newproc(
                 m,
@@ -398,7 +402,7 @@ impl World {
             );
         }
         let gi = self.curg(m);
-        self.gs[gi.index()].lockedm = None;
+        self.gs[gi.index()].rare_mut().lockedm = None;
         self.ms[m.index()].lockedg = None;
         self.init.done = true;
         true
@@ -459,7 +463,7 @@ impl World {
     /// The running op's event fired: it completed, or a preemption stopped it.
     fn op_event(&mut self, m: MId) {
         let gi = self.curg(m);
-        if let Some(work) = self.gs[gi.index()].gc_work.take() {
+        if let Some(work) = self.gs[gi.index()].gc.as_mut().and_then(|x| x.work.take()) {
             self.gc_work_done(m, gi, work);
             return;
         }
@@ -470,7 +474,7 @@ impl World {
                 let g = &mut self.gs[gi.index()];
                 if left > 0 {
                     // Stopped early by a preemption request.
-                    g.compute_left_ns = Some(left);
+                    g.compute_left_ns = Some(left).into();
                     let asynchronous = !self.config.runtime.godebug.asyncpreemptoff
                         && !matches!(
                             op,
@@ -482,7 +486,7 @@ impl World {
                     self.preempt_stop(m, asynchronous);
                     return;
                 }
-                g.compute_left_ns = None;
+                g.compute_left_ns = OptU64::NONE;
                 g.pc += 1;
             }
             FlatOp::Spawn { program, count } => {
@@ -513,7 +517,7 @@ impl World {
             }
             FlatOp::UnlockOsThread => {
                 self.gs[gi.index()].pc += 1;
-                self.gs[gi.index()].lockedm = None;
+                self.gs[gi.index()].rare_mut().lockedm = None;
                 self.ms[m.index()].lockedg = None;
             }
             FlatOp::Send { chan } | FlatOp::Recv { chan } | FlatOp::Close { chan } => {
@@ -641,7 +645,7 @@ impl World {
                 reason: sim_core::trace::MStartReason::TemplateThread,
             });
         }
-        self.gs[g.index()].lockedm = Some(m);
+        self.gs[g.index()].rare_mut().lockedm = Some(m);
         self.ms[m.index()].lockedg = Some(g);
     }
 
@@ -760,7 +764,11 @@ impl World {
             self.finish(0, "main returned".to_string());
             return;
         }
-        let locked = self.gs[gi.index()].lockedm.take().is_some();
+        let locked = self.gs[gi.index()]
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.lockedm.take())
+            .is_some();
         self.gfput(p, gi);
         if locked {
             self.mexit(m, goid);
@@ -776,7 +784,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         let when_ns = self.now_ns + duration_ns;
-        self.gs[gi.index()].sleep_due_ns = Some(when_ns);
+        self.gs[gi.index()].rare_mut().sleep_due_ns = Some(when_ns);
         self.park(m, WaitReason::Sleep);
         self.ms[m.index()].g0_cost_ns += self.config.cost.timer_add_ns;
         self.add_timer(p, when_ns, TimerKind::Wake(gi));

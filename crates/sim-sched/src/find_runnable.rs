@@ -100,7 +100,7 @@ impl World {
         loop {
             match self.find_runnable(m) {
                 Found::Run { g, decision } => {
-                    if self.gs[g.index()].lockedm.is_some_and(|lm| lm != m) {
+                    if self.gs[g.index()].lockedm().is_some_and(|lm| lm != m) {
                         if self.ms[m.index()].spinning {
                             self.resetspinning(m);
                         }
@@ -146,7 +146,7 @@ impl World {
         // For starvation, a sleeper could run from its timer's due time on,
         // even if no P ran the timer until later.
         let mut could_run_since_ns = gg.runnable_since_ns;
-        if let Some(due) = gg.sleep_due_ns.take() {
+        if let Some(due) = gg.rare.as_deref_mut().and_then(|r| r.sleep_due_ns.take()) {
             self.stats
                 .sleep_lateness
                 .record(start_ns.saturating_sub(due));

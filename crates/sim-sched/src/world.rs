@@ -637,24 +637,20 @@ impl World {
         g.kind = kind;
         g.parent = parent;
         g.pc = 0;
-        g.loop_counters.clear();
-        g.compute_left_ns = None;
+        g.compute_left_ns = crate::g::OptU64::NONE;
         g.spawned_in_op = 0;
         g.preempt = false;
         g.preempt_slice_ns = 0;
-        g.sleep_due_ns = None;
-        g.lockedm = None;
         g.last_wait_reason = WaitReason::Zero;
-        g.select_won = None;
-        g.select_after_chans.clear();
         g.send_on_closed = false;
-        g.received = None;
-        g.sync_wait = None;
+        g.received = crate::g::OptU64::NONE;
+        if let Some(rare) = g.rare.as_deref_mut() {
+            rare.reset();
+        }
         g.op_pc = 0;
         g.run_ns = 0;
         g.max_runnable_wait_ns = 0;
         g.max_mutex_wait_ns = 0;
-        g.gc_work = None;
         g.gc = None;
         g.preempt_stw = false;
         g.start_tracking(tracking_seq);
