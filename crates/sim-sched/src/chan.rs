@@ -88,14 +88,22 @@ impl World {
             } else {
                 c.sendq.pop_front()
             }?;
-            if !self.sudog_live(&s) {
-                continue;
+            if self.claim(&s) {
+                return Some(s);
             }
-            if let Some((_, case)) = s.select {
-                self.gs[s.g.index()].rare_mut().select_won = Some(case);
-            }
-            return Some(s);
         }
+    }
+
+    /// Whether a dequeued sudog is live; a live select's is claimed for
+    /// its case (its other waits are then stale).
+    fn claim(&mut self, s: &Sudog) -> bool {
+        if !self.sudog_live(s) {
+            return false;
+        }
+        if let Some((_, case)) = s.select {
+            self.gs[s.g.index()].rare_mut().select_won = Some(case);
+        }
+        true
     }
 
     pub(crate) fn p_of(&self, m: MId) -> PId {
@@ -241,18 +249,24 @@ impl World {
             self.fatal_panic(m, "close of closed channel");
             return OpResult::Died;
         }
-        self.chans[chan.index()].closed = true;
-        let mut woken = Vec::new();
-        while let Some(s) = self.dequeue(chan, true) {
+        // Dequeue every receiver, then every sender, as `dequeue` would one
+        // by one, but in place: the queues leave the channel (releasing their
+        // memory: a million parked receivers is a library scenario) and keep
+        // only the live sudogs, in order.
+        let c = &mut self.chans[chan.index()];
+        c.closed = true;
+        let mut recvq = std::mem::take(&mut c.recvq);
+        let mut sendq = std::mem::take(&mut c.sendq);
+        recvq.retain(|s| self.claim(s));
+        for s in &recvq {
             self.gs[s.g.index()].received = Some(0).into();
-            woken.push(s);
         }
-        while let Some(s) = self.dequeue(chan, false) {
+        sendq.retain(|s| self.claim(s));
+        for s in &sendq {
             self.gs[s.g.index()].send_on_closed = true;
-            woken.push(s);
         }
         let p = self.p_of(m);
-        for s in woken {
+        for s in recvq.into_iter().chain(sendq) {
             self.chan_wake(s, p);
         }
         OpResult::Continue

@@ -740,17 +740,14 @@ impl World {
         self.ms[m.index()].curg = None;
         let program = self.program_of(gi);
         let g = &self.gs[gi.index()];
-        let (run_ns, runnable_wait, mutex_wait) =
-            (g.run_ns, g.max_runnable_wait_ns, g.max_mutex_wait_ns);
-        self.stats.exited_run_ns.push((program, run_ns));
-        if runnable_wait.max(mutex_wait) >= crate::report::WAIT_RECORD_FLOOR_NS {
-            self.stats.exited_waits.push(crate::report::ExitedWaits {
-                goid: goid.0,
-                program,
-                max_runnable_wait_ns: runnable_wait,
-                max_mutex_wait_ns: mutex_wait,
-            });
+        let run_ns = g.run_ns;
+        let totals = &mut self.stats.exited_run_ns;
+        if totals.len() <= program.index() {
+            totals.resize(program.index() + 1, Default::default());
         }
+        totals[program.index()].add(run_ns);
+        // Its worst waits stay in the dead slot for starvation reports until
+        // the slot is reused (`alloc_g` keeps them then).
         if gi == self.main_g {
             // What a program reading runtime/metrics just before main returns
             // sees: every live goroutine, main and the runtime's own included.
