@@ -32,7 +32,7 @@
 //! holds came from an allocation or a load the barrier argument covers.
 
 use crate::collector::{Gc, GcPhase, GcTrigger};
-use crate::heap::{ObjRef, STACK_MIN_BYTES, StackHandle, SweepWork};
+use crate::heap::{ObjRef, STACK_MIN_BYTES, SmallAlloc, StackHandle, SweepWork};
 use crate::sizeclass::{AllocRoute, alloc_route};
 use serde::{Deserialize, Serialize};
 use sim_core::ids::{Goid, PId};
@@ -406,6 +406,7 @@ impl Gc {
     /// Writes `value` at `loc`. Heap and global stores run the hybrid write
     /// barrier while the GC is marking: the old and the new pointer are
     /// shaded. Stack stores have no barrier.
+    #[inline]
     pub(crate) fn write_pointer(&mut self, loc: PtrLoc, value: Option<ObjRef>) {
         let barrier = self.phase != GcPhase::Off;
         match loc {
@@ -428,12 +429,16 @@ impl Gc {
                 self.graph.globals[index as usize] = value;
             }
             PtrLoc::Heap { obj, word } => {
-                let old = self.heap.span(obj.span).pointers_of(obj.slot)[word as usize];
+                // Written before the barrier shades: shading reads mark bits
+                // and whether an object has pointer words, never their values.
+                let old = std::mem::replace(
+                    &mut self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
+                        [word as usize],
+                    value,
+                );
                 if barrier {
                     self.write_barrier(old, value);
                 }
-                self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
-                    [word as usize] = value;
             }
         }
     }
@@ -454,16 +459,25 @@ impl Gc {
     /// `mallocgc` for one object of `shape` on P `p` by goroutine `g`.
     /// `None`: the goroutine is in assist debt (the debit stays taken).
     fn malloc(&mut self, p: PId, g: Goid, shape: ObjectShape) -> Option<Allocation> {
-        assert!(
-            shape.size_bytes > 0,
-            "zero-size allocations are not modelled"
-        );
-        assert!(
-            shape.pointer_words as u64 * 8 <= shape.size_bytes,
-            "{} pointer words do not fit in {} bytes",
-            shape.pointer_words,
-            shape.size_bytes
-        );
+        check_shape(shape);
+        self.malloc_routed(
+            p,
+            g,
+            shape,
+            alloc_route(shape.size_bytes, shape.is_noscan()),
+        )
+    }
+
+    /// `malloc` of a checked `shape` whose route (`alloc_route`) is known:
+    /// a loop of identical allocations works it out once.
+    #[inline(always)]
+    fn malloc_routed(
+        &mut self,
+        p: PId,
+        g: Goid,
+        shape: ObjectShape,
+        route: AllocRoute,
+    ) -> Option<Allocation> {
         if self.blacken_enabled {
             let limiting = self.limiter.limiting();
             let state = self.g_state(g);
@@ -478,44 +492,55 @@ impl Gc {
         } else {
             self.g_state(g).debit_applied = false;
         }
-        let env = self.alloc_env();
         let noscan = shape.is_noscan();
-        let (obj, tiny_offset, slot_bytes, refill, sweep, large) =
-            match alloc_route(shape.size_bytes, noscan) {
-                AllocRoute::Zero => unreachable!("size checked above"),
-                AllocRoute::Tiny => {
-                    let (block, offset, new_block) =
-                        self.heap.alloc_tiny(p, shape.size_bytes, &env);
-                    match new_block {
-                        Some(a) => (block, Some(offset), 16, a.refilled, a.sweep, false),
-                        None => (block, Some(offset), 0, None, SweepWork::default(), false),
-                    }
+        let (obj, tiny_offset, slot_bytes, refill, sweep, large) = match route {
+            AllocRoute::Zero => unreachable!("size checked above"),
+            AllocRoute::Tiny => {
+                let (block, offset, new_block) =
+                    self.heap.alloc_tiny(p, shape.size_bytes, &self.alloc_env());
+                match new_block {
+                    Some(a) => (block, Some(offset), 16, a.refilled, a.sweep, false),
+                    None => (block, Some(offset), 0, None, SweepWork::default(), false),
                 }
-                AllocRoute::Small {
+            }
+            AllocRoute::Small {
+                span_class,
+                slot_bytes,
+            } => {
+                let cached = self.heap.alloc_from_cache(
+                    p,
                     span_class,
-                    slot_bytes,
-                } => {
-                    let a = self.heap.alloc_small(
+                    shape.size_bytes,
+                    shape.pointer_words,
+                );
+                let a = match cached {
+                    Some(obj) => SmallAlloc {
+                        obj,
+                        refilled: None,
+                        sweep: SweepWork::default(),
+                    },
+                    None => self.heap.alloc_small(
                         p,
                         span_class,
                         shape.size_bytes,
                         shape.pointer_words,
-                        &env,
-                    );
-                    (a.obj, None, slot_bytes, a.refilled, a.sweep, false)
-                }
-                AllocRoute::Large { pages } => {
-                    let a = self.heap.alloc_large(
-                        pages,
-                        shape.size_bytes,
-                        shape.pointer_words,
-                        noscan,
-                        &env,
-                    );
-                    let bytes = self.heap.span(a.obj.span).elem_bytes;
-                    (a.obj, None, bytes, a.refilled, a.sweep, true)
-                }
-            };
+                        &self.alloc_env(),
+                    ),
+                };
+                (a.obj, None, slot_bytes, a.refilled, a.sweep, false)
+            }
+            AllocRoute::Large { pages } => {
+                let a = self.heap.alloc_large(
+                    pages,
+                    shape.size_bytes,
+                    shape.pointer_words,
+                    noscan,
+                    &self.alloc_env(),
+                );
+                let bytes = self.heap.span(a.obj.span).elem_bytes;
+                (a.obj, None, bytes, a.refilled, a.sweep, true)
+            }
+        };
         if let Some(delta) = refill {
             let mem = self.memory_inputs();
             self.pacer.update(
@@ -621,8 +646,42 @@ impl Gc {
         assert!(!r.dropped, "{ring} was dropped");
         assert_eq!(r.owner, g, "{ring} lives on {}'s stack", r.owner);
         let mut out = AllocLoopOutcome::default();
-        for _ in 0..max_count {
-            let Some(a) = self.malloc(p, g, shape) else {
+        if max_count > 0 {
+            check_shape(shape);
+        }
+        let route = alloc_route(shape.size_bytes, shape.is_noscan());
+        let mut left = max_count;
+        while left > 0 {
+            if let AllocRoute::Small {
+                span_class,
+                slot_bytes,
+            } = route
+                && self.phase == GcPhase::Off
+                && !self.blacken_enabled
+            {
+                // A run from P's cached span while the GC is off: each object
+                // takes the span's next free slot, and nothing `malloc` looks
+                // at changes (no refill, so no sweeping, pacer update or
+                // trigger test; no assist credit; no marking), so the run
+                // skips `malloc`'s checks. The state after it is the same.
+                let run = self.heap.cached_free_slots(p, span_class).min(left);
+                if run > 0 {
+                    self.g_state(g).debit_applied = false;
+                    for _ in 0..run {
+                        let obj = self
+                            .heap
+                            .alloc_from_cache(p, span_class, shape.size_bytes, shape.pointer_words)
+                            .expect("the run fits in the cached span");
+                        self.ring_store(ring, link, obj);
+                    }
+                    out.allocated += run;
+                    out.slot_bytes += run * slot_bytes;
+                    out.requested_bytes += run * shape.size_bytes;
+                    left -= run;
+                    continue;
+                }
+            }
+            let Some(a) = self.malloc_routed(p, g, shape, route) else {
                 out.stop = Some(LoopStop::AssistNeeded);
                 return out;
             };
@@ -631,32 +690,40 @@ impl Gc {
             out.requested_bytes += shape.size_bytes;
             out.spans_refilled += a.span_refilled as u64;
             out.sweep.add(a.sweep);
-            let r = &self.graph.rings[ring.0 as usize];
-            let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);
-            if link && let Some(prev) = prev {
-                self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(a.obj));
-            }
-            if let Some(backing) = backing {
-                self.write_pointer(
-                    PtrLoc::Heap {
-                        obj: backing,
-                        word: index,
-                    },
-                    Some(a.obj),
-                );
-            }
-            let r = &mut self.graph.rings[ring.0 as usize];
-            if capacity > 0 {
-                r.next_index = (index + 1) % capacity;
-            }
-            r.last = Some(a.obj);
+            self.ring_store(ring, link, a.obj);
             if a.gc_triggered {
                 out.stop = Some(LoopStop::GcTriggered);
                 return out;
             }
+            left -= 1;
         }
         out.stop = Some(LoopStop::Completed);
         out
+    }
+
+    /// `if link { prev.next = n }; ring[i % K] = n; prev = n` for the new
+    /// object `obj` (heap stores, with the write barrier while marking).
+    #[inline]
+    fn ring_store(&mut self, ring: RingId, link: bool, obj: ObjRef) {
+        let r = &self.graph.rings[ring.0 as usize];
+        let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);
+        if link && let Some(prev) = prev {
+            self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(obj));
+        }
+        if let Some(backing) = backing {
+            self.write_pointer(
+                PtrLoc::Heap {
+                    obj: backing,
+                    word: index,
+                },
+                Some(obj),
+            );
+        }
+        let r = &mut self.graph.rings[ring.0 as usize];
+        if capacity > 0 {
+            r.next_index = (index + 1) % capacity;
+        }
+        r.last = Some(obj);
     }
 
     /// Every root: each goroutine's locals and ring references, then the
@@ -707,4 +774,18 @@ impl Gc {
         }
         seen
     }
+}
+
+/// The shapes `malloc` accepts.
+fn check_shape(shape: ObjectShape) {
+    assert!(
+        shape.size_bytes > 0,
+        "zero-size allocations are not modelled"
+    );
+    assert!(
+        shape.pointer_words as u64 * 8 <= shape.size_bytes,
+        "{} pointer words do not fit in {} bytes",
+        shape.pointer_words,
+        shape.size_bytes
+    );
 }

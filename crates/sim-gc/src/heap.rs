@@ -48,8 +48,8 @@
 //!   [`HeapConfig::runtime_metadata_bytes`], counted in mapped memory.
 
 use crate::sizeclass::{
-    NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE_BYTES, SizeClass, SpanClass, TINY_SIZE_BYTES,
-    TINY_SIZE_CLASS, objects_per_span,
+    MAX_SMALL_SIZE_BYTES, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE_BYTES, SizeClass,
+    SpanClass, TINY_SIZE_BYTES, TINY_SIZE_CLASS, objects_per_span,
 };
 use serde::{Deserialize, Serialize};
 use sim_core::ids::PId;
@@ -239,6 +239,14 @@ impl Span {
     pub fn marked_count(&self) -> u32 {
         self.mark_bits.count()
     }
+    /// Whether a slot's pointer words are all nil, known without reading
+    /// them (false means "maybe not").
+    pub(crate) fn pointers_known_nil(&self, slot: u16) -> bool {
+        self.pointers
+            .get(slot as usize)
+            .is_none_or(PointerWords::known_nil)
+    }
+
     /// The pointer words of a slot.
     pub fn pointers_of(&self, slot: u16) -> &[Option<ObjRef>] {
         self.pointers
@@ -252,15 +260,26 @@ impl Span {
 }
 
 /// A slot's pointer words, held inline up to two (most objects), so an
-/// allocation does not allocate on the host.
+/// allocation does not allocate on the host. A small object's longer run
+/// of words is only counted (`Nil`) until one of them is written: most
+/// pointer-dense objects of a workload are never written to, and their
+/// words then cost neither a host allocation nor a scan of nils.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) enum PointerWords {
     #[default]
     Zero,
     One([Option<ObjRef>; 1]),
     Two([Option<ObjRef>; 2]),
+    /// This many words, every one nil (at most `MAX_NIL_WORDS`).
+    Nil(u32),
     Many(Box<[Option<ObjRef>]>),
 }
+
+/// The most words a `PointerWords::Nil` holds: a small object's.
+const MAX_NIL_WORDS: usize = (MAX_SMALL_SIZE_BYTES / 8) as usize;
+
+/// What `PointerWords::Nil` words read as.
+static NIL_WORDS: [Option<ObjRef>; MAX_NIL_WORDS] = [None; MAX_NIL_WORDS];
 
 impl PointerWords {
     fn new(words: u32) -> PointerWords {
@@ -268,6 +287,7 @@ impl PointerWords {
             0 => PointerWords::Zero,
             1 => PointerWords::One([None]),
             2 => PointerWords::Two([None; 2]),
+            n if n as usize <= MAX_NIL_WORDS => PointerWords::Nil(n),
             n => PointerWords::Many(vec![None; n as usize].into_boxed_slice()),
         }
     }
@@ -277,17 +297,28 @@ impl PointerWords {
             PointerWords::Zero => &[],
             PointerWords::One(w) => w,
             PointerWords::Two(w) => w,
+            PointerWords::Nil(n) => &NIL_WORDS[..*n as usize],
             PointerWords::Many(w) => w,
         }
     }
 
+    /// The words, to write: `Nil` ones are made real first.
     pub(crate) fn as_mut_slice(&mut self) -> &mut [Option<ObjRef>] {
+        if let PointerWords::Nil(n) = *self {
+            *self = PointerWords::Many(vec![None; n as usize].into_boxed_slice());
+        }
         match self {
             PointerWords::Zero => &mut [],
             PointerWords::One(w) => w,
             PointerWords::Two(w) => w,
+            PointerWords::Nil(_) => unreachable!("made real above"),
             PointerWords::Many(w) => w,
         }
+    }
+
+    /// Every word is nil, known without reading them.
+    pub(crate) fn known_nil(&self) -> bool {
+        matches!(self, PointerWords::Zero | PointerWords::Nil(_))
     }
 }
 
@@ -865,6 +896,50 @@ impl Heap {
                 self.mcaches[p.index()].alloc[spc.index()].expect("refill caches a span")
             }
         };
+        SmallAlloc {
+            obj: self.take_slot(p, id, spc, requested_bytes, pointer_words),
+            refilled,
+            sweep,
+        }
+    }
+
+    /// `nextFreeFast`: `alloc_small` when P's cached span of class `spc` has
+    /// a free slot (no refill, so no sweeping and no pacer update); `None`
+    /// otherwise, and nothing changed.
+    #[inline]
+    pub(crate) fn alloc_from_cache(
+        &mut self,
+        p: PId,
+        spc: SpanClass,
+        requested_bytes: u64,
+        pointer_words: u32,
+    ) -> Option<ObjRef> {
+        let id = self.mcaches[p.index()].alloc[spc.index()]?;
+        if !self.spans[id.index()].has_free_slot() {
+            return None;
+        }
+        Some(self.take_slot(p, id, spc, requested_bytes, pointer_words))
+    }
+
+    /// Free slots in P's cached span of class `spc` (0 if none is cached).
+    pub(crate) fn cached_free_slots(&self, p: PId, spc: SpanClass) -> u64 {
+        self.mcaches[p.index()].alloc[spc.index()].map_or(0, |id| {
+            let span = &self.spans[id.index()];
+            u64::from(span.nelems - span.alloc_count)
+        })
+    }
+
+    /// Allocates the next free slot of span `id`, P's cached span of class
+    /// `spc`, which has one.
+    #[inline]
+    fn take_slot(
+        &mut self,
+        p: PId,
+        id: SpanId,
+        spc: SpanClass,
+        requested_bytes: u64,
+        pointer_words: u32,
+    ) -> ObjRef {
         let span = &mut self.spans[id.index()];
         let slot = span
             .alloc_bits
@@ -885,13 +960,9 @@ impl Heap {
         if !spc.noscan() {
             self.mcaches[p.index()].scan_alloc_bytes += pointer_words as u64 * 8;
         }
-        SmallAlloc {
-            obj: ObjRef {
-                span: id,
-                slot: slot as u16,
-            },
-            refilled,
-            sweep,
+        ObjRef {
+            span: id,
+            slot: slot as u16,
         }
     }
 
@@ -1055,12 +1126,23 @@ impl Heap {
         let class = span.span_class.size_class().0 as usize;
         let mut freed = 0u32;
         let mut freed_requested = 0u64;
-        for slot in 0..span.nelems {
-            if span.alloc_bits.get(slot) && !span.mark_bits.get(slot) {
+        // Allocated and unmarked slots, 64 at a time (bits past `nelems` are
+        // never set).
+        for (w, (&alloc, &mark)) in span
+            .alloc_bits
+            .words
+            .iter()
+            .zip(&span.mark_bits.words)
+            .enumerate()
+        {
+            let mut dead = alloc & !mark;
+            while dead != 0 {
+                let slot = w * 64 + dead.trailing_zeros() as usize;
+                dead &= dead - 1;
                 freed += 1;
-                freed_requested += span.requested_bytes[slot as usize] as u64;
-                span.requested_bytes[slot as usize] = 0;
-                if let Some(words) = span.pointers.get_mut(slot as usize) {
+                freed_requested += span.requested_bytes[slot] as u64;
+                span.requested_bytes[slot] = 0;
+                if let Some(words) = span.pointers.get_mut(slot) {
                     *words = PointerWords::Zero;
                 }
             }

@@ -297,7 +297,10 @@ impl Gc {
     fn next_grey(&mut self) -> Option<ScanWork> {
         let item = self.mark.grey.pop()?;
         let obj = item.obj;
-        let words = self.heap.span(obj.span).pointers_of(obj.slot).len() as u32;
+        let span = self.heap.span(obj.span);
+        let words = span.pointers_of(obj.slot).len() as u32;
+        let known_nil = span.pointers_known_nil(obj.slot);
+        let elem_bytes = span.elem_bytes;
         let oblet_words = (MAX_OBLET_BYTES / 8) as u32;
         let end = words.min(item.start_word.saturating_add(oblet_words));
         let mut finished = true;
@@ -327,11 +330,25 @@ impl Gc {
                 finished = false;
             }
         }
-        for word in item.start_word..end {
-            let target = self.heap.span(obj.span).pointers_of(obj.slot)[word as usize];
-            if let Some(target) = target {
-                self.shade(target);
-            }
+        // In word order, skipping runs of nil words in one pass over the
+        // slice (shading needs the heap mutably, so the slice is looked up
+        // again after each non-nil word).
+        let mut word = item.start_word as usize;
+        let end_word = end as usize;
+        if known_nil {
+            word = end_word;
+        }
+        while word < end_word {
+            let words = &self.heap.span(obj.span).pointers_of(obj.slot)[word..end_word];
+            let Some((offset, target)) = words
+                .iter()
+                .enumerate()
+                .find_map(|(i, w)| w.map(|t| (i, t)))
+            else {
+                break;
+            };
+            self.shade(target);
+            word += offset + 1;
         }
         if finished {
             self.heap
@@ -339,7 +356,7 @@ impl Gc {
                 .grey_bits
                 .clear_bit(obj.slot as u32);
         }
-        let large = finished && self.heap.span(obj.span).elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES;
+        let large = finished && elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES;
         Some(ScanWork {
             heap_bytes: (end - item.start_word) as u64 * 8,
             objects_scanned: finished as u64,
