@@ -428,18 +428,22 @@ impl Gc {
                 }
                 self.graph.globals[index as usize] = value;
             }
-            PtrLoc::Heap { obj, word } => {
-                // Written before the barrier shades: shading reads mark bits
-                // and whether an object has pointer words, never their values.
-                let old = std::mem::replace(
-                    &mut self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
-                        [word as usize],
-                    value,
-                );
-                if barrier {
-                    self.write_barrier(old, value);
-                }
-            }
+            PtrLoc::Heap { obj, word } => self.store_heap_word(obj, word, value),
+        }
+    }
+
+    /// `write_pointer` to word `word` of heap object `obj`.
+    #[inline(always)]
+    fn store_heap_word(&mut self, obj: ObjRef, word: u32, value: Option<ObjRef>) {
+        // Written before the barrier shades: shading reads mark bits and
+        // whether an object has pointer words, never their values.
+        let old = std::mem::replace(
+            &mut self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
+                [word as usize],
+            value,
+        );
+        if self.phase != GcPhase::Off {
+            self.write_barrier(old, value);
         }
     }
 
@@ -711,13 +715,7 @@ impl Gc {
             self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(obj));
         }
         if let Some(backing) = backing {
-            self.write_pointer(
-                PtrLoc::Heap {
-                    obj: backing,
-                    word: index,
-                },
-                Some(obj),
-            );
+            self.store_heap_word(backing, index, Some(obj));
         }
         let r = &mut self.graph.rings[ring.0 as usize];
         if capacity > 0 {

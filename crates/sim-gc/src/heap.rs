@@ -282,6 +282,7 @@ const MAX_NIL_WORDS: usize = (MAX_SMALL_SIZE_BYTES / 8) as usize;
 static NIL_WORDS: [Option<ObjRef>; MAX_NIL_WORDS] = [None; MAX_NIL_WORDS];
 
 impl PointerWords {
+    #[inline]
     fn new(words: u32) -> PointerWords {
         match words {
             0 => PointerWords::Zero,
@@ -906,7 +907,7 @@ impl Heap {
     /// `nextFreeFast`: `alloc_small` when P's cached span of class `spc` has
     /// a free slot (no refill, so no sweeping and no pacer update); `None`
     /// otherwise, and nothing changed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn alloc_from_cache(
         &mut self,
         p: PId,
@@ -931,7 +932,7 @@ impl Heap {
 
     /// Allocates the next free slot of span `id`, P's cached span of class
     /// `spc`, which has one.
-    #[inline]
+    #[inline(always)]
     fn take_slot(
         &mut self,
         p: PId,

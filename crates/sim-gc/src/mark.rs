@@ -77,7 +77,14 @@ pub(crate) struct MarkState {
 
 impl MarkState {
     pub(crate) fn reset(&mut self) {
-        *self = MarkState::default();
+        // As `MarkState::default()`, keeping the grey list's memory for the
+        // next cycle (it grows to the live heap's object count every cycle).
+        let mut grey = std::mem::take(&mut self.grey);
+        grey.clear();
+        *self = MarkState {
+            grey,
+            ..MarkState::default()
+        };
     }
 }
 
@@ -330,25 +337,21 @@ impl Gc {
                 finished = false;
             }
         }
-        // In word order, skipping runs of nil words in one pass over the
-        // slice (shading needs the heap mutably, so the slice is looked up
-        // again after each non-nil word).
+        // In word order, a chunk of words at a time: shading needs the heap
+        // mutably, so a chunk is copied out first (shading never changes the
+        // words of the object being scanned).
+        const CHUNK_WORDS: usize = 16;
         let mut word = item.start_word as usize;
-        let end_word = end as usize;
-        if known_nil {
-            word = end_word;
-        }
+        let end_word = if known_nil { word } else { end as usize };
         while word < end_word {
-            let words = &self.heap.span(obj.span).pointers_of(obj.slot)[word..end_word];
-            let Some((offset, target)) = words
-                .iter()
-                .enumerate()
-                .find_map(|(i, w)| w.map(|t| (i, t)))
-            else {
-                break;
-            };
-            self.shade(target);
-            word += offset + 1;
+            let n = CHUNK_WORDS.min(end_word - word);
+            let mut chunk = [None; CHUNK_WORDS];
+            chunk[..n]
+                .copy_from_slice(&self.heap.span(obj.span).pointers_of(obj.slot)[word..word + n]);
+            for target in chunk[..n].iter().flatten() {
+                self.shade(*target);
+            }
+            word += n;
         }
         if finished {
             self.heap
