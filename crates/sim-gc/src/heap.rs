@@ -115,10 +115,10 @@ pub(crate) struct Bits {
 }
 
 impl Bits {
-    fn new(len: u32) -> Bits {
-        Bits {
-            words: vec![0; (len as usize).div_ceil(64)],
-        }
+    /// `len` clear bits, in this set's memory.
+    fn reset(&mut self, len: u32) {
+        self.words.clear();
+        self.words.resize((len as usize).div_ceil(64), 0);
     }
     pub(crate) fn get(&self, i: u32) -> bool {
         self.words[(i / 64) as usize] >> (i % 64) & 1 == 1
@@ -160,6 +160,10 @@ pub enum SpanState {
     InUse,
 }
 
+/// A span's per-slot vectors: alloc, mark and grey bits, requested bytes,
+/// pointer words.
+type SpanVectors = (Bits, Bits, Bits, Vec<u32>, Vec<PointerWords>);
+
 /// One span of heap objects.
 #[derive(Clone, Debug)]
 pub struct Span {
@@ -193,6 +197,27 @@ pub struct Span {
 
 impl Span {
     fn new(span_class: SpanClass, npages: u64, sweepgen: u32) -> Span {
+        Span::new_in(span_class, npages, sweepgen, Span::empty_vectors())
+    }
+
+    /// `Span::new` in the memory of a dead span's vectors (a span struct is
+    /// recycled as often as spans are freed and allocated).
+    fn reuse(&mut self, span_class: SpanClass, npages: u64, sweepgen: u32) {
+        let vectors = (
+            std::mem::take(&mut self.alloc_bits),
+            std::mem::take(&mut self.mark_bits),
+            std::mem::take(&mut self.grey_bits),
+            std::mem::take(&mut self.requested_bytes),
+            std::mem::take(&mut self.pointers),
+        );
+        *self = Span::new_in(span_class, npages, sweepgen, vectors);
+    }
+
+    fn empty_vectors() -> SpanVectors {
+        Default::default()
+    }
+
+    fn new_in(span_class: SpanClass, npages: u64, sweepgen: u32, vectors: SpanVectors) -> Span {
         let (elem_bytes, nelems) = if span_class.size_class().0 == 0 {
             (npages * PAGE_SIZE_BYTES, 1)
         } else {
@@ -201,6 +226,17 @@ impl Span {
                 objects_per_span(span_class),
             )
         };
+        let (mut alloc_bits, mut mark_bits, mut grey_bits, mut requested_bytes, mut pointers) =
+            vectors;
+        alloc_bits.reset(nelems);
+        mark_bits.reset(nelems);
+        grey_bits.reset(nelems);
+        requested_bytes.clear();
+        requested_bytes.resize(nelems as usize, 0);
+        pointers.clear();
+        if !span_class.noscan() {
+            pointers.resize(nelems as usize, PointerWords::Zero);
+        }
         Span {
             state: SpanState::InUse,
             span_class,
@@ -211,15 +247,11 @@ impl Span {
             sweepgen,
             free_index: 0,
             alloc_count_before_cache: 0,
-            alloc_bits: Bits::new(nelems),
-            mark_bits: Bits::new(nelems),
-            grey_bits: Bits::new(nelems),
-            requested_bytes: vec![0; nelems as usize],
-            pointers: if span_class.noscan() {
-                Vec::new()
-            } else {
-                vec![PointerWords::Zero; nelems as usize]
-            },
+            alloc_bits,
+            mark_bits,
+            grey_bits,
+            requested_bytes,
+            pointers,
         }
     }
 
@@ -715,14 +747,14 @@ impl Heap {
         self.counters.faulted_in_pages += taken.scavenged_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.in_use_pages += npages;
-        let span = Span::new(span_class, npages, self.sweepgen);
         match self.dead_spans.pop() {
             Some(id) => {
-                self.spans[id.index()] = span;
+                self.spans[id.index()].reuse(span_class, npages, self.sweepgen);
                 id
             }
             None => {
-                self.spans.push(span);
+                self.spans
+                    .push(Span::new(span_class, npages, self.sweepgen));
                 SpanId(self.spans.len() as u32 - 1)
             }
         }
@@ -762,11 +794,12 @@ impl Heap {
         span.state = SpanState::Dead;
         span.nelems = 0;
         span.alloc_count = 0;
-        span.alloc_bits = Bits::default();
-        span.mark_bits = Bits::default();
-        span.grey_bits = Bits::default();
-        span.requested_bytes = Vec::new();
-        span.pointers = Vec::new();
+        // Emptied, their memory kept for the span struct's next use.
+        span.alloc_bits.words.clear();
+        span.mark_bits.words.clear();
+        span.grey_bits.words.clear();
+        span.requested_bytes.clear();
+        span.pointers.clear();
         self.dead_spans.push(id);
     }
 
