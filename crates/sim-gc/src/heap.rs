@@ -349,9 +349,15 @@ impl PointerWords {
         }
     }
 
-    /// Every word is nil, known without reading them.
+    /// Every word is nil, known without reading more than two.
     pub(crate) fn known_nil(&self) -> bool {
-        matches!(self, PointerWords::Zero | PointerWords::Nil(_))
+        matches!(
+            self,
+            PointerWords::Zero
+                | PointerWords::Nil(_)
+                | PointerWords::One([None])
+                | PointerWords::Two([None, None])
+        )
     }
 }
 
@@ -1161,7 +1167,9 @@ impl Heap {
         let mut freed = 0u32;
         let mut freed_requested = 0u64;
         // Allocated and unmarked slots, 64 at a time (bits past `nelems` are
-        // never set).
+        // never set). A span with nothing marked is freed below, its per-slot
+        // vectors emptied: its dead slots are only counted.
+        let freed_whole = !preserve && span.mark_bits.words.iter().all(|&w| w == 0);
         for (w, (&alloc, &mark)) in span
             .alloc_bits
             .words
@@ -1175,6 +1183,9 @@ impl Heap {
                 dead &= dead - 1;
                 freed += 1;
                 freed_requested += span.requested_bytes[slot] as u64;
+                if freed_whole {
+                    continue;
+                }
                 span.requested_bytes[slot] = 0;
                 if let Some(words) = span.pointers.get_mut(slot) {
                     *words = PointerWords::Zero;
@@ -1188,6 +1199,10 @@ impl Heap {
         span.sweepgen = sg;
         let npages = span.npages;
         let nalloc = span.alloc_count;
+        debug_assert!(
+            !freed_whole || nalloc == 0,
+            "{id}: a freed span keeps objects"
+        );
         let full = !span.has_free_slot();
         let elem = span.elem_bytes;
         let spc = span.span_class;

@@ -338,17 +338,23 @@ impl Gc {
             }
         }
         // In word order, a chunk of words at a time: shading needs the heap
-        // mutably, so a chunk is copied out first (shading never changes the
-        // words of the object being scanned).
+        // mutably, so a chunk's targets are copied out first (shading never
+        // changes the words of the object being scanned).
         const CHUNK_WORDS: usize = 16;
         let mut word = item.start_word as usize;
         let end_word = if known_nil { word } else { end as usize };
         while word < end_word {
             let n = CHUNK_WORDS.min(end_word - word);
-            let mut chunk = [None; CHUNK_WORDS];
-            chunk[..n]
-                .copy_from_slice(&self.heap.span(obj.span).pointers_of(obj.slot)[word..word + n]);
-            for target in chunk[..n].iter().flatten() {
+            let mut targets = [obj; CHUNK_WORDS];
+            let mut found = 0;
+            for target in self.heap.span(obj.span).pointers_of(obj.slot)[word..word + n]
+                .iter()
+                .flatten()
+            {
+                targets[found] = *target;
+                found += 1;
+            }
+            for target in &targets[..found] {
                 self.shade(*target);
             }
             word += n;
