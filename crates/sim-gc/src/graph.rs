@@ -32,7 +32,7 @@
 //! holds came from an allocation or a load the barrier argument covers.
 
 use crate::collector::{Gc, GcPhase, GcTrigger};
-use crate::heap::{ObjRef, STACK_MIN_BYTES, SmallAlloc, StackHandle, SweepWork};
+use crate::heap::{ObjRef, STACK_MIN_BYTES, SmallAlloc, SpanId, StackHandle, SweepWork};
 use crate::sizeclass::{AllocRoute, alloc_route};
 use serde::{Deserialize, Serialize};
 use sim_core::ids::{Goid, PId};
@@ -671,13 +671,16 @@ impl Gc {
                 let run = self.heap.cached_free_slots(p, span_class).min(left);
                 if run > 0 {
                     self.g_state(g).debit_applied = false;
-                    for _ in 0..run {
-                        let obj = self
-                            .heap
-                            .alloc_from_cache(p, span_class, shape.size_bytes, shape.pointer_words)
-                            .expect("the run fits in the cached span");
-                        self.ring_store(ring, link, obj);
-                    }
+                    let mut slots = Vec::with_capacity(run as usize);
+                    let span = self.heap.alloc_run_from_cache(
+                        p,
+                        span_class,
+                        shape.size_bytes,
+                        shape.pointer_words,
+                        run,
+                        &mut slots,
+                    );
+                    self.ring_store_run(ring, link, span, &slots);
                     out.allocated += run;
                     out.slot_bytes += run * slot_bytes;
                     out.requested_bytes += run * shape.size_bytes;
@@ -705,9 +708,32 @@ impl Gc {
         out
     }
 
+    /// `ring_store` for new objects `slots` of `span`, in order, while the
+    /// GC is off (no write barrier). Without links only the ring's words
+    /// change, so the backing slice is looked up once.
+    fn ring_store_run(&mut self, ring: RingId, link: bool, span: SpanId, slots: &[u16]) {
+        debug_assert_eq!(self.phase, GcPhase::Off, "the barrier would be needed");
+        let r = &self.graph.rings[ring.0 as usize];
+        let (Some(backing), false, Some(&last)) = (r.backing, link, slots.last()) else {
+            for &slot in slots {
+                self.ring_store(ring, link, ObjRef { span, slot });
+            }
+            return;
+        };
+        let (mut index, capacity) = (r.next_index, r.capacity);
+        let words = self.heap.span_mut(backing.span).pointers[backing.slot as usize].as_mut_slice();
+        for &slot in slots {
+            words[index as usize] = Some(ObjRef { span, slot });
+            index = (index + 1) % capacity;
+        }
+        let r = &mut self.graph.rings[ring.0 as usize];
+        r.next_index = index;
+        r.last = Some(ObjRef { span, slot: last });
+    }
+
     /// `if link { prev.next = n }; ring[i % K] = n; prev = n` for the new
     /// object `obj` (heap stores, with the write barrier while marking).
-    #[inline]
+    #[inline(always)]
     fn ring_store(&mut self, ring: RingId, link: bool, obj: ObjRef) {
         let r = &self.graph.rings[ring.0 as usize];
         let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);

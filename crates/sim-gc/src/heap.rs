@@ -336,6 +336,7 @@ impl PointerWords {
     }
 
     /// The words, to write: `Nil` ones are made real first.
+    #[inline]
     pub(crate) fn as_mut_slice(&mut self) -> &mut [Option<ObjRef>] {
         if let PointerWords::Nil(n) = *self {
             *self = PointerWords::Many(vec![None; n as usize].into_boxed_slice());
@@ -967,6 +968,49 @@ impl Heap {
             let span = &self.spans[id.index()];
             u64::from(span.nelems - span.alloc_count)
         })
+    }
+
+    /// `n` allocations from P's cached span of class `spc`, which has that
+    /// many free slots: the same as `n` calls of `alloc_from_cache`, the
+    /// counters added once. The slots go to `slots`, in allocation order.
+    pub(crate) fn alloc_run_from_cache(
+        &mut self,
+        p: PId,
+        spc: SpanClass,
+        requested_bytes: u64,
+        pointer_words: u32,
+        n: u64,
+        slots: &mut Vec<u16>,
+    ) -> SpanId {
+        let id = self.mcaches[p.index()].alloc[spc.index()].expect("a cached span");
+        let span = &mut self.spans[id.index()];
+        debug_assert!(
+            n <= u64::from(span.nelems - span.alloc_count),
+            "{id} is too full"
+        );
+        for _ in 0..n {
+            let slot = span
+                .alloc_bits
+                .next_clear(span.free_index, span.nelems)
+                .expect("counted free slots");
+            span.free_index = slot + 1;
+            span.alloc_bits.set(slot);
+            span.requested_bytes[slot as usize] = requested_bytes as u32;
+            if !spc.noscan() {
+                span.pointers[slot as usize] = PointerWords::new(pointer_words);
+            }
+            slots.push(slot as u16);
+        }
+        span.alloc_count += n as u32;
+        let elem = span.elem_bytes;
+        let class = &mut self.counters.by_class[spc.size_class().0 as usize];
+        class.mallocs += n;
+        class.requested_bytes += n * requested_bytes;
+        self.counters.total_alloc_bytes += n * elem;
+        if !spc.noscan() {
+            self.mcaches[p.index()].scan_alloc_bytes += n * pointer_words as u64 * 8;
+        }
+        id
     }
 
     /// Allocates the next free slot of span `id`, P's cached span of class
