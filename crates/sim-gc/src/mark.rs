@@ -239,10 +239,13 @@ impl Gc {
     fn drain(&mut self, budget_bytes: u64, roots_first: bool) -> ScanWork {
         let mut done = ScanWork::default();
         while done.total_bytes() < budget_bytes {
-            let did = if roots_first {
-                self.next_root_job().or_else(|| self.next_grey())
-            } else {
+            // (The emptiness checks only spare a call per object.)
+            let did = if roots_first && !self.mark.root_jobs.is_empty() {
+                self.next_root_job()
+            } else if roots_first || !self.mark.grey.is_empty() {
                 self.next_grey().or_else(|| self.next_root_job())
+            } else {
+                self.next_root_job()
             };
             match did {
                 Some(work) => done.add(work),
@@ -304,11 +307,26 @@ impl Gc {
     fn next_grey(&mut self) -> Option<ScanWork> {
         let item = self.mark.grey.pop()?;
         let obj = item.obj;
+        let oblet_words = (MAX_OBLET_BYTES / 8) as u32;
+        // Most objects: whole, small enough for one oblet, all words nil.
+        // Scanning one only makes it black.
+        if item.start_word == 0 {
+            let span = self.heap.span_mut(obj.span);
+            let words = span.pointers_of(obj.slot).len() as u32;
+            if words <= oblet_words && span.pointers_known_nil(obj.slot) {
+                span.grey_bits.clear_bit(obj.slot as u32);
+                return Some(ScanWork {
+                    heap_bytes: words as u64 * 8,
+                    objects_scanned: 1,
+                    large_objects_scanned: (span.elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES) as u64,
+                    ..ScanWork::default()
+                });
+            }
+        }
         let span = self.heap.span(obj.span);
         let words = span.pointers_of(obj.slot).len() as u32;
         let known_nil = span.pointers_known_nil(obj.slot);
         let elem_bytes = span.elem_bytes;
-        let oblet_words = (MAX_OBLET_BYTES / 8) as u32;
         let end = words.min(item.start_word.saturating_add(oblet_words));
         let mut finished = true;
         if item.start_word == 0 && words > oblet_words {
