@@ -9,7 +9,9 @@
 //! more often per decision), simulated time
 //! per wall time, and the peak bytes the simulator had allocated during the
 //! run (counted by this binary's global allocator, so one process measures
-//! every scenario). With `--live`, the real program's wall time (process start
+//! every scenario) in all and per goroutine struct the run created; the
+//! process's peak resident set size is printed at the end. With `--live`,
+//! the real program's wall time (process start
 //! to exit, the mean of `--runs` runs) and the ratio real / simulated: the
 //! headline is that ratio's median over the scenarios.
 
@@ -74,6 +76,14 @@ pub fn reset_peak() -> usize {
     now
 }
 
+/// The process's peak resident set size in bytes (`VmHWM`), on Linux.
+pub fn process_peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// The most bytes allocated at once since the last `reset_peak`.
 pub fn peak_bytes() -> usize {
     PEAK_BYTES.load(Ordering::Relaxed)
@@ -96,6 +106,13 @@ pub struct BenchRow {
     /// Peak bytes the simulator allocated for this run (the World and its
     /// trace), above what the process held before.
     pub peak_bytes: u64,
+    /// Goroutine structs the run created (dead ones are reused, so this is
+    /// the most goroutines that existed at once, the runtime's own included).
+    pub goroutines: u64,
+    /// `peak_bytes / goroutines`: what a goroutine costs the simulator, every
+    /// structure of the run counted (the memory target reads it off
+    /// million-parked).
+    pub peak_bytes_per_goroutine: f64,
     /// With `--live`: the real program's mean wall time, and real / simulated.
     pub real_wall_s: Option<f64>,
     pub real_over_sim: Option<f64>,

@@ -1131,7 +1131,7 @@ fn bench_command(args: BenchArgs) -> ExitCode {
         eprintln!("bench: {}/{} {}", i + 1, list.len(), scenario.name);
         let mut walls = Vec::new();
         let mut peak_bytes = 0u64;
-        let mut figures = (0, 0, 0, 0);
+        let mut figures = (0, 0, 0, 0, 0);
         for _ in 0..args.repeat {
             let before = bench::reset_peak();
             let started = std::time::Instant::now();
@@ -1152,10 +1152,11 @@ fn bench_command(args: BenchArgs) -> ExitCode {
                 world.g_transitions(),
                 world.decisions_made(),
                 world.now_ns(),
+                world.gs().len() as u64,
             );
         }
         let sim_wall_s = bench::median(&mut walls).expect("at least one run");
-        let (events, g_transitions, decisions, simulated_ns) = figures;
+        let (events, g_transitions, decisions, simulated_ns, goroutines) = figures;
         let (mut real_wall_s, mut real_background_load) = (None, None);
         if let Some(go) = &go {
             match scenarios::realgo::measure(go, scenario, &options, &mut |_| {}) {
@@ -1185,6 +1186,8 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             decisions_per_s: decisions as f64 / sim_wall_s,
             sim_ns_per_wall_ns: simulated_ns as f64 / 1e9 / sim_wall_s,
             peak_bytes,
+            goroutines,
+            peak_bytes_per_goroutine: peak_bytes as f64 / goroutines.max(1) as f64,
             real_over_sim: real_wall_s.map(|r| r / sim_wall_s),
             real_wall_s,
             real_background_load,
@@ -1196,7 +1199,7 @@ fn bench_command(args: BenchArgs) -> ExitCode {
         args.repeat, machine.cpu_model, machine.cpus
     );
     println!(
-        "\n  {:<26} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9}{}",
+        "\n  {:<26} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}{}",
         "scenario",
         "sim wall",
         "simulated",
@@ -1206,6 +1209,7 @@ fn bench_command(args: BenchArgs) -> ExitCode {
         "Mdec/s",
         "sim/wall",
         "peak MB",
+        "B/gorout",
         if args.live {
             format!(" {:>10} {:>9}", "real wall", "real/sim")
         } else {
@@ -1219,7 +1223,7 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             _ => String::new(),
         };
         println!(
-            "  {:<26} {:>9.4}s {:>9.4}s {:>10} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.1}{live}",
+            "  {:<26} {:>9.4}s {:>9.4}s {:>10} {:>10} {:>9.2} {:>9.2} {:>9.2} {:>9.1} {:>9.0}{live}",
             r.scenario,
             r.sim_wall_s,
             r.simulated_s,
@@ -1229,6 +1233,13 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             r.decisions_per_s / 1e6,
             r.sim_ns_per_wall_ns,
             r.peak_bytes as f64 / 1e6,
+            r.peak_bytes_per_goroutine,
+        );
+    }
+    if let Some(rss) = bench::process_peak_rss_bytes() {
+        println!(
+            "\nprocess peak RSS (this bench, all scenarios): {:.1} MB",
+            rss as f64 / 1e6
         );
     }
     let mut ratios: Vec<f64> = rows.iter().filter_map(|r| r.real_over_sim).collect();
@@ -1254,6 +1265,7 @@ fn bench_command(args: BenchArgs) -> ExitCode {
             "real_runs": if args.live { Some(args.runs) } else { None },
             "rows": rows,
             "headline": headline,
+            "process_peak_rss_bytes": bench::process_peak_rss_bytes(),
         });
         let text = serde_json::to_string_pretty(&doc).expect("serialisable") + "\n";
         if let Err(e) = std::fs::write(path, text) {

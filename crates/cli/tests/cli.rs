@@ -466,6 +466,10 @@ fn bench_prints_a_row_per_scenario_and_writes_json() {
     assert_eq!(rows.len(), 2);
     assert!(rows[0]["events"].as_u64().unwrap() > 100);
     assert!(rows[0]["decisions"].as_u64().unwrap() > 10);
+    // Memory per goroutine: cpu-fanout has main, eight workers and the
+    // runtime's own goroutines.
+    assert!(rows[0]["goroutines"].as_u64().unwrap() >= 9);
+    assert!(rows[0]["peak_bytes_per_goroutine"].as_f64().unwrap() > 0.0);
     let _ = std::fs::remove_file(json);
 }
 

@@ -4,9 +4,14 @@
 //! same nanosecond pop in the order they were scheduled. This makes the order
 //! of simultaneous events a pure function of the simulation's history, which is
 //! what makes a run reproducible byte for byte.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//!
+//! Layout: a binary min-heap in a `Vec`, compared on one `u128` key
+//! (`at_ns` in the high half, `seq` in the low half, so the key order is the
+//! `(time, seq)` order). Keys are unique (every push takes a new `seq`), so
+//! any correct heap pops the same sequence; this one is hand-written because
+//! a simulation's queue is small (one pending event per M, plus sysmon's and
+//! superseded ones) and popping it is on every event's path: one compare per
+//! level, and a hole moved down rather than elements swapped.
 
 /// An event waiting in the queue with its firing time.
 #[derive(Clone, Debug)]
@@ -19,44 +24,53 @@ pub struct Scheduled<E> {
     pub event: E,
 }
 
-impl<E> PartialEq for Scheduled<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.at_ns == other.at_ns && self.seq == other.seq
-    }
+/// A heap slot: the event and its sort key, `(at_ns, seq)` as one number.
+#[derive(Clone, Copy, Debug)]
+struct Entry<E> {
+    key: u128,
+    event: E,
 }
-impl<E> Eq for Scheduled<E> {}
-impl<E> PartialOrd for Scheduled<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+
+impl<E> Entry<E> {
+    fn new(at_ns: u64, seq: u64, event: E) -> Self {
+        Entry {
+            key: (u128::from(at_ns) << 64) | u128::from(seq),
+            event,
+        }
     }
-}
-impl<E> Ord for Scheduled<E> {
-    // Reversed so that `BinaryHeap` (a max-heap) pops the earliest event.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .at_ns
-            .cmp(&self.at_ns)
-            .then_with(|| other.seq.cmp(&self.seq))
+
+    fn at_ns(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
+
+    fn into_scheduled(self) -> Scheduled<E> {
+        Scheduled {
+            at_ns: self.at_ns(),
+            seq: self.key as u64,
+            event: self.event,
+        }
     }
 }
 
 /// A deterministic discrete-event queue.
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Scheduled<E>>,
+    /// A min-heap on `Entry::key`: `heap[i]` is no later than its children
+    /// `heap[2i + 1]` and `heap[2i + 2]`.
+    heap: Vec<Entry<E>>,
     next_seq: u64,
 }
 
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         Self {
-            heap: BinaryHeap::new(),
+            heap: Vec::new(),
             next_seq: 0,
         }
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         Self::default()
@@ -66,19 +80,25 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, at_ns: u64, event: E) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Scheduled { at_ns, seq, event });
+        self.insert(Entry::new(at_ns, seq, event));
         seq
     }
 
     /// Removes and returns the earliest event (lowest `(time, seq)`).
     pub fn pop(&mut self) -> Option<Scheduled<E>> {
-        self.heap.pop()
+        let last = self.heap.pop()?;
+        if self.heap.is_empty() {
+            return Some(last.into_scheduled());
+        }
+        let first = self.heap[0];
+        self.sink_into_root(last);
+        Some(first.into_scheduled())
     }
 
     /// Removes and returns the earliest event if it fires at `at_ns`.
     pub fn pop_at(&mut self, at_ns: u64) -> Option<Scheduled<E>> {
         if self.peek_time_ns() == Some(at_ns) {
-            self.heap.pop()
+            self.pop()
         } else {
             None
         }
@@ -88,12 +108,12 @@ impl<E> EventQueue<E> {
     /// place among events at the same time.
     pub fn requeue(&mut self, scheduled: Scheduled<E>) {
         debug_assert!(scheduled.seq < self.next_seq, "not from this queue");
-        self.heap.push(scheduled);
+        self.insert(Entry::new(scheduled.at_ns, scheduled.seq, scheduled.event));
     }
 
     /// The firing time of the earliest event, if any.
     pub fn peek_time_ns(&self) -> Option<u64> {
-        self.heap.peek().map(|s| s.at_ns)
+        self.heap.first().map(Entry::at_ns)
     }
 
     /// Number of pending events.
@@ -104,6 +124,47 @@ impl<E> EventQueue<E> {
     /// True when no event is pending.
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
+    }
+
+    /// Adds `item`: from a hole at the bottom, later parents move down
+    /// until the hole is where `item` belongs.
+    fn insert(&mut self, item: Entry<E>) {
+        let mut hole = self.heap.len();
+        self.heap.push(item);
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
+            if self.heap[parent].key <= item.key {
+                break;
+            }
+            self.heap[hole] = self.heap[parent];
+            hole = parent;
+        }
+        self.heap[hole] = item;
+    }
+
+    /// Puts `item` in the root's place: from a hole at the root, earlier
+    /// children move up until the hole is where `item` belongs.
+    fn sink_into_root(&mut self, item: Entry<E>) {
+        let len = self.heap.len();
+        let mut hole = 0;
+        loop {
+            let left = 2 * hole + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.heap[right].key < self.heap[left].key {
+                right
+            } else {
+                left
+            };
+            if item.key <= self.heap[child].key {
+                break;
+            }
+            self.heap[hole] = self.heap[child];
+            hole = child;
+        }
+        self.heap[hole] = item;
     }
 }
 

@@ -32,7 +32,7 @@
 //! holds came from an allocation or a load the barrier argument covers.
 
 use crate::collector::{Gc, GcPhase, GcTrigger};
-use crate::heap::{ObjRef, STACK_MIN_BYTES, StackHandle, SweepWork};
+use crate::heap::{ObjRef, STACK_MIN_BYTES, SmallAlloc, SpanId, StackHandle, SweepWork};
 use crate::sizeclass::{AllocRoute, alloc_route};
 use serde::{Deserialize, Serialize};
 use sim_core::ids::{Goid, MId, PId};
@@ -187,8 +187,10 @@ pub(crate) struct Graph {
     pub(crate) goroutines: GoroutineTable,
     pub(crate) globals: Vec<Option<ObjRef>>,
     pub(crate) rings: Vec<Ring>,
-    /// 2 KiB stacks of dead goroutines, kept for reuse (`gFree`).
-    free_stacks: Vec<StackHandle>,
+    /// 2 KiB stacks of dead goroutines, kept for reuse (`gFree`), as their
+    /// pool spans (4 bytes each rather than a 16-byte handle: a run may
+    /// retire millions of goroutines).
+    free_stacks: Vec<u32>,
     /// Goroutines parked in "GC assist wait", in order.
     pub(crate) assist_queue: VecDeque<Goid>,
     /// Each thread's runtime stacks by M index: its signal stack and, but
@@ -302,7 +304,7 @@ impl Gc {
     /// made during the mark phase starts black.
     pub fn goroutine_created(&mut self, g: Goid, stack_used_bytes: u64) -> StackHandle {
         let stack = match self.graph.free_stacks.pop() {
-            Some(stack) => stack,
+            Some(span) => StackHandle::min_in_pool_span(span),
             None => {
                 let env = self.alloc_env();
                 self.heap.stack_alloc(STACK_MIN_BYTES, &env)
@@ -347,7 +349,7 @@ impl Gc {
         self.pacer
             .add_scannable_stack(-(state.stack.size_bytes as i64));
         if state.stack.size_bytes == STACK_MIN_BYTES {
-            self.graph.free_stacks.push(state.stack);
+            self.graph.free_stacks.push(state.stack.min_pool_span());
         } else {
             let gc_off = self.phase == GcPhase::Off;
             self.heap.stack_free(state.stack, gc_off);
@@ -444,6 +446,7 @@ impl Gc {
     /// Writes `value` at `loc`. Heap and global stores run the hybrid write
     /// barrier while the GC is marking: the old and the new pointer are
     /// shaded. Stack stores have no barrier.
+    #[inline]
     pub(crate) fn write_pointer(&mut self, loc: PtrLoc, value: Option<ObjRef>) {
         let barrier = self.phase != GcPhase::Off;
         match loc {
@@ -465,14 +468,22 @@ impl Gc {
                 }
                 self.graph.globals[index as usize] = value;
             }
-            PtrLoc::Heap { obj, word } => {
-                let old = self.heap.span(obj.span).pointers_of(obj.slot)[word as usize];
-                if barrier {
-                    self.write_barrier(old, value);
-                }
-                self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
-                    [word as usize] = value;
-            }
+            PtrLoc::Heap { obj, word } => self.store_heap_word(obj, word, value),
+        }
+    }
+
+    /// `write_pointer` to word `word` of heap object `obj`.
+    #[inline(always)]
+    fn store_heap_word(&mut self, obj: ObjRef, word: u32, value: Option<ObjRef>) {
+        // Written before the barrier shades: shading reads mark bits and
+        // whether an object has pointer words, never their values.
+        let old = std::mem::replace(
+            &mut self.heap.span_mut(obj.span).pointers[obj.slot as usize].as_mut_slice()
+                [word as usize],
+            value,
+        );
+        if self.phase != GcPhase::Off {
+            self.write_barrier(old, value);
         }
     }
 
@@ -492,16 +503,25 @@ impl Gc {
     /// `mallocgc` for one object of `shape` on P `p` by goroutine `g`.
     /// `None`: the goroutine is in assist debt (the debit stays taken).
     fn malloc(&mut self, p: PId, g: Goid, shape: ObjectShape) -> Option<Allocation> {
-        assert!(
-            shape.size_bytes > 0,
-            "zero-size allocations are not modelled"
-        );
-        assert!(
-            shape.pointer_words as u64 * 8 <= shape.size_bytes,
-            "{} pointer words do not fit in {} bytes",
-            shape.pointer_words,
-            shape.size_bytes
-        );
+        check_shape(shape);
+        self.malloc_routed(
+            p,
+            g,
+            shape,
+            alloc_route(shape.size_bytes, shape.is_noscan()),
+        )
+    }
+
+    /// `malloc` of a checked `shape` whose route (`alloc_route`) is known:
+    /// a loop of identical allocations works it out once.
+    #[inline(always)]
+    fn malloc_routed(
+        &mut self,
+        p: PId,
+        g: Goid,
+        shape: ObjectShape,
+        route: AllocRoute,
+    ) -> Option<Allocation> {
         if self.blacken_enabled {
             let limiting = self.limiter.limiting();
             let state = self.g_state(g);
@@ -516,44 +536,55 @@ impl Gc {
         } else {
             self.g_state(g).debit_applied = false;
         }
-        let env = self.alloc_env();
         let noscan = shape.is_noscan();
-        let (obj, tiny_offset, slot_bytes, refill, sweep, large) =
-            match alloc_route(shape.size_bytes, noscan) {
-                AllocRoute::Zero => unreachable!("size checked above"),
-                AllocRoute::Tiny => {
-                    let (block, offset, new_block) =
-                        self.heap.alloc_tiny(p, shape.size_bytes, &env);
-                    match new_block {
-                        Some(a) => (block, Some(offset), 16, a.refilled, a.sweep, false),
-                        None => (block, Some(offset), 0, None, SweepWork::default(), false),
-                    }
+        let (obj, tiny_offset, slot_bytes, refill, sweep, large) = match route {
+            AllocRoute::Zero => unreachable!("size checked above"),
+            AllocRoute::Tiny => {
+                let (block, offset, new_block) =
+                    self.heap.alloc_tiny(p, shape.size_bytes, &self.alloc_env());
+                match new_block {
+                    Some(a) => (block, Some(offset), 16, a.refilled, a.sweep, false),
+                    None => (block, Some(offset), 0, None, SweepWork::default(), false),
                 }
-                AllocRoute::Small {
+            }
+            AllocRoute::Small {
+                span_class,
+                slot_bytes,
+            } => {
+                let cached = self.heap.alloc_from_cache(
+                    p,
                     span_class,
-                    slot_bytes,
-                } => {
-                    let a = self.heap.alloc_small(
+                    shape.size_bytes,
+                    shape.pointer_words,
+                );
+                let a = match cached {
+                    Some(obj) => SmallAlloc {
+                        obj,
+                        refilled: None,
+                        sweep: SweepWork::default(),
+                    },
+                    None => self.heap.alloc_small(
                         p,
                         span_class,
                         shape.size_bytes,
                         shape.pointer_words,
-                        &env,
-                    );
-                    (a.obj, None, slot_bytes, a.refilled, a.sweep, false)
-                }
-                AllocRoute::Large { pages } => {
-                    let a = self.heap.alloc_large(
-                        pages,
-                        shape.size_bytes,
-                        shape.pointer_words,
-                        noscan,
-                        &env,
-                    );
-                    let bytes = self.heap.span(a.obj.span).elem_bytes;
-                    (a.obj, None, bytes, a.refilled, a.sweep, true)
-                }
-            };
+                        &self.alloc_env(),
+                    ),
+                };
+                (a.obj, None, slot_bytes, a.refilled, a.sweep, false)
+            }
+            AllocRoute::Large { pages } => {
+                let a = self.heap.alloc_large(
+                    pages,
+                    shape.size_bytes,
+                    shape.pointer_words,
+                    noscan,
+                    &self.alloc_env(),
+                );
+                let bytes = self.heap.span(a.obj.span).elem_bytes;
+                (a.obj, None, bytes, a.refilled, a.sweep, true)
+            }
+        };
         if let Some(delta) = refill {
             let mem = self.memory_inputs();
             self.pacer.update(
@@ -659,8 +690,45 @@ impl Gc {
         assert!(!r.dropped, "{ring} was dropped");
         assert_eq!(r.owner, g, "{ring} lives on {}'s stack", r.owner);
         let mut out = AllocLoopOutcome::default();
-        for _ in 0..max_count {
-            let Some(a) = self.malloc(p, g, shape) else {
+        if max_count > 0 {
+            check_shape(shape);
+        }
+        let route = alloc_route(shape.size_bytes, shape.is_noscan());
+        let mut left = max_count;
+        while left > 0 {
+            if let AllocRoute::Small {
+                span_class,
+                slot_bytes,
+            } = route
+                && self.phase == GcPhase::Off
+                && !self.blacken_enabled
+            {
+                // A run from P's cached span while the GC is off: each object
+                // takes the span's next free slot, and nothing `malloc` looks
+                // at changes (no refill, so no sweeping, pacer update or
+                // trigger test; no assist credit; no marking), so the run
+                // skips `malloc`'s checks. The state after it is the same.
+                let run = self.heap.cached_free_slots(p, span_class).min(left);
+                if run > 0 {
+                    self.g_state(g).debit_applied = false;
+                    let mut slots = Vec::with_capacity(run as usize);
+                    let span = self.heap.alloc_run_from_cache(
+                        p,
+                        span_class,
+                        shape.size_bytes,
+                        shape.pointer_words,
+                        run,
+                        &mut slots,
+                    );
+                    self.ring_store_run(ring, link, span, &slots);
+                    out.allocated += run;
+                    out.slot_bytes += run * slot_bytes;
+                    out.requested_bytes += run * shape.size_bytes;
+                    left -= run;
+                    continue;
+                }
+            }
+            let Some(a) = self.malloc_routed(p, g, shape, route) else {
                 out.stop = Some(LoopStop::AssistNeeded);
                 return out;
             };
@@ -669,32 +737,57 @@ impl Gc {
             out.requested_bytes += shape.size_bytes;
             out.spans_refilled += a.span_refilled as u64;
             out.sweep.add(a.sweep);
-            let r = &self.graph.rings[ring.0 as usize];
-            let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);
-            if link && let Some(prev) = prev {
-                self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(a.obj));
-            }
-            if let Some(backing) = backing {
-                self.write_pointer(
-                    PtrLoc::Heap {
-                        obj: backing,
-                        word: index,
-                    },
-                    Some(a.obj),
-                );
-            }
-            let r = &mut self.graph.rings[ring.0 as usize];
-            if capacity > 0 {
-                r.next_index = (index + 1) % capacity;
-            }
-            r.last = Some(a.obj);
+            self.ring_store(ring, link, a.obj);
             if a.gc_triggered {
                 out.stop = Some(LoopStop::GcTriggered);
                 return out;
             }
+            left -= 1;
         }
         out.stop = Some(LoopStop::Completed);
         out
+    }
+
+    /// `ring_store` for new objects `slots` of `span`, in order, while the
+    /// GC is off (no write barrier). Without links only the ring's words
+    /// change, so the backing slice is looked up once.
+    fn ring_store_run(&mut self, ring: RingId, link: bool, span: SpanId, slots: &[u16]) {
+        debug_assert_eq!(self.phase, GcPhase::Off, "the barrier would be needed");
+        let r = &self.graph.rings[ring.0 as usize];
+        let (Some(backing), false, Some(&last)) = (r.backing, link, slots.last()) else {
+            for &slot in slots {
+                self.ring_store(ring, link, ObjRef { span, slot });
+            }
+            return;
+        };
+        let (mut index, capacity) = (r.next_index, r.capacity);
+        let words = self.heap.span_mut(backing.span).pointers[backing.slot as usize].as_mut_slice();
+        for &slot in slots {
+            words[index as usize] = Some(ObjRef { span, slot });
+            index = (index + 1) % capacity;
+        }
+        let r = &mut self.graph.rings[ring.0 as usize];
+        r.next_index = index;
+        r.last = Some(ObjRef { span, slot: last });
+    }
+
+    /// `if link { prev.next = n }; ring[i % K] = n; prev = n` for the new
+    /// object `obj` (heap stores, with the write barrier while marking).
+    #[inline(always)]
+    fn ring_store(&mut self, ring: RingId, link: bool, obj: ObjRef) {
+        let r = &self.graph.rings[ring.0 as usize];
+        let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);
+        if link && let Some(prev) = prev {
+            self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(obj));
+        }
+        if let Some(backing) = backing {
+            self.store_heap_word(backing, index, Some(obj));
+        }
+        let r = &mut self.graph.rings[ring.0 as usize];
+        if capacity > 0 {
+            r.next_index = (index + 1) % capacity;
+        }
+        r.last = Some(obj);
     }
 
     /// Every root: each goroutine's locals and ring references, then the
@@ -745,4 +838,18 @@ impl Gc {
         }
         seen
     }
+}
+
+/// The shapes `malloc` accepts.
+fn check_shape(shape: ObjectShape) {
+    assert!(
+        shape.size_bytes > 0,
+        "zero-size allocations are not modelled"
+    );
+    assert!(
+        shape.pointer_words as u64 * 8 <= shape.size_bytes,
+        "{} pointer words do not fit in {} bytes",
+        shape.pointer_words,
+        shape.size_bytes
+    );
 }

@@ -48,8 +48,8 @@
 //!   [`HeapConfig::runtime_metadata_bytes`], counted in mapped memory.
 
 use crate::sizeclass::{
-    NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE_BYTES, SizeClass, SpanClass, TINY_SIZE_BYTES,
-    TINY_SIZE_CLASS, objects_per_span,
+    MAX_SMALL_SIZE_BYTES, NUM_SIZE_CLASSES, NUM_SPAN_CLASSES, PAGE_SIZE_BYTES, SizeClass,
+    SpanClass, TINY_SIZE_BYTES, TINY_SIZE_CLASS, objects_per_span,
 };
 use serde::{Deserialize, Serialize};
 use sim_core::ids::PId;
@@ -115,10 +115,10 @@ pub(crate) struct Bits {
 }
 
 impl Bits {
-    fn new(len: u32) -> Bits {
-        Bits {
-            words: vec![0; (len as usize).div_ceil(64)],
-        }
+    /// `len` clear bits, in this set's memory.
+    fn reset(&mut self, len: u32) {
+        self.words.clear();
+        self.words.resize((len as usize).div_ceil(64), 0);
     }
     pub(crate) fn get(&self, i: u32) -> bool {
         self.words[(i / 64) as usize] >> (i % 64) & 1 == 1
@@ -160,6 +160,10 @@ pub enum SpanState {
     InUse,
 }
 
+/// A span's per-slot vectors: alloc, mark and grey bits, requested bytes,
+/// pointer words.
+type SpanVectors = (Bits, Bits, Bits, Vec<u32>, Vec<PointerWords>);
+
 /// One span of heap objects.
 #[derive(Clone, Debug)]
 pub struct Span {
@@ -193,6 +197,27 @@ pub struct Span {
 
 impl Span {
     fn new(span_class: SpanClass, npages: u64, sweepgen: u32) -> Span {
+        Span::new_in(span_class, npages, sweepgen, Span::empty_vectors())
+    }
+
+    /// `Span::new` in the memory of a dead span's vectors (a span struct is
+    /// recycled as often as spans are freed and allocated).
+    fn reuse(&mut self, span_class: SpanClass, npages: u64, sweepgen: u32) {
+        let vectors = (
+            std::mem::take(&mut self.alloc_bits),
+            std::mem::take(&mut self.mark_bits),
+            std::mem::take(&mut self.grey_bits),
+            std::mem::take(&mut self.requested_bytes),
+            std::mem::take(&mut self.pointers),
+        );
+        *self = Span::new_in(span_class, npages, sweepgen, vectors);
+    }
+
+    fn empty_vectors() -> SpanVectors {
+        Default::default()
+    }
+
+    fn new_in(span_class: SpanClass, npages: u64, sweepgen: u32, vectors: SpanVectors) -> Span {
         let (elem_bytes, nelems) = if span_class.size_class().0 == 0 {
             (npages * PAGE_SIZE_BYTES, 1)
         } else {
@@ -201,6 +226,17 @@ impl Span {
                 objects_per_span(span_class),
             )
         };
+        let (mut alloc_bits, mut mark_bits, mut grey_bits, mut requested_bytes, mut pointers) =
+            vectors;
+        alloc_bits.reset(nelems);
+        mark_bits.reset(nelems);
+        grey_bits.reset(nelems);
+        requested_bytes.clear();
+        requested_bytes.resize(nelems as usize, 0);
+        pointers.clear();
+        if !span_class.noscan() {
+            pointers.resize(nelems as usize, PointerWords::Zero);
+        }
         Span {
             state: SpanState::InUse,
             span_class,
@@ -211,15 +247,11 @@ impl Span {
             sweepgen,
             free_index: 0,
             alloc_count_before_cache: 0,
-            alloc_bits: Bits::new(nelems),
-            mark_bits: Bits::new(nelems),
-            grey_bits: Bits::new(nelems),
-            requested_bytes: vec![0; nelems as usize],
-            pointers: if span_class.noscan() {
-                Vec::new()
-            } else {
-                vec![PointerWords::Zero; nelems as usize]
-            },
+            alloc_bits,
+            mark_bits,
+            grey_bits,
+            requested_bytes,
+            pointers,
         }
     }
 
@@ -239,6 +271,14 @@ impl Span {
     pub fn marked_count(&self) -> u32 {
         self.mark_bits.count()
     }
+    /// Whether a slot's pointer words are all nil, known without reading
+    /// them (false means "maybe not").
+    pub(crate) fn pointers_known_nil(&self, slot: u16) -> bool {
+        self.pointers
+            .get(slot as usize)
+            .is_none_or(PointerWords::known_nil)
+    }
+
     /// The pointer words of a slot.
     pub fn pointers_of(&self, slot: u16) -> &[Option<ObjRef>] {
         self.pointers
@@ -252,22 +292,35 @@ impl Span {
 }
 
 /// A slot's pointer words, held inline up to two (most objects), so an
-/// allocation does not allocate on the host.
+/// allocation does not allocate on the host. A small object's longer run
+/// of words is only counted (`Nil`) until one of them is written: most
+/// pointer-dense objects of a workload are never written to, and their
+/// words then cost neither a host allocation nor a scan of nils.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) enum PointerWords {
     #[default]
     Zero,
     One([Option<ObjRef>; 1]),
     Two([Option<ObjRef>; 2]),
+    /// This many words, every one nil (at most `MAX_NIL_WORDS`).
+    Nil(u32),
     Many(Box<[Option<ObjRef>]>),
 }
 
+/// The most words a `PointerWords::Nil` holds: a small object's.
+const MAX_NIL_WORDS: usize = (MAX_SMALL_SIZE_BYTES / 8) as usize;
+
+/// What `PointerWords::Nil` words read as.
+static NIL_WORDS: [Option<ObjRef>; MAX_NIL_WORDS] = [None; MAX_NIL_WORDS];
+
 impl PointerWords {
+    #[inline]
     fn new(words: u32) -> PointerWords {
         match words {
             0 => PointerWords::Zero,
             1 => PointerWords::One([None]),
             2 => PointerWords::Two([None; 2]),
+            n if n as usize <= MAX_NIL_WORDS => PointerWords::Nil(n),
             n => PointerWords::Many(vec![None; n as usize].into_boxed_slice()),
         }
     }
@@ -277,17 +330,35 @@ impl PointerWords {
             PointerWords::Zero => &[],
             PointerWords::One(w) => w,
             PointerWords::Two(w) => w,
+            PointerWords::Nil(n) => &NIL_WORDS[..*n as usize],
             PointerWords::Many(w) => w,
         }
     }
 
+    /// The words, to write: `Nil` ones are made real first.
+    #[inline]
     pub(crate) fn as_mut_slice(&mut self) -> &mut [Option<ObjRef>] {
+        if let PointerWords::Nil(n) = *self {
+            *self = PointerWords::Many(vec![None; n as usize].into_boxed_slice());
+        }
         match self {
             PointerWords::Zero => &mut [],
             PointerWords::One(w) => w,
             PointerWords::Two(w) => w,
+            PointerWords::Nil(_) => unreachable!("made real above"),
             PointerWords::Many(w) => w,
         }
+    }
+
+    /// Every word is nil, known without reading more than two.
+    pub(crate) fn known_nil(&self) -> bool {
+        matches!(
+            self,
+            PointerWords::Zero
+                | PointerWords::Nil(_)
+                | PointerWords::One([None])
+                | PointerWords::Two([None, None])
+        )
     }
 }
 
@@ -400,6 +471,25 @@ impl PageHeap {
 pub struct StackHandle {
     pub size_bytes: u64,
     home: StackHome,
+}
+
+impl StackHandle {
+    /// A 2 KiB stack's pool span: all a list of free 2 KiB stacks needs to
+    /// keep (`StackHandle::min_in_pool_span` makes the handle again).
+    pub(crate) fn min_pool_span(self) -> u32 {
+        match self.home {
+            StackHome::Pool { order: 0, span } if self.size_bytes == STACK_MIN_BYTES => span,
+            _ => unreachable!("not a 2 KiB pool stack: {self:?}"),
+        }
+    }
+
+    /// The handle of a 2 KiB stack in pool span `span`.
+    pub(crate) fn min_in_pool_span(span: u32) -> StackHandle {
+        StackHandle {
+            size_bytes: STACK_MIN_BYTES,
+            home: StackHome::Pool { order: 0, span },
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -670,14 +760,14 @@ impl Heap {
         self.counters.faulted_in_pages += taken.scavenged_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.in_use_pages += npages;
-        let span = Span::new(span_class, npages, self.sweepgen);
         match self.dead_spans.pop() {
             Some(id) => {
-                self.spans[id.index()] = span;
+                self.spans[id.index()].reuse(span_class, npages, self.sweepgen);
                 id
             }
             None => {
-                self.spans.push(span);
+                self.spans
+                    .push(Span::new(span_class, npages, self.sweepgen));
                 SpanId(self.spans.len() as u32 - 1)
             }
         }
@@ -717,11 +807,12 @@ impl Heap {
         span.state = SpanState::Dead;
         span.nelems = 0;
         span.alloc_count = 0;
-        span.alloc_bits = Bits::default();
-        span.mark_bits = Bits::default();
-        span.grey_bits = Bits::default();
-        span.requested_bytes = Vec::new();
-        span.pointers = Vec::new();
+        // Emptied, their memory kept for the span struct's next use.
+        span.alloc_bits.words.clear();
+        span.mark_bits.words.clear();
+        span.grey_bits.words.clear();
+        span.requested_bytes.clear();
+        span.pointers.clear();
         self.dead_spans.push(id);
     }
 
@@ -860,6 +951,93 @@ impl Heap {
                 self.mcaches[p.index()].alloc[spc.index()].expect("refill caches a span")
             }
         };
+        SmallAlloc {
+            obj: self.take_slot(p, id, spc, requested_bytes, pointer_words),
+            refilled,
+            sweep,
+        }
+    }
+
+    /// `nextFreeFast`: `alloc_small` when P's cached span of class `spc` has
+    /// a free slot (no refill, so no sweeping and no pacer update); `None`
+    /// otherwise, and nothing changed.
+    #[inline(always)]
+    pub(crate) fn alloc_from_cache(
+        &mut self,
+        p: PId,
+        spc: SpanClass,
+        requested_bytes: u64,
+        pointer_words: u32,
+    ) -> Option<ObjRef> {
+        let id = self.mcaches[p.index()].alloc[spc.index()]?;
+        if !self.spans[id.index()].has_free_slot() {
+            return None;
+        }
+        Some(self.take_slot(p, id, spc, requested_bytes, pointer_words))
+    }
+
+    /// Free slots in P's cached span of class `spc` (0 if none is cached).
+    pub(crate) fn cached_free_slots(&self, p: PId, spc: SpanClass) -> u64 {
+        self.mcaches[p.index()].alloc[spc.index()].map_or(0, |id| {
+            let span = &self.spans[id.index()];
+            u64::from(span.nelems - span.alloc_count)
+        })
+    }
+
+    /// `n` allocations from P's cached span of class `spc`, which has that
+    /// many free slots: the same as `n` calls of `alloc_from_cache`, the
+    /// counters added once. The slots go to `slots`, in allocation order.
+    pub(crate) fn alloc_run_from_cache(
+        &mut self,
+        p: PId,
+        spc: SpanClass,
+        requested_bytes: u64,
+        pointer_words: u32,
+        n: u64,
+        slots: &mut Vec<u16>,
+    ) -> SpanId {
+        let id = self.mcaches[p.index()].alloc[spc.index()].expect("a cached span");
+        let span = &mut self.spans[id.index()];
+        debug_assert!(
+            n <= u64::from(span.nelems - span.alloc_count),
+            "{id} is too full"
+        );
+        for _ in 0..n {
+            let slot = span
+                .alloc_bits
+                .next_clear(span.free_index, span.nelems)
+                .expect("counted free slots");
+            span.free_index = slot + 1;
+            span.alloc_bits.set(slot);
+            span.requested_bytes[slot as usize] = requested_bytes as u32;
+            if !spc.noscan() {
+                span.pointers[slot as usize] = PointerWords::new(pointer_words);
+            }
+            slots.push(slot as u16);
+        }
+        span.alloc_count += n as u32;
+        let elem = span.elem_bytes;
+        let class = &mut self.counters.by_class[spc.size_class().0 as usize];
+        class.mallocs += n;
+        class.requested_bytes += n * requested_bytes;
+        self.counters.total_alloc_bytes += n * elem;
+        if !spc.noscan() {
+            self.mcaches[p.index()].scan_alloc_bytes += n * pointer_words as u64 * 8;
+        }
+        id
+    }
+
+    /// Allocates the next free slot of span `id`, P's cached span of class
+    /// `spc`, which has one.
+    #[inline(always)]
+    fn take_slot(
+        &mut self,
+        p: PId,
+        id: SpanId,
+        spc: SpanClass,
+        requested_bytes: u64,
+        pointer_words: u32,
+    ) -> ObjRef {
         let span = &mut self.spans[id.index()];
         let slot = span
             .alloc_bits
@@ -880,13 +1058,9 @@ impl Heap {
         if !spc.noscan() {
             self.mcaches[p.index()].scan_alloc_bytes += pointer_words as u64 * 8;
         }
-        SmallAlloc {
-            obj: ObjRef {
-                span: id,
-                slot: slot as u16,
-            },
-            refilled,
-            sweep,
+        ObjRef {
+            span: id,
+            slot: slot as u16,
         }
     }
 
@@ -1050,12 +1224,28 @@ impl Heap {
         let class = span.span_class.size_class().0 as usize;
         let mut freed = 0u32;
         let mut freed_requested = 0u64;
-        for slot in 0..span.nelems {
-            if span.alloc_bits.get(slot) && !span.mark_bits.get(slot) {
+        // Allocated and unmarked slots, 64 at a time (bits past `nelems` are
+        // never set). A span with nothing marked is freed below, its per-slot
+        // vectors emptied: its dead slots are only counted.
+        let freed_whole = !preserve && span.mark_bits.words.iter().all(|&w| w == 0);
+        for (w, (&alloc, &mark)) in span
+            .alloc_bits
+            .words
+            .iter()
+            .zip(&span.mark_bits.words)
+            .enumerate()
+        {
+            let mut dead = alloc & !mark;
+            while dead != 0 {
+                let slot = w * 64 + dead.trailing_zeros() as usize;
+                dead &= dead - 1;
                 freed += 1;
-                freed_requested += span.requested_bytes[slot as usize] as u64;
-                span.requested_bytes[slot as usize] = 0;
-                if let Some(words) = span.pointers.get_mut(slot as usize) {
+                freed_requested += span.requested_bytes[slot] as u64;
+                if freed_whole {
+                    continue;
+                }
+                span.requested_bytes[slot] = 0;
+                if let Some(words) = span.pointers.get_mut(slot) {
                     *words = PointerWords::Zero;
                 }
             }
@@ -1067,6 +1257,10 @@ impl Heap {
         span.sweepgen = sg;
         let npages = span.npages;
         let nalloc = span.alloc_count;
+        debug_assert!(
+            !freed_whole || nalloc == 0,
+            "{id}: a freed span keeps objects"
+        );
         let full = !span.has_free_slot();
         let elem = span.elem_bytes;
         let spc = span.span_class;

@@ -77,7 +77,14 @@ pub(crate) struct MarkState {
 
 impl MarkState {
     pub(crate) fn reset(&mut self) {
-        *self = MarkState::default();
+        // As `MarkState::default()`, keeping the grey list's memory for the
+        // next cycle (it grows to the live heap's object count every cycle).
+        let mut grey = std::mem::take(&mut self.grey);
+        grey.clear();
+        *self = MarkState {
+            grey,
+            ..MarkState::default()
+        };
     }
 }
 
@@ -232,10 +239,13 @@ impl Gc {
     fn drain(&mut self, budget_bytes: u64, roots_first: bool) -> ScanWork {
         let mut done = ScanWork::default();
         while done.total_bytes() < budget_bytes {
-            let did = if roots_first {
-                self.next_root_job().or_else(|| self.next_grey())
-            } else {
+            // (The emptiness checks only spare a call per object.)
+            let did = if roots_first && !self.mark.root_jobs.is_empty() {
+                self.next_root_job()
+            } else if roots_first || !self.mark.grey.is_empty() {
                 self.next_grey().or_else(|| self.next_root_job())
+            } else {
+                self.next_root_job()
             };
             match did {
                 Some(work) => done.add(work),
@@ -297,8 +307,26 @@ impl Gc {
     fn next_grey(&mut self) -> Option<ScanWork> {
         let item = self.mark.grey.pop()?;
         let obj = item.obj;
-        let words = self.heap.span(obj.span).pointers_of(obj.slot).len() as u32;
         let oblet_words = (MAX_OBLET_BYTES / 8) as u32;
+        // Most objects: whole, small enough for one oblet, all words nil.
+        // Scanning one only makes it black.
+        if item.start_word == 0 {
+            let span = self.heap.span_mut(obj.span);
+            let words = span.pointers_of(obj.slot).len() as u32;
+            if words <= oblet_words && span.pointers_known_nil(obj.slot) {
+                span.grey_bits.clear_bit(obj.slot as u32);
+                return Some(ScanWork {
+                    heap_bytes: words as u64 * 8,
+                    objects_scanned: 1,
+                    large_objects_scanned: (span.elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES) as u64,
+                    ..ScanWork::default()
+                });
+            }
+        }
+        let span = self.heap.span(obj.span);
+        let words = span.pointers_of(obj.slot).len() as u32;
+        let known_nil = span.pointers_known_nil(obj.slot);
+        let elem_bytes = span.elem_bytes;
         let end = words.min(item.start_word.saturating_add(oblet_words));
         let mut finished = true;
         if item.start_word == 0 && words > oblet_words {
@@ -327,11 +355,27 @@ impl Gc {
                 finished = false;
             }
         }
-        for word in item.start_word..end {
-            let target = self.heap.span(obj.span).pointers_of(obj.slot)[word as usize];
-            if let Some(target) = target {
-                self.shade(target);
+        // In word order, a chunk of words at a time: shading needs the heap
+        // mutably, so a chunk's targets are copied out first (shading never
+        // changes the words of the object being scanned).
+        const CHUNK_WORDS: usize = 16;
+        let mut word = item.start_word as usize;
+        let end_word = if known_nil { word } else { end as usize };
+        while word < end_word {
+            let n = CHUNK_WORDS.min(end_word - word);
+            let mut targets = [obj; CHUNK_WORDS];
+            let mut found = 0;
+            for target in self.heap.span(obj.span).pointers_of(obj.slot)[word..word + n]
+                .iter()
+                .flatten()
+            {
+                targets[found] = *target;
+                found += 1;
             }
+            for target in &targets[..found] {
+                self.shade(*target);
+            }
+            word += n;
         }
         if finished {
             self.heap
@@ -339,7 +383,7 @@ impl Gc {
                 .grey_bits
                 .clear_bit(obj.slot as u32);
         }
-        let large = finished && self.heap.span(obj.span).elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES;
+        let large = finished && elem_bytes > GREEN_TEA_MAX_OBJECT_BYTES;
         Some(ScanWork {
             heap_bytes: (end - item.start_word) as u64 * 8,
             objects_scanned: finished as u64,

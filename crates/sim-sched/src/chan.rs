@@ -74,7 +74,7 @@ impl World {
                 let g = &self.gs[s.g.index()];
                 g.status == GStatus::Waiting(WaitReason::Select)
                     && g.select_epoch == epoch
-                    && g.select_won.is_none()
+                    && g.rare().select_won.is_none()
             }
         }
     }
@@ -88,14 +88,22 @@ impl World {
             } else {
                 c.sendq.pop_front()
             }?;
-            if !self.sudog_live(&s) {
-                continue;
+            if self.claim(&s) {
+                return Some(s);
             }
-            if let Some((_, case)) = s.select {
-                self.gs[s.g.index()].select_won = Some(case);
-            }
-            return Some(s);
         }
+    }
+
+    /// Whether a dequeued sudog is live; a live select's is claimed for
+    /// its case (its other waits are then stale).
+    fn claim(&mut self, s: &Sudog) -> bool {
+        if !self.sudog_live(s) {
+            return false;
+        }
+        if let Some((_, case)) = s.select {
+            self.gs[s.g.index()].rare_mut().select_won = Some(case);
+        }
+        true
     }
 
     pub(crate) fn p_of(&self, m: MId) -> PId {
@@ -120,7 +128,7 @@ impl World {
             return None;
         }
         if let Some(s) = self.dequeue(chan, true) {
-            self.gs[s.g.index()].received = Some(value);
+            self.gs[s.g.index()].received = Some(value).into();
             let p = self.p_of(m);
             self.chan_wake(s, p);
             return Some(true);
@@ -220,7 +228,7 @@ impl World {
         match self.try_recv(m, chan) {
             Some(value) => {
                 let g = self.ms[m.index()].curg.expect("M runs a G");
-                self.gs[g.index()].received = Some(value);
+                self.gs[g.index()].received = Some(value).into();
                 OpResult::Continue
             }
             None if !block => OpResult::Continue,
@@ -241,18 +249,24 @@ impl World {
             self.fatal_panic(m, "close of closed channel");
             return OpResult::Died;
         }
-        self.chans[chan.index()].closed = true;
-        let mut woken = Vec::new();
-        while let Some(s) = self.dequeue(chan, true) {
-            self.gs[s.g.index()].received = Some(0);
-            woken.push(s);
+        // Dequeue every receiver, then every sender, as `dequeue` would one
+        // by one, but in place: the queues leave the channel (releasing their
+        // memory: a million parked receivers is a library scenario) and keep
+        // only the live sudogs, in order.
+        let c = &mut self.chans[chan.index()];
+        c.closed = true;
+        let mut recvq = std::mem::take(&mut c.recvq);
+        let mut sendq = std::mem::take(&mut c.sendq);
+        recvq.retain(|s| self.claim(s));
+        for s in &recvq {
+            self.gs[s.g.index()].received = Some(0).into();
         }
-        while let Some(s) = self.dequeue(chan, false) {
+        sendq.retain(|s| self.claim(s));
+        for s in &sendq {
             self.gs[s.g.index()].send_on_closed = true;
-            woken.push(s);
         }
         let p = self.p_of(m);
-        for s in woken {
+        for s in recvq.into_iter().chain(sendq) {
             self.chan_wake(s, p);
         }
         OpResult::Continue
@@ -263,7 +277,7 @@ impl World {
     pub(crate) fn timer_chan_send(&mut self, chan: ChannelId, p: PId) {
         let value = self.next_value();
         if let Some(s) = self.dequeue(chan, true) {
-            self.gs[s.g.index()].received = Some(value);
+            self.gs[s.g.index()].received = Some(value).into();
             self.chan_wake(s, p);
         } else {
             let c = &mut self.chans[chan.index()];
@@ -279,12 +293,15 @@ impl World {
         let program = self.program_of(g);
         let sel = self.programs[program.index()].selects[table as usize].clone();
         let mut cases = Vec::with_capacity(sel.cases.len());
-        self.gs[g.index()].select_after_chans.clear();
+        self.gs[g.index()].rare_mut().select_after_chans.clear();
         for (i, (op, body_pc)) in sel.cases.into_iter().enumerate() {
             let op = match op {
                 CaseOp::After { duration_ns } => {
                     let chan = self.new_timer_chan(m, duration_ns);
-                    self.gs[g.index()].select_after_chans.push((i as u32, chan));
+                    self.gs[g.index()]
+                        .rare_mut()
+                        .select_after_chans
+                        .push((i as u32, chan));
                     CaseOp::Recv(ChanRef::Chan(chan))
                 }
                 other => other,
@@ -359,7 +376,7 @@ impl World {
             let ready = match op {
                 CaseOp::Recv(ChanRef::Chan(chan)) => match self.try_recv(m, chan) {
                     Some(value) => {
-                        self.gs[g.index()].received = Some(value);
+                        self.gs[g.index()].received = Some(value).into();
                         true
                     }
                     None => false,
@@ -388,7 +405,7 @@ impl World {
         // Pass 2: wait on every channel at once.
         let gg = &mut self.gs[g.index()];
         gg.select_epoch = gg.select_epoch.wrapping_add(1);
-        gg.select_won = None;
+        gg.rare_mut().select_won = None;
         let epoch = gg.select_epoch;
         let mut by_chan: Vec<u32> = live.clone();
         by_chan.sort_by_key(|&i| match cases[i as usize].0 {
@@ -426,6 +443,7 @@ impl World {
     pub(crate) fn select_resume(&mut self, m: MId, table: u32) -> OpResult {
         let g = self.ms[m.index()].curg.expect("M runs a G");
         let won = self.gs[g.index()]
+            .rare_mut()
             .select_won
             .take()
             .expect("a woken select has a winner");
@@ -435,7 +453,7 @@ impl World {
         let program = self.program_of(g);
         let sel = &self.programs[program.index()].selects[table as usize];
         let (case_op, body_pc) = sel.cases[won as usize];
-        let after_chans = std::mem::take(&mut self.gs[g.index()].select_after_chans);
+        let after_chans = std::mem::take(&mut self.gs[g.index()].rare_mut().select_after_chans);
         for (i, (op, _)) in sel.cases.iter().enumerate() {
             let chan = match op {
                 CaseOp::Send(ChanRef::Chan(c)) | CaseOp::Recv(ChanRef::Chan(c)) => *c,

@@ -31,20 +31,32 @@ impl World {
     }
 
     /// Charges every computing M for the work it did since its last update.
+    ///
+    /// While every computing M has a CPU, an M's work left is only brought
+    /// up to date when that M starts or stops: at full speed the work done
+    /// is the time elapsed, and one subtraction over a long interval equals
+    /// several over its parts. Once the CPUs are oversubscribed, the shares'
+    /// rounding makes every change of share a settlement point for all.
     fn settle_computing(&mut self) {
         let (num, den) = self.cpu_share();
-        let now = self.now_ns;
-        for &m in &self.computing {
-            let mm = &mut self.ms[m.index()];
-            let elapsed_ns = now - mm.compute_since_ns;
-            let done = if num == den {
-                elapsed_ns
-            } else {
-                (u128::from(elapsed_ns) * u128::from(num) / u128::from(den)) as u64
-            };
-            mm.compute_work_left_ns = mm.compute_work_left_ns.saturating_sub(done);
-            mm.compute_since_ns = now;
+        for i in 0..self.computing.len() {
+            self.settle_one(self.computing[i], num, den);
         }
+    }
+
+    /// Charges computing M `m` for its work since its last update, at the
+    /// share `num / den`.
+    fn settle_one(&mut self, m: MId, num: u64, den: u64) {
+        let now = self.now_ns;
+        let mm = &mut self.ms[m.index()];
+        let elapsed_ns = now - mm.compute_since_ns;
+        let done = if num == den {
+            elapsed_ns
+        } else {
+            (u128::from(elapsed_ns) * u128::from(num) / u128::from(den)) as u64
+        };
+        mm.compute_work_left_ns = mm.compute_work_left_ns.saturating_sub(done);
+        mm.compute_since_ns = now;
     }
 
     /// Schedules M `m`'s compute end (or its pending preemption, if sooner)
@@ -81,7 +93,10 @@ impl World {
 
     /// M `m` starts `work_ns` of compute.
     pub(crate) fn compute_start(&mut self, m: MId, work_ns: u64) {
-        self.settle_computing();
+        let ncpu = u64::from(self.config.runtime.ncpu.max(1));
+        if self.oversubscribed() || self.computing.len() as u64 + 1 > ncpu {
+            self.settle_computing();
+        }
         debug_assert!(!self.computing.contains(&m), "{m} is already computing");
         self.computing.push(m);
         let mm = &mut self.ms[m.index()];
@@ -99,7 +114,11 @@ impl World {
     /// M `m`'s compute ends now, finished or interrupted; returns the work
     /// it had left.
     pub(crate) fn compute_stop(&mut self, m: MId) -> u64 {
-        self.settle_computing();
+        if self.oversubscribed() {
+            self.settle_computing();
+        } else {
+            self.settle_one(m, 1, 1);
+        }
         let at = self
             .computing
             .iter()

@@ -14,7 +14,7 @@
 //! a timer check runs, with no timer-modification states.
 
 use crate::chan::OpResult;
-use crate::g::{GIdx, GKind, GStatus};
+use crate::g::{GIdx, GKind, GStatus, OptU64};
 use crate::m::MState;
 use crate::p::{RunqPut, Timer, TimerKind, runqput};
 use crate::sync::MutexRef;
@@ -136,20 +136,19 @@ impl World {
                 self.preempt_stop(m, false);
                 return;
             }
-            let cost = self.config.cost.clone();
             match op {
                 FlatOp::Compute { duration_ns, .. } => {
-                    let left = match self.gs[gi.index()].compute_left_ns {
+                    let left = match self.gs[gi.index()].compute_left_ns.get() {
                         Some(left) => left,
                         None => self.jittered(m, duration_ns),
                     };
                     let g = &mut self.gs[gi.index()];
                     if left == 0 {
-                        g.compute_left_ns = None;
+                        g.compute_left_ns = OptU64::NONE;
                         g.pc += 1;
                         continue;
                     }
-                    g.compute_left_ns = Some(left);
+                    g.compute_left_ns = Some(left).into();
                     self.compute_start(m, left);
                     return;
                 }
@@ -158,23 +157,23 @@ impl World {
                         self.gs[gi.index()].pc += 1;
                         continue;
                     }
-                    self.timed_op(m, cost.go_statement_ns);
+                    self.timed_op(m, self.config.cost.go_statement_ns);
                     return;
                 }
                 FlatOp::WaitGroupAdd { .. } | FlatOp::WaitGroupDone { .. } => {
-                    self.timed_op(m, cost.wait_group_op_ns);
+                    self.timed_op(m, self.config.cost.wait_group_op_ns);
                     return;
                 }
                 FlatOp::LockOsThread | FlatOp::UnlockOsThread => {
-                    self.timed_op(m, cost.lock_os_thread_ns);
+                    self.timed_op(m, self.config.cost.lock_os_thread_ns);
                     return;
                 }
                 FlatOp::Send { .. } | FlatOp::Recv { .. } | FlatOp::Close { .. } => {
-                    self.timed_op(m, cost.chan_op_ns);
+                    self.timed_op(m, self.config.cost.chan_op_ns);
                     return;
                 }
                 FlatOp::Select { table } => {
-                    if self.gs[gi.index()].select_won.is_some() {
+                    if self.gs[gi.index()].rare().select_won.is_some() {
                         // Woken: pass 3, then the winning case's body.
                         match self.select_resume(m, table) {
                             OpResult::Continue => continue,
@@ -184,7 +183,7 @@ impl World {
                     let cases = self.programs[program.index()].selects[table as usize]
                         .cases
                         .len() as u64;
-                    self.timed_op(m, cost.select_ns_per_case * cases.max(1));
+                    self.timed_op(m, self.config.cost.select_ns_per_case * cases.max(1));
                     return;
                 }
                 FlatOp::Lock { .. }
@@ -193,7 +192,7 @@ impl World {
                 | FlatOp::RUnlock { .. }
                 | FlatOp::WLock { .. }
                 | FlatOp::WUnlock { .. } => {
-                    if self.gs[gi.index()].sync_wait.is_some() {
+                    if self.gs[gi.index()].rare().sync_wait.is_some() {
                         // Woken from a semaphore: continue where it parked.
                         match self.sync_op(m, op) {
                             OpResult::Continue => continue,
@@ -202,7 +201,7 @@ impl World {
                         }
                         return;
                     }
-                    self.timed_op(m, cost.mutex_op_ns);
+                    self.timed_op(m, self.config.cost.mutex_op_ns);
                     return;
                 }
                 FlatOp::NetWait { latency_ns } => {
@@ -236,7 +235,7 @@ impl World {
                 }
                 FlatOp::WaitGroupWait { wait_group } => {
                     if self.wait_groups[wait_group.index()].counter == 0 {
-                        self.timed_op(m, cost.wait_group_op_ns);
+                        self.timed_op(m, self.config.cost.wait_group_op_ns);
                     } else {
                         self.gs[gi.index()].pc += 1;
                         self.wait_groups[wait_group.index()].waiters.push_back(gi);
@@ -267,18 +266,22 @@ impl World {
                     if count == 0 {
                         g.pc = end_pc + 1;
                     } else {
-                        g.loop_counters.push(count);
+                        g.rare_mut().loop_counters.push(count);
                         g.pc += 1;
                     }
                 }
                 FlatOp::LoopEnd { start_pc } => {
                     let g = &mut self.gs[gi.index()];
-                    let left = g.loop_counters.last_mut().expect("LoopEnd inside a loop");
+                    let left = g
+                        .rare_mut()
+                        .loop_counters
+                        .last_mut()
+                        .expect("LoopEnd inside a loop");
                     *left -= 1;
                     if *left > 0 {
                         g.pc = start_pc + 1;
                     } else {
-                        g.loop_counters.pop();
+                        g.rare_mut().loop_counters.pop();
                         g.pc += 1;
                     }
                 }
@@ -354,7 +357,7 @@ impl World {
             // the whole of init (lockOSThread, without the template thread),
             // then runtime init starts forcegchelper and gcenable its two.
             let gi = self.curg(m);
-            self.gs[gi.index()].lockedm = Some(m);
+            self.gs[gi.index()].rare_mut().lockedm = Some(m);
             self.ms[m.index()].lockedg = Some(gi);
             self.gc_driver.forcegc = self.newproc(
                 m,
@@ -401,7 +404,7 @@ impl World {
             );
         }
         let gi = self.curg(m);
-        self.gs[gi.index()].lockedm = None;
+        self.gs[gi.index()].rare_mut().lockedm = None;
         self.ms[m.index()].lockedg = None;
         self.init.done = true;
         true
@@ -462,7 +465,7 @@ impl World {
     /// The running op's event fired: it completed, or a preemption stopped it.
     fn op_event(&mut self, m: MId) {
         let gi = self.curg(m);
-        if let Some(work) = self.gs[gi.index()].gc_work.take() {
+        if let Some(work) = self.gs[gi.index()].gc.as_mut().and_then(|x| x.work.take()) {
             self.gc_work_done(m, gi, work);
             return;
         }
@@ -473,7 +476,7 @@ impl World {
                 let g = &mut self.gs[gi.index()];
                 if left > 0 {
                     // Stopped early by a preemption request.
-                    g.compute_left_ns = Some(left);
+                    g.compute_left_ns = Some(left).into();
                     let asynchronous = !self.config.runtime.godebug.asyncpreemptoff
                         && !matches!(
                             op,
@@ -485,7 +488,7 @@ impl World {
                     self.preempt_stop(m, asynchronous);
                     return;
                 }
-                g.compute_left_ns = None;
+                g.compute_left_ns = OptU64::NONE;
                 g.pc += 1;
             }
             FlatOp::Spawn { program, count } => {
@@ -516,7 +519,7 @@ impl World {
             }
             FlatOp::UnlockOsThread => {
                 self.gs[gi.index()].pc += 1;
-                self.gs[gi.index()].lockedm = None;
+                self.gs[gi.index()].rare_mut().lockedm = None;
                 self.ms[m.index()].lockedg = None;
             }
             FlatOp::Send { chan } | FlatOp::Recv { chan } | FlatOp::Close { chan } => {
@@ -644,7 +647,7 @@ impl World {
                 reason: sim_core::trace::MStartReason::TemplateThread,
             });
         }
-        self.gs[g.index()].lockedm = Some(m);
+        self.gs[g.index()].rare_mut().lockedm = Some(m);
         self.ms[m.index()].lockedg = Some(g);
     }
 
@@ -739,17 +742,14 @@ impl World {
         self.ms[m.index()].curg = None;
         let program = self.program_of(gi);
         let g = &self.gs[gi.index()];
-        let (run_ns, runnable_wait, mutex_wait) =
-            (g.run_ns, g.max_runnable_wait_ns, g.max_mutex_wait_ns);
-        self.stats.exited_run_ns.push((program, run_ns));
-        if runnable_wait.max(mutex_wait) >= crate::report::WAIT_RECORD_FLOOR_NS {
-            self.stats.exited_waits.push(crate::report::ExitedWaits {
-                goid: goid.0,
-                program,
-                max_runnable_wait_ns: runnable_wait,
-                max_mutex_wait_ns: mutex_wait,
-            });
+        let run_ns = g.run_ns;
+        let totals = &mut self.stats.exited_run_ns;
+        if totals.len() <= program.index() {
+            totals.resize(program.index() + 1, Default::default());
         }
+        totals[program.index()].add(run_ns);
+        // Its worst waits stay in the dead slot for starvation reports until
+        // the slot is reused (`alloc_g` keeps them then).
         if gi == self.main_g {
             // What a program reading runtime/metrics just before main returns
             // sees: every live goroutine, main and the runtime's own included.
@@ -763,7 +763,11 @@ impl World {
             self.finish(0, "main returned".to_string());
             return;
         }
-        let locked = self.gs[gi.index()].lockedm.take().is_some();
+        let locked = self.gs[gi.index()]
+            .rare
+            .as_deref_mut()
+            .and_then(|r| r.lockedm.take())
+            .is_some();
         self.gfput(p, gi);
         if locked {
             self.mexit(m, goid);
@@ -779,7 +783,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         let when_ns = self.now_ns + duration_ns;
-        self.gs[gi.index()].sleep_due_ns = Some(when_ns);
+        self.gs[gi.index()].rare_mut().sleep_due_ns = Some(when_ns);
         self.park(m, WaitReason::Sleep);
         self.ms[m.index()].g0_cost_ns += self.config.cost.timer_add_ns;
         self.add_timer(p, when_ns, TimerKind::Wake(gi));

@@ -72,6 +72,15 @@ fn min_time(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 impl World {
+    /// Adds a step to a decision's trail. Only a recorded trace shows a
+    /// trail (nothing else reads one), so an unrecorded run (exploration,
+    /// benchmarks) skips building it and allocates nothing per decision.
+    fn note(&self, trail: &mut Vec<TrailStep>, step: TrailStep) {
+        if self.config.record_trace {
+            trail.push(step);
+        }
+    }
+
     /// `schedule`: find a G for M `m` (which holds a P) and run it, or leave
     /// the M waiting.
     pub(crate) fn schedule(&mut self, m: MId) {
@@ -91,7 +100,7 @@ impl World {
         loop {
             match self.find_runnable(m) {
                 Found::Run { g, decision } => {
-                    if self.gs[g.index()].lockedm.is_some_and(|lm| lm != m) {
+                    if self.gs[g.index()].lockedm().is_some_and(|lm| lm != m) {
                         if self.ms[m.index()].spinning {
                             self.resetspinning(m);
                         }
@@ -137,7 +146,7 @@ impl World {
         // For starvation, a sleeper could run from its timer's due time on,
         // even if no P ran the timer until later.
         let mut could_run_since_ns = gg.runnable_since_ns;
-        if let Some(due) = gg.sleep_due_ns.take() {
+        if let Some(due) = gg.rare.as_deref_mut().and_then(|r| r.sleep_due_ns.take()) {
             self.stats
                 .sleep_lateness
                 .record(start_ns.saturating_sub(due));
@@ -203,7 +212,7 @@ impl World {
         let had_timers = !self.ps[p.index()].timers.is_empty();
         let (fired, poll_until_ns) = self.run_timers(m, p, p);
         if had_timers {
-            trail.push(TrailStep::OwnTimers { fired });
+            self.note(&mut trail, TrailStep::OwnTimers { fired });
         }
 
         // A background mark worker, if the pacer wants this P marking.
@@ -219,10 +228,13 @@ impl World {
             let d = self.decision(g, PickSource::GlobalFairness { schedtick }, false, trail);
             return Found::Run { g, decision: d };
         }
-        trail.push(TrailStep::FairnessNotDue {
-            schedtick,
-            global_len: self.sched.runq.len() as u32,
-        });
+        self.note(
+            &mut trail,
+            TrailStep::FairnessNotDue {
+                schedtick,
+                global_len: self.sched.runq.len() as u32,
+            },
+        );
 
         // The local queue, runnext first.
         if let Some((g, inherit)) = runqget(&mut self.ps[p.index()]) {
@@ -234,14 +246,14 @@ impl World {
             let d = self.decision(g, source, inherit, trail);
             return Found::Run { g, decision: d };
         }
-        trail.push(TrailStep::LocalEmpty);
+        self.note(&mut trail, TrailStep::LocalEmpty);
 
         // A batch from the global queue.
         if let Some((g, queued)) = self.global_batch(p) {
             let d = self.decision(g, PickSource::GlobalBatch { queued }, false, trail);
             return Found::Run { g, decision: d };
         }
-        trail.push(TrailStep::GlobalEmpty);
+        self.note(&mut trail, TrailStep::GlobalEmpty);
 
         // Non-blocking netpoll, unless an M is blocked in netpoll already.
         if self.sched.netpoll_inited && self.netpoll_any_waiters() && self.sched.netpoll_m.is_none()
@@ -254,9 +266,12 @@ impl World {
                 let d = self.decision(g, PickSource::Netpoll, false, trail);
                 return Found::Run { g, decision: d };
             }
-            trail.push(TrailStep::NetpollNothingReady {
-                waiters: self.netpoll.len() as u32,
-            });
+            self.note(
+                &mut trail,
+                TrailStep::NetpollNothingReady {
+                    waiters: self.netpoll.len() as u32,
+                },
+            );
         }
 
         // Work stealing, if this M spins already or spinning Ms are fewer
@@ -270,10 +285,13 @@ impl World {
             let outcome = self.steal_work(m, None, &mut trail);
             return self.after_steal(m, outcome, trail, poll_until_ns);
         }
-        trail.push(TrailStep::StealCapped {
-            nmspinning,
-            busy_ps,
-        });
+        self.note(
+            &mut trail,
+            TrailStep::StealCapped {
+                nmspinning,
+                busy_ps,
+            },
+        );
         self.give_up_p(m, poll_until_ns, trail)
     }
 
@@ -495,10 +513,13 @@ impl World {
                 visited += 1;
                 pos = (pos + inc) % n;
             }
-            trail.push(TrailStep::StealRoundEmpty {
-                round,
-                victims: n - 1,
-            });
+            self.note(
+                trail,
+                TrailStep::StealRoundEmpty {
+                    round,
+                    victims: n - 1,
+                },
+            );
         }
         self.charge_probes(m, probes);
         StealOutcome::Nothing {
@@ -548,7 +569,7 @@ impl World {
                 self.acquirep(m, p2);
                 self.become_spinning(m);
                 let (g, _) = self.global_batch(p2).expect("global queue is non-empty");
-                trail.push(TrailStep::GlobalEmpty);
+                self.note(&mut trail, TrailStep::GlobalEmpty);
                 let d = self.decision(g, PickSource::IdleRecheck, false, trail);
                 return Found::Run { g, decision: d };
             }

@@ -128,6 +128,8 @@ pub enum GcStage {
 /// The GC's per-goroutine state in the scheduler.
 #[derive(Clone, Debug, Default)]
 pub struct GcG {
+    /// The runtime work the G's current CPU segment is for.
+    pub work: Option<GcWork>,
     /// Objects left to allocate in the current `alloc` op, once it started.
     pub alloc_left: Option<u64>,
     /// The ring of each `alloc` op this G has run, by the op's pc.
@@ -153,6 +155,39 @@ pub struct WorkerRun {
     pub work_since_check_bytes: u64,
 }
 
+/// An `Option<u64>` in 8 bytes instead of 16, for fields every G carries
+/// (a million parked goroutines are a library scenario): `u64::MAX` stands
+/// for `None`, a value the fields never hold (a duration or a channel value
+/// token would need 2^64 of them).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptU64(u64);
+
+impl OptU64 {
+    pub const NONE: OptU64 = OptU64(u64::MAX);
+
+    pub fn get(self) -> Option<u64> {
+        (self.0 != u64::MAX).then_some(self.0)
+    }
+}
+
+impl From<Option<u64>> for OptU64 {
+    fn from(value: Option<u64>) -> Self {
+        match value {
+            Some(v) => {
+                debug_assert_ne!(v, u64::MAX, "OptU64 cannot hold u64::MAX");
+                OptU64(v)
+            }
+            None => OptU64::NONE,
+        }
+    }
+}
+
+impl std::fmt::Debug for OptU64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// One goroutine.
 #[derive(Clone, Debug)]
 pub struct G {
@@ -164,10 +199,8 @@ pub struct G {
     pub parent: Goid,
     /// Index of the next op in the program's flat ops.
     pub pc: u32,
-    /// Remaining iterations of each enclosing loop, innermost last.
-    pub loop_counters: Vec<u64>,
     /// Compute left in the current Compute op, once it has started.
-    pub compute_left_ns: Option<u64>,
+    pub compute_left_ns: OptU64,
     /// Spawns already done by the current Spawn op.
     pub spawned_in_op: u32,
     /// Set by sysmon's preemptone; cleared by execute.
@@ -176,23 +209,13 @@ pub struct G {
     pub preempt_slice_ns: u64,
     /// When the G last became runnable (for `/sched/latencies`).
     pub runnable_since_ns: u64,
-    /// For a sleeping G: when its timer is due (for sleep lateness).
-    pub sleep_due_ns: Option<u64>,
-    /// The M this G is locked to (LockOSThread).
-    pub lockedm: Option<MId>,
     /// Counts this G's selects; a select's sudogs carry it, so a waker can
     /// tell a live select wait from a stale one.
     pub select_epoch: u32,
-    /// Set by the waker: the case of the parked select that won.
-    pub select_won: Option<u32>,
-    /// The channel this select made for each `time.After` case, by case index.
-    pub select_after_chans: Vec<(u32, sim_core::ids::ChannelId)>,
     /// The value the last receive got (0 from a closed channel).
-    pub received: Option<u64>,
+    pub received: OptU64,
     /// A parked sender was woken by close: it panics when it runs.
     pub send_on_closed: bool,
-    /// Where a blocking sync operation stands (mutex slow path, semaphore).
-    pub sync_wait: Option<crate::sync::SyncWait>,
     /// When the G last parked (goroutine dumps show long waits).
     pub waiting_since_ns: u64,
     /// The program counter of the op the G is executing (or parked in).
@@ -212,14 +235,60 @@ pub struct G {
     pub run_ns: u64,
     /// Longest time this G waited for a mutex.
     pub max_mutex_wait_ns: u64,
-    /// The runtime work the G's current CPU segment is for.
-    pub gc_work: Option<GcWork>,
     /// The GC's per-goroutine state, for goroutines that allocate or run
     /// GC work (boxed: most goroutines never need it).
     pub gc: Option<Box<GcG>>,
     /// The preemption request came from a stop-the-world.
     pub preempt_stw: bool,
+    /// State only some goroutines use (see `GRare`); `None` until one does.
+    pub rare: Option<Box<GRare>>,
 }
+
+/// The part of a G that only some goroutines ever use: loops, sleeps,
+/// LockOSThread, selects and mutex waits. It lives out of line so that the
+/// G every goroutine pays for stays small (a million parked goroutines are
+/// a library scenario, and most goroutines use none of this). It is created
+/// on first use and stays with the G slot when the slot is reused.
+#[derive(Clone, Debug, Default)]
+pub struct GRare {
+    /// Remaining iterations of each enclosing loop, innermost last.
+    pub loop_counters: Vec<u64>,
+    /// For a sleeping G: when its timer is due (for sleep lateness).
+    pub sleep_due_ns: Option<u64>,
+    /// The M this G is locked to (LockOSThread).
+    pub lockedm: Option<MId>,
+    /// Set by the waker: the case of the parked select that won.
+    pub select_won: Option<u32>,
+    /// The channel this select made for each `time.After` case, by case index.
+    pub select_after_chans: Vec<(u32, sim_core::ids::ChannelId)>,
+    /// Where a blocking sync operation stands (mutex slow path, semaphore).
+    pub sync_wait: Option<crate::sync::SyncWait>,
+}
+
+impl GRare {
+    /// What a G without the state reads.
+    const NONE: GRare = GRare {
+        loop_counters: Vec::new(),
+        sleep_due_ns: None,
+        lockedm: None,
+        select_won: None,
+        select_after_chans: Vec::new(),
+        sync_wait: None,
+    };
+
+    /// Back to `NONE` for a new goroutine in a reused slot, keeping the
+    /// vectors' capacity.
+    pub fn reset(&mut self) {
+        self.loop_counters.clear();
+        self.sleep_due_ns = None;
+        self.lockedm = None;
+        self.select_won = None;
+        self.select_after_chans.clear();
+        self.sync_wait = None;
+    }
+}
+
+static NO_RARE: GRare = GRare::NONE;
 
 impl G {
     /// A fresh, dead G slot (Go's malg + `_Gidle → _Gdead`).
@@ -234,20 +303,14 @@ impl G {
             },
             parent: Goid(0),
             pc: 0,
-            loop_counters: Vec::new(),
-            compute_left_ns: None,
+            compute_left_ns: OptU64::NONE,
             spawned_in_op: 0,
             preempt: false,
             preempt_slice_ns: 0,
             runnable_since_ns: 0,
-            sleep_due_ns: None,
-            lockedm: None,
             select_epoch: 0,
-            received: None,
-            select_won: None,
-            select_after_chans: Vec::new(),
+            received: OptU64::NONE,
             send_on_closed: false,
-            sync_wait: None,
             waiting_since_ns: 0,
             op_pc: 0,
             tracking_seq: 0,
@@ -258,10 +321,25 @@ impl G {
             max_runnable_wait_ns: 0,
             run_ns: 0,
             max_mutex_wait_ns: 0,
-            gc_work: None,
             gc: None,
             preempt_stw: false,
+            rare: None,
         }
+    }
+
+    /// The rarely used state (empty defaults if the G never used it).
+    pub fn rare(&self) -> &GRare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// The rarely used state, created on first use.
+    pub fn rare_mut(&mut self) -> &mut GRare {
+        self.rare.get_or_insert_with(Default::default)
+    }
+
+    /// The M this G is locked to (LockOSThread).
+    pub fn lockedm(&self) -> Option<MId> {
+        self.rare().lockedm
     }
 
     /// The GC state, created on first use.
@@ -361,6 +439,16 @@ mod tests {
     fn an_illegal_transition_is_caught() {
         let mut g = G::new_dead();
         g.set_status(GStatus::Waiting(WaitReason::Sleep), 0);
+    }
+
+    #[test]
+    fn a_g_stays_small_enough_for_a_million_parked_goroutines() {
+        eprintln!("size_of::<G>() = {}", std::mem::size_of::<G>());
+        assert!(
+            std::mem::size_of::<G>() <= 160,
+            "{}",
+            std::mem::size_of::<G>()
+        );
     }
 
     #[test]

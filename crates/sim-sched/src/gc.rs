@@ -294,7 +294,7 @@ impl World {
     /// Starts CPU work `work` of `ns` for M `m`'s G.
     fn gc_work_start(&mut self, m: MId, work: GcWork, ns: u64) {
         let g = self.ms[m.index()].curg.expect("M runs a G");
-        self.gs[g.index()].gc_work = Some(work);
+        self.gs[g.index()].gc_mut().work = Some(work);
         self.compute_start(m, ns.max(1));
     }
 

@@ -288,7 +288,7 @@ impl World {
     /// `startlockedm`: M `m` picked `g`, which is locked to another M; give
     /// that M this P and stop.
     pub(crate) fn startlockedm(&mut self, m: MId, g: GIdx) {
-        let to = self.gs[g.index()].lockedm.expect("a locked G");
+        let to = self.gs[g.index()].lockedm().expect("a locked G");
         debug_assert_eq!(self.ms[to.index()].state, MState::LockedIdle);
         self.sched.nmidlelocked -= 1;
         let p = self.releasep(m);

@@ -17,7 +17,7 @@
 //! (goroutines blocked on objects unreachable from running goroutines),
 //! with program text standing in for reachability.
 
-use crate::g::{GIdx, GKind, GStatus};
+use crate::g::{G, GIdx, GKind, GStatus};
 use crate::world::World;
 use sim_core::ids::ProgramId;
 use sim_core::trace::WaitReason;
@@ -46,7 +46,7 @@ pub struct WaitRecord {
 
 /// An exited goroutine's worst waits, kept compactly (a program id, not its
 /// name) because a run may retire millions of goroutines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ExitedWaits {
     pub goid: u64,
     pub program: ProgramId,
@@ -57,6 +57,24 @@ pub struct ExitedWaits {
 /// Exited goroutines are remembered for starvation reports only if one of
 /// their waits reached this (so a million short-lived goroutines cost nothing).
 pub const WAIT_RECORD_FLOOR_NS: u64 = sim_core::time::MILLISECOND_NS;
+
+/// The record starvation reports keep of an exited goroutine, from its dead
+/// G slot: `None` unless it was a workload goroutine (not a fresh slot) and
+/// one of its waits reached `WAIT_RECORD_FLOOR_NS`.
+pub(crate) fn exited_waits(g: &G) -> Option<ExitedWaits> {
+    let GKind::User { program } = g.kind else {
+        return None;
+    };
+    let record = ExitedWaits {
+        goid: g.goid.0,
+        program,
+        max_runnable_wait_ns: g.max_runnable_wait_ns,
+        max_mutex_wait_ns: g.max_mutex_wait_ns,
+    };
+    let exited = g.status == GStatus::Dead && g.goid.0 != 0;
+    let worst = record.max_runnable_wait_ns.max(record.max_mutex_wait_ns);
+    (exited && worst >= WAIT_RECORD_FLOOR_NS).then_some(record)
+}
 
 /// A goroutine that can never run again.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -323,36 +341,49 @@ impl World {
         limit: usize,
     ) -> (usize, Vec<WaitRecord>) {
         let worst = |r: &ExitedWaits| r.max_runnable_wait_ns.max(r.max_mutex_wait_ns);
-        let mut all: Vec<ExitedWaits> = self
-            .stats
-            .exited_waits
-            .iter()
-            .filter(|r| worst(r) >= threshold_ns)
-            .copied()
-            .collect();
+        // The worst `limit` so far, in a max-heap on the listing order
+        // (worst wait first, then goid): its top is the first to drop when a
+        // worse one comes. Memory grows with `limit`, not with the million
+        // goroutines a run may have retired.
+        let mut total = 0;
+        let mut top = std::collections::BinaryHeap::new();
+        let mut consider = |r: ExitedWaits| {
+            if worst(&r) >= threshold_ns {
+                total += 1;
+                top.push((std::cmp::Reverse(worst(&r)), r.goid, r));
+                if top.len() > limit {
+                    top.pop();
+                }
+            }
+        };
+        for r in &self.stats.exited_waits {
+            consider(*r);
+        }
         for g in &self.gs {
             let GKind::User { program } = g.kind else {
                 continue;
             };
-            if g.status == GStatus::Dead || g.goid.0 == 0 {
+            if g.status == GStatus::Dead {
+                // Exited, its slot not reused yet.
+                if let Some(record) = exited_waits(g) {
+                    consider(record);
+                }
                 continue;
             }
-            let record = ExitedWaits {
+            if g.goid.0 == 0 {
+                continue;
+            }
+            consider(ExitedWaits {
                 goid: g.goid.0,
                 program,
                 max_runnable_wait_ns: g.max_runnable_wait_ns,
                 max_mutex_wait_ns: g.max_mutex_wait_ns,
-            };
-            if worst(&record) >= threshold_ns {
-                all.push(record);
-            }
+            });
         }
-        all.sort_by_key(|r| (std::cmp::Reverse(worst(r)), r.goid));
-        let total = all.len();
-        let top = all
+        let top = top
+            .into_sorted_vec()
             .into_iter()
-            .take(limit)
-            .map(|r| WaitRecord {
+            .map(|(_, _, r)| WaitRecord {
                 goid: r.goid,
                 program: self.program_name(r.program).to_string(),
                 max_runnable_wait_ns: r.max_runnable_wait_ns,

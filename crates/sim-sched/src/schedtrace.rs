@@ -85,7 +85,7 @@ impl World {
                     g.status.go_code(),
                     g.last_wait_reason,
                     m,
-                    g.lockedm.map_or("nil".to_string(), |m| m.0.to_string())
+                    g.lockedm().map_or("nil".to_string(), |m| m.0.to_string())
                 );
             }
         } else {

@@ -174,32 +174,30 @@ impl World {
         // Jain's index over the CPU time of each program's goroutines, where
         // a program ran at least two (1.0 = perfectly even).
         // Gs still alive count with what they have had so far.
-        let mut runs_by_program: Vec<(sim_core::ids::ProgramId, u64)> =
-            self.stats.exited_run_ns.clone();
+        let mut runs_by_program = self.stats.exited_run_ns.clone();
+        runs_by_program.resize(
+            runs_by_program.len().max(self.workload.programs.len()),
+            Default::default(),
+        );
         for g in &self.gs {
             if let crate::g::GKind::User { program } = g.kind
                 && g.status != crate::g::GStatus::Dead
                 && g.goid.0 != 0
             {
-                runs_by_program.push((program, g.run_ns));
+                runs_by_program[program.index()].add(g.run_ns);
             }
         }
         for (pi, program) in self.workload.programs.iter().enumerate() {
-            let runs: Vec<f64> = runs_by_program
-                .iter()
-                .filter(|(p, _)| p.index() == pi)
-                .map(|(_, ns)| *ns as f64)
-                .collect();
-            let sum: f64 = runs.iter().sum();
-            let sum_sq: f64 = runs.iter().map(|x| x * x).sum();
-            if runs.len() >= 2 && sum_sq > 0.0 {
+            let runs = runs_by_program[pi];
+            let (sum, sum_sq) = (runs.sum_ns, runs.sum_sq_ns);
+            if runs.count >= 2 && sum_sq > 0.0 {
                 model_only.insert(
                     format!(
                         "{}{}:jain-index",
                         metrics::MODEL_FAIRNESS_PREFIX,
                         program.name
                     ),
-                    MetricValue::Float(sum * sum / (runs.len() as f64 * sum_sq)),
+                    MetricValue::Float(sum * sum / (runs.count as f64 * sum_sq)),
                 );
             }
         }

@@ -174,7 +174,7 @@ impl World {
             s.waiters.push_back(g);
         }
         let now = self.now_ns;
-        self.gs[g.index()].sync_wait = Some(SyncWait::Sema {
+        self.gs[g.index()].rare_mut().sync_wait = Some(SyncWait::Sema {
             sema,
             lifo,
             ticket: false,
@@ -197,7 +197,8 @@ impl World {
         if ticket {
             s.count -= 1;
         }
-        if let Some(SyncWait::Sema { ticket: t, .. }) = &mut self.gs[g.index()].sync_wait {
+        if let Some(SyncWait::Sema { ticket: t, .. }) = &mut self.gs[g.index()].rare_mut().sync_wait
+        {
             *t = ticket;
         }
         self.ready(g, p, None);
@@ -215,7 +216,7 @@ impl World {
             reason,
             since_ns,
             then,
-        }) = self.gs[g.index()].sync_wait.take()
+        }) = self.gs[g.index()].rare_mut().sync_wait.take()
         else {
             unreachable!("sema_resume without a semaphore wait");
         };
@@ -235,7 +236,7 @@ impl World {
             } else {
                 s.waiters.push_back(g);
             }
-            self.gs[g.index()].sync_wait = Some(SyncWait::Sema {
+            self.gs[g.index()].rare_mut().sync_wait = Some(SyncWait::Sema {
                 sema,
                 lifo,
                 ticket: false,
@@ -281,7 +282,7 @@ impl World {
     /// The fast path, or a step of `lockSlow`.
     fn mutex_lock_step(&mut self, m: MId, mutex: MutexRef) -> OpResult {
         let g = self.curg_of(m);
-        match self.gs[g.index()].sync_wait {
+        match self.gs[g.index()].rare().sync_wait {
             Some(SyncWait::Sema { .. }) => match self.sema_resume(m) {
                 Err(parked) => parked,
                 Ok(then) => {
@@ -297,7 +298,7 @@ impl World {
                     mu.locked = true;
                     return OpResult::Continue;
                 }
-                self.gs[g.index()].sync_wait = Some(SyncWait::MutexLock {
+                self.gs[g.index()].rare_mut().sync_wait = Some(SyncWait::MutexLock {
                     mutex,
                     iter: 0,
                     awoke: false,
@@ -318,7 +319,7 @@ impl World {
             awoke,
             starving,
             wait_start_ns,
-        }) = self.gs[g.index()].sync_wait
+        }) = self.gs[g.index()].rare().sync_wait
         else {
             unreachable!("lock_slow without lockSlow state");
         };
@@ -330,7 +331,7 @@ impl World {
                 mu.woken = true;
                 awoke = true;
             }
-            self.gs[g.index()].sync_wait = Some(SyncWait::MutexLock {
+            self.gs[g.index()].rare_mut().sync_wait = Some(SyncWait::MutexLock {
                 mutex,
                 iter: iter + 1,
                 awoke,
@@ -356,7 +357,7 @@ impl World {
             mu.woken = false;
         }
         if !old_locked && !old_starving {
-            self.gs[g.index()].sync_wait = None;
+            self.gs[g.index()].rare_mut().sync_wait = None;
             if let Some(since) = wait_start_ns {
                 self.record_mutex_wait(g, since);
             }
@@ -364,7 +365,7 @@ impl World {
         }
         let lifo = wait_start_ns.is_some();
         let wait_start_ns = Some(wait_start_ns.unwrap_or(self.now_ns));
-        self.gs[g.index()].sync_wait = None;
+        self.gs[g.index()].rare_mut().sync_wait = None;
         let reason = WaitReason::SyncMutexLock;
         match self.semacquire(
             m,
@@ -402,13 +403,13 @@ impl World {
             if !starving || last_waiter {
                 mu.starving = false;
             }
-            self.gs[g.index()].sync_wait = None;
+            self.gs[g.index()].rare_mut().sync_wait = None;
             if let Some(since) = wait_start_ns {
                 self.record_mutex_wait(g, since);
             }
             return OpResult::Continue;
         }
-        self.gs[g.index()].sync_wait = Some(SyncWait::MutexLock {
+        self.gs[g.index()].rare_mut().sync_wait = Some(SyncWait::MutexLock {
             mutex,
             iter: 0,
             awoke: true,
@@ -450,7 +451,7 @@ impl World {
     /// `RLock`.
     pub(crate) fn rw_rlock(&mut self, m: MId, rw: RwMutexId) -> OpResult {
         let g = self.curg_of(m);
-        if self.gs[g.index()].sync_wait.is_some() {
+        if self.gs[g.index()].rare().sync_wait.is_some() {
             return match self.sema_resume(m) {
                 Err(parked) => parked,
                 Ok(_) => OpResult::Continue,
@@ -495,7 +496,7 @@ impl World {
         if let Some(SyncWait::Sema {
             sema: SemaRef::RwWriter(_),
             ..
-        }) = self.gs[g.index()].sync_wait
+        }) = self.gs[g.index()].rare().sync_wait
         {
             return match self.sema_resume(m) {
                 Err(parked) => parked,

@@ -218,7 +218,9 @@ impl World {
     /// signal lands if asynchronous preemption is on. Runtime work (an
     /// allocation batch, an assist, a mark drain) is not interrupted.
     pub(crate) fn interrupt_compute_for_preempt(&mut self, m: MId, g: crate::g::GIdx) {
-        if self.ms[m.index()].state != MState::RunningG || self.gs[g.index()].gc_work.is_some() {
+        if self.ms[m.index()].state != MState::RunningG
+            || self.gs[g.index()].gc_get(|x| x.work.is_some())
+        {
             return;
         }
         let pc = self.gs[g.index()].pc as usize;

@@ -126,12 +126,36 @@ pub(crate) struct Stats {
     /// The longest any goroutine waited runnable, and for a mutex.
     pub max_runnable_wait_ns: u64,
     pub max_mutex_wait_ns: u64,
-    /// CPU time of each goroutine that exited, with its program.
-    pub exited_run_ns: Vec<(sim_core::ids::ProgramId, u64)>,
+    /// The CPU time of the goroutines that exited, summed per program (by
+    /// program index), for the fairness index; sums, not a list, because a
+    /// run may retire millions of goroutines.
+    pub exited_run_ns: Vec<RunTotals>,
     /// `/sched/goroutines` as main saw it just before returning.
     pub goroutines_at_main_return: Option<u64>,
-    /// Exited goroutines whose worst wait reached `WAIT_RECORD_FLOOR_NS`.
+    /// Exited goroutines whose worst wait reached `WAIT_RECORD_FLOOR_NS`
+    /// and whose G slot was reused since (a dead slot keeps its goroutine's
+    /// figures until then).
     pub exited_waits: Vec<crate::report::ExitedWaits>,
+}
+
+/// The CPU times of some goroutines, as Jain's fairness index needs them:
+/// how many, their sum and the sum of their squares (nanoseconds as `f64`),
+/// added in the order the goroutines are counted, so the float sums are the
+/// same as summing a list of them in that order.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RunTotals {
+    pub count: u64,
+    pub sum_ns: f64,
+    pub sum_sq_ns: f64,
+}
+
+impl RunTotals {
+    pub fn add(&mut self, run_ns: u64) {
+        let x = run_ns as f64;
+        self.count += 1;
+        self.sum_ns += x;
+        self.sum_sq_ns += x * x;
+    }
 }
 
 /// The simulated process.
@@ -631,7 +655,13 @@ impl World {
     /// `tracking_seq` is newproc1's random byte for latency sampling.
     pub(crate) fn alloc_g(&mut self, p: PId, kind: GKind, parent: Goid, tracking_seq: u8) -> GIdx {
         let gi = match self.gfget(p) {
-            Some(gi) => gi,
+            Some(gi) => {
+                // The exited goroutine's waits outlive its slot.
+                if let Some(record) = crate::report::exited_waits(&self.gs[gi.index()]) {
+                    self.stats.exited_waits.push(record);
+                }
+                gi
+            }
             None => {
                 self.gs.push(G::new_dead());
                 GIdx((self.gs.len() - 1) as u32)
@@ -651,24 +681,20 @@ impl World {
         g.kind = kind;
         g.parent = parent;
         g.pc = 0;
-        g.loop_counters.clear();
-        g.compute_left_ns = None;
+        g.compute_left_ns = crate::g::OptU64::NONE;
         g.spawned_in_op = 0;
         g.preempt = false;
         g.preempt_slice_ns = 0;
-        g.sleep_due_ns = None;
-        g.lockedm = None;
         g.last_wait_reason = WaitReason::Zero;
-        g.select_won = None;
-        g.select_after_chans.clear();
         g.send_on_closed = false;
-        g.received = None;
-        g.sync_wait = None;
+        g.received = crate::g::OptU64::NONE;
+        if let Some(rare) = g.rare.as_deref_mut() {
+            rare.reset();
+        }
         g.op_pc = 0;
         g.run_ns = 0;
         g.max_runnable_wait_ns = 0;
         g.max_mutex_wait_ns = 0;
-        g.gc_work = None;
         g.gc = None;
         g.preempt_stw = false;
         g.start_tracking(tracking_seq);
