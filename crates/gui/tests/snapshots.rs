@@ -37,7 +37,7 @@ fn scheduler_view_of_a_steal() {
     let mut harness = window(
         "steal-imbalance",
         Tab::Scheduler,
-        &[Pending::StepTo(StepKind::Steal), Pending::Steps(20)],
+        &[Pending::At(50_000), Pending::StepTo(StepKind::Steal)],
     );
     harness.snapshot("scheduler_steal_imbalance");
 }
