@@ -95,65 +95,16 @@ fn grown_stacks_are_stack_in_use() {
     assert!(stacks < 1_100 * 128 * 1024, "{stacks}");
 }
 
-/// Real go1.27.3 on the reference machine (2 CPUs, GOMAXPROCS=2), each
-/// library scenario's generated program run 5 times through gmpsim's runner,
-/// every run started after 3 s of quiet (other processes 0.00-0.08 CPU-s/s):
-///
-/// | scenario             | GC cycles mean [min-max]  | median goal MiB mean [min-max] |
-/// |----------------------|---------------------------|--------------------------------|
-/// | alloc-steady-gogc50  | 101.25 [98-102] (4 quiet runs; a 5th under 0.96 CPU-s/s of load gave 88) | 15.8 [15-16] |
-/// | alloc-steady         | 45.2 [44-47]              | 23.8 [23-24]                   |
-/// | alloc-steady-gogc200 | 23.8 [21-25]              | 38.2 [37-42]                   |
-///
-/// (An earlier measurement quoted in the issue, 105.7 / 56.3 / 28.4 cycles
-/// and 15.7 / 21.7 / 34.3 MiB, did not reproduce at GOGC=100 and 200, with
-/// this harness or with a hand-written program; see the closing note.)
-///
-/// The issue asks for cycles within ±10% (±15% at GOGC=200) and goals within
-/// ±5%. The cycles meet it (model 100 / 43 / 25: -1.2% / -4.9% / +5.0%).
-/// The goals are at the edge: the model's 15 / 25 / 37 MiB are -5.1% /
-/// +5.0% / -3.1% from the real means, each within one MiB (the real
-/// medians are whole MiB, gctrace's precision, and spread 15-16, 23-24 and
-/// 37-42 MiB). This test guards the goals at ±10% against regressions; the
-/// closing note reports the ±5% criterion as not met at GOGC=50.
-#[test]
-#[ignore = "512 MiB allocation loops: run in release with `cargo test --release -- --ignored`"]
-fn steady_allocation_cycles_and_goals_follow_real_go() {
-    let real = [
-        ("alloc-steady-gogc50", 101.25, 0.10, 15.8),
-        ("alloc-steady", 45.2, 0.10, 23.8),
-        ("alloc-steady-gogc200", 23.8, 0.15, 38.2),
-    ];
-    let mut report = Vec::new();
-    for (name, real_cycles, cycle_tolerance, real_goal_mib) in real {
-        let s = run(name, "").summary();
-        let cycles = float(&s, metrics::GC_CYCLES_TOTAL);
-        let goal_mib = float(&s, metrics::GMPSIM_GC_GOAL_MEDIAN) / (1u64 << 20) as f64;
-        let cycle_error = cycles / real_cycles - 1.0;
-        let goal_error = goal_mib / real_goal_mib - 1.0;
-        report.push(format!(
-            "{name}: {cycles} cycles (real {real_cycles}, {:+.1}%), goal {goal_mib} MiB (real {real_goal_mib}, {:+.1}%)",
-            cycle_error * 100.0,
-            goal_error * 100.0
-        ));
-        assert!(
-            cycle_error.abs() <= cycle_tolerance && goal_error.abs() <= 0.10,
-            "{}",
-            report.join("\n")
-        );
-    }
-    eprintln!("{}", report.join("\n"));
-}
-
-/// Real go1.27.3, 5 quiet runs each (as above): the GC CPU limiter never
-/// engaged (`/gc/limiter/last-enabled:gc-cycle` 0 in every run), because
-/// with one allocating goroutine on two Ps the spare P marks in its
-/// idle-priority worker, whose time the limiter leaves out.
-/// memlimit-gogc-off: 98.6 [98-100] cycles, GCCPUFraction 0.150;
-/// memlimit-death-spiral: 128.2 [118-139] cycles, GCCPUFraction 0.316.
-/// With one P (memlimit-death-spiral-p1, 5 quiet runs) the limiter engaged
-/// in every run: last enabled in cycle 58.2 [55-62] of 57.4 [54-61],
-/// GCCPUFraction 0.697.
+/// Real go1.27.3 on the reference machine (validation/baselines, recorded
+/// 2026-12-01, 5 quiet runs each): the GC CPU limiter never engaged
+/// (`/gc/limiter/last-enabled:gc-cycle` 0 in every run), because with one
+/// allocating goroutine on two Ps the spare P marks in its idle-priority
+/// worker, whose time the limiter leaves out.
+/// memlimit-gogc-off: 100.8 [98-104] cycles, GCCPUFraction 0.158;
+/// memlimit-death-spiral: 122.8 [113-131] cycles, GCCPUFraction 0.241
+/// (1.5 times as much; 2.1 times on the AMD host of the earlier baselines).
+/// With one P (memlimit-death-spiral-p1) the limiter engaged in every run:
+/// last enabled in cycle 54.4 [53-56] of 53.4 [52-55], GCCPUFraction 0.734.
 #[test]
 #[ignore = "long allocation loops: run in release with `cargo test --release -- --ignored`"]
 fn the_cpu_limiter_engages_where_real_go_engages_it_and_only_there() {
@@ -175,12 +126,14 @@ fn the_cpu_limiter_engages_where_real_go_engages_it_and_only_there() {
         );
         fractions.push(fraction);
     }
-    // As in Go, the live heap near the limit costs a larger share of the CPU
-    // than the same limit with half the live heap. (The cycle counts, 86 and
-    // 81 against real 98.6 and 128.2, do not follow: see the closing note.)
-    assert!(fractions[1] > 2.0 * fractions[0], "{fractions:?}");
+    // As in Go, the live heap near the limit costs a clearly larger share of
+    // the CPU than the same limit with half the live heap (real: 1.5 times).
+    // The cycle counts do not follow (model 87 and 80 against real 100.8 and
+    // 122.8): the model's marking on two Ps is too smooth (ARCHITECTURE.md,
+    // mark work distribution).
+    assert!(fractions[1] > 1.3 * fractions[0], "{fractions:?}");
     // On one P the limiter engages, as in every real run, in the run's last
-    // cycles (real: last enabled in cycle 55-62 of 54-61 cycles).
+    // cycles (real: last enabled in cycle 53-56 of 52-55 cycles).
     let s = run("memlimit-death-spiral-p1", "").summary();
     let cycles = s.count(metrics::GC_CYCLES_TOTAL).unwrap();
     let last = s.count(metrics::GC_LIMITER_LAST_ENABLED).unwrap();
