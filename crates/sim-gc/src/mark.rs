@@ -26,8 +26,10 @@
 //! Simplified: one global grey list (LIFO) instead of per-P `gcWork` buffers,
 //! and write-barrier shades go to it at once instead of through the per-P
 //! `wbBuf`; Green Tea's span-at-a-time scanning order is not modelled (the set
-//! of objects marked and the work counted are the same); a stack is scanned
-//! without suspending its goroutine (the scheduler charges the cost).
+//! of objects marked is the same; the scan work counted is each object's
+//! pointer words, as Go's sparse span scan and `scanobject` count it, while
+//! Go's dense span scan on AVX-512 hosts counts whole objects); a stack is
+//! scanned without suspending its goroutine (the scheduler charges the cost).
 
 use crate::collector::{Gc, GcPhase};
 

@@ -308,9 +308,9 @@ fn gogc_off_with_a_memory_limit_paces_to_the_limit_goal() {
 
 /// The shape of the acceptance scenario (one goroutine, 512 MiB of
 /// 64-byte objects, a ring of 8 MiB live) with a crude stand-in scheduler.
-/// Real go1.27.3 on the reference machine: GOGC=50 → 112.8 cycles,
-/// GOGC=100 → 57.2, GOGC=200 → 28.4; median goal 15 / 21 / 34 MiB
-/// (validation/baselines, 2026-12-01). `gmpsim validate` judges the
+/// Real go1.27.3 on the reference machine: GOGC=50 → 111.6 cycles,
+/// GOGC=100 → 58.6, GOGC=200 → 28.4; median goal 15.0 / 20.8 / 33.2 MiB
+/// (validation/baselines, 2026-12-02). `gmpsim validate` judges the
 /// integrated model against those; here only the order of magnitude and the
 /// halving with GOGC are checked, since the costs are made up.
 #[test]

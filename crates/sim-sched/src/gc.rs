@@ -360,7 +360,9 @@ impl World {
             return;
         }
         let batch = left.min(self.alloc_batch_objects(shape));
-        let barrier = self.gc.phase != sim_gc::GcPhase::Off;
+        // While the GC marks, the write barrier is on and allocation is
+        // black (the phase at the batch's start decides for the batch).
+        let marking = self.gc.phase != sim_gc::GcPhase::Off;
         let stores_per_object = u64::from(keep > 0) + u64::from(link);
         let os_before = self.os_memory_work();
         let out = self.gc.alloc_loop(p, key, ring, shape, link, batch);
@@ -385,8 +387,16 @@ impl World {
             return;
         }
         let mut ns = self.alloc_cost_ns(shape, &out) + os_ns;
-        if barrier {
-            ns += out.allocated * stores_per_object * self.config.cost.write_barrier_ns;
+        if marking {
+            let c = &self.config.cost;
+            ns += out.allocated * stores_per_object * c.write_barrier_ns;
+            let tiny = matches!(
+                sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()),
+                sim_gc::sizeclass::AllocRoute::Tiny
+            );
+            if !tiny {
+                ns += out.allocated * c.malloc_marking_ns;
+            }
         }
         self.gc_work_start(m, GcWork::Alloc { stop }, ns);
     }

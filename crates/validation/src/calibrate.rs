@@ -30,12 +30,20 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sort"
 	"sync"
 	"testing"
 	"time"
 )
 
 var sink any
+
+// sinkPtrs and sinkNode keep what the malloc loops allocate reachable without
+// an interface conversion, which would allocate a slice header as well.
+var (
+	sinkPtrs []*int
+	sinkNode *node
+)
 
 type node struct {{
 	next *node
@@ -80,6 +88,89 @@ func mallocTime(size int, alloc func()) float64 {{
 		}}
 	}}
 	return best
+}}
+
+// batchTime runs body in batches of 1024 iterations for 2 ms and returns the
+// 25th percentile of ns per iteration over the batches (a batch the OS
+// interrupted is slower, not more work).
+func batchTime(body func(i int)) float64 {{
+	var per []float64
+	end := time.Now().Add(2 * time.Millisecond)
+	i := 0
+	for time.Now().Before(end) {{
+		t := time.Now()
+		for k := 0; k < 1024; k++ {{
+			body(i)
+			i++
+		}}
+		per = append(per, float64(time.Since(t).Nanoseconds())/1024)
+	}}
+	sort.Float64s(per)
+	return per[len(per)/4]
+}}
+
+// duringMark times measure while a GC cycle marks. Another goroutine starts
+// the cycle and waits for it; with one P and this goroutine not yielding,
+// only this goroutine's own assists advance the mark meanwhile, so the
+// whole measurement falls inside the mark phase.
+func duringMark(measure func() float64) float64 {{
+	done := make(chan struct{{}})
+	go func() {{
+		runtime.GC()
+		close(done)
+	}}()
+	runtime.Gosched() // the other goroutine starts the cycle, then parks
+	v := measure()
+	<-done
+	return v
+}}
+
+// markingCosts measures what allocating and storing pointers cost extra while
+// the GC marks, over a live heap of 2^20 64-byte objects and a ring of 2^17
+// slots, as alloc-steady's loop: malloc_marking is a 64-byte allocation
+// during mark minus outside; store_marking is the ring store of a new object
+// over one allocated 2^17 iterations earlier, during mark minus outside,
+// minus the allocation's own difference. GOGC=1600 keeps the assist debt of
+// the allocation loops negligible. Each is the median of five rounds.
+func markingCosts() {{
+	debug.SetGCPercent(1600)
+	pool := make([]*node, 1<<20)
+	for i := range pool {{
+		pool[i] = new(node)
+		if i > 0 {{
+			pool[i].next = pool[i-1]
+		}}
+	}}
+	ring := make([]*node, 1<<17)
+	copy(ring, pool)
+	alloc := func() float64 {{
+		return batchTime(func(int) {{ sinkNode = new(node) }})
+	}}
+	allocStore := func() float64 {{
+		return batchTime(func(i int) {{ ring[i&(1<<17-1)] = new(node) }})
+	}}
+	var mallocExtra, storeExtra []float64
+	for r := 0; r < 5; r++ {{
+		runtime.GC()
+		aOut := alloc()
+		runtime.GC()
+		aIn := duringMark(alloc)
+		runtime.GC()
+		sOut := allocStore()
+		runtime.GC()
+		sIn := duringMark(allocStore)
+		mallocExtra = append(mallocExtra, aIn-aOut)
+		storeExtra = append(storeExtra, (sIn-sOut)-(aIn-aOut))
+	}}
+	sort.Float64s(mallocExtra)
+	sort.Float64s(storeExtra)
+	report("malloc_marking", mallocExtra[2])
+	report("store_marking", storeExtra[2])
+	sinkNode = nil
+	runtime.KeepAlive(pool)
+	runtime.KeepAlive(ring)
+	debug.SetGCPercent(-1)
+	runtime.GC()
 }}
 
 // markTime builds a live heap of n objects (small or big), and times a forced
@@ -161,8 +252,10 @@ func main() {{
 	}})))
 	report("malloc_tiny", mallocTime(8, func() {{ sink = new(int64) }}))
 	for _, size := range []int{{{sizes}}} {{
-		report(fmt.Sprintf("malloc_%d", size), mallocTime(size, func() {{ sink = make([]*int, size/8) }}))
+		report(fmt.Sprintf("malloc_%d", size), mallocTime(size, func() {{ sinkPtrs = make([]*int, size/8) }}))
 	}}
+	sinkPtrs = nil
+	markingCosts()
 	debug.SetGCPercent(100)
 	report("stw_readmemstats", ns(testing.Benchmark(func(b *testing.B) {{
 		var ms runtime.MemStats
@@ -393,6 +486,22 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             fitted_ns: a + b * kib,
         });
     }
+    let mm = get("malloc_marking")?;
+    set(
+        "malloc_marking_ns",
+        &mut m.malloc_marking_ns,
+        d.malloc_marking_ns,
+        mm,
+        format!("64 B malloc during mark minus outside: {mm:.1} ns"),
+    );
+    let wb = get("store_marking")?;
+    set(
+        "write_barrier_ns",
+        &mut m.write_barrier_ns,
+        d.write_barrier_ns,
+        wb,
+        format!("ring store over an old object during mark minus outside: {wb:.1} ns"),
+    );
     let stw = get("stw_gc_pause")?;
     set(
         "stw_sweep_termination_ns",
@@ -563,7 +672,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nstw_gc_pause 15000\nsweep_span 250\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -579,6 +688,8 @@ mod tests {
         assert_eq!(m.mark_ns_per_object, 10);
         assert_eq!(m.mark_ns_per_kib, 50);
         assert_eq!(m.sweep_span_ns, 250);
+        assert_eq!(m.malloc_marking_ns, 21);
+        assert_eq!(m.write_barrier_ns, 17);
         assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
         assert!(
             residuals
