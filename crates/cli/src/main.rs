@@ -135,9 +135,10 @@ gmpsim calibrate --out host.toml && gmpsim validate --cost-model host.toml"
     )]
     Validate(validate::ValidateArgs),
     /// Run Go micro-benchmarks on this machine (go statement, channel hand-off,
-    /// mutex, Gosched, malloc by size, GC mark, sweep, STW), fit the cost
-    /// model to them, print the fit and its residuals, and write it to a file
-    /// that `--cost-model FILE` reads. The committed default is not changed.
+    /// mutex, Gosched, malloc by size, allocation while the GC marks, GC mark,
+    /// sweep, STW), fit the cost model to them, print the fit and its
+    /// residuals, and write it to a file that `--cost-model FILE` reads. The
+    /// committed default is not changed.
     #[command(
         after_help = "Examples:\n  gmpsim calibrate\n  gmpsim calibrate --out this-host.toml\n  \
 gmpsim run alloc-steady --cost-model this-host.toml"

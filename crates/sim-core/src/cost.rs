@@ -124,7 +124,8 @@ pub struct CostModel {
     /// assist-credit path. `gmpsim calibrate` measures it as a loop of
     /// 64-byte allocations during a mark phase (one P, GOGC=1600, so that
     /// the loop owes almost no assist work) minus the same loop outside.
-    /// Tiny allocations that fit the current 16-byte block are not charged.
+    /// Allocations on the tiny path (noscan, under 16 B) are not charged,
+    /// not even the one that starts a new 16-byte block.
     pub malloc_marking_ns: u64,
     /// Mark work per KiB scanned (heap objects, stacks, globals).
     pub mark_ns_per_kib: u64,

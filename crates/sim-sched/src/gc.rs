@@ -254,14 +254,29 @@ impl World {
             + work.large_objects_scanned * c.mark_ns_per_large_object
     }
 
-    /// CPU time of a batch of allocations of `shape`.
-    fn alloc_cost_ns(&self, shape: ObjectShape, out: &AllocLoopOutcome) -> u64 {
+    /// CPU time of a batch of allocations of `shape`, each object making
+    /// `stores_per_object` pointer stores; `marking`: the GC marked when the
+    /// batch started, so the write barrier is on and allocation is black.
+    fn alloc_cost_ns(
+        &self,
+        shape: ObjectShape,
+        out: &AllocLoopOutcome,
+        marking: bool,
+        stores_per_object: u64,
+    ) -> u64 {
         let c = &self.config.cost;
-        let per_object = match sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()) {
+        let route = sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan());
+        let mut per_object = match route {
             sim_gc::sizeclass::AllocRoute::Tiny => c.malloc_tiny_ns,
             sim_gc::sizeclass::AllocRoute::Large { .. } => c.malloc_large_ns,
             _ => c.malloc_small_ns,
         };
+        if marking {
+            per_object += stores_per_object * c.write_barrier_ns;
+            if !matches!(route, sim_gc::sizeclass::AllocRoute::Tiny) {
+                per_object += c.malloc_marking_ns;
+            }
+        }
         out.allocated * per_object
             + out.slot_bytes * c.malloc_ns_per_kib / 1024
             + out.spans_refilled * c.mcache_refill_ns
@@ -360,8 +375,7 @@ impl World {
             return;
         }
         let batch = left.min(self.alloc_batch_objects(shape));
-        // While the GC marks, the write barrier is on and allocation is
-        // black (the phase at the batch's start decides for the batch).
+        // The phase at the batch's start decides the batch's costs.
         let marking = self.gc.phase != sim_gc::GcPhase::Off;
         let stores_per_object = u64::from(keep > 0) + u64::from(link);
         let os_before = self.os_memory_work();
@@ -386,18 +400,7 @@ impl World {
             self.assist(m);
             return;
         }
-        let mut ns = self.alloc_cost_ns(shape, &out) + os_ns;
-        if marking {
-            let c = &self.config.cost;
-            ns += out.allocated * stores_per_object * c.write_barrier_ns;
-            let tiny = matches!(
-                sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()),
-                sim_gc::sizeclass::AllocRoute::Tiny
-            );
-            if !tiny {
-                ns += out.allocated * c.malloc_marking_ns;
-            }
-        }
+        let ns = self.alloc_cost_ns(shape, &out, marking, stores_per_object) + os_ns;
         self.gc_work_start(m, GcWork::Alloc { stop }, ns);
     }
 
