@@ -264,7 +264,7 @@ fn mark(c: &mut Criterion) {
                 gc.gc_start(1_000, GcTrigger::Cycle { n })
                     .expect("a forced cycle starts");
                 gc.sweep_termination_done(2_000, stw(1_000));
-                let drained = gc.mark_worker_drain(u64::MAX);
+                let drained = gc.mark_worker_drain(PId(0), u64::MAX);
                 assert!(drained.mark_done_ready);
                 black_box(gc)
             },

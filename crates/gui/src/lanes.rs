@@ -305,6 +305,7 @@ impl Lanes {
                 | TraceEvent::MExit { .. }
                 | TraceEvent::RunqSpill { .. }
                 | TraceEvent::GcStart { .. }
+                | TraceEvent::GcMarkDoneRound { .. }
                 | TraceEvent::GcDone { .. }
                 | TraceEvent::Exit { .. } => {}
             }

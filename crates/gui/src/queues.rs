@@ -122,6 +122,11 @@ pub fn m_line(world: &World, m: &sim_sched::m::M) -> String {
         }
         MState::Stw { stopped: false } => on_p("stopping the world".to_string()),
         MState::Stw { stopped: true } => on_p("holding the world stopped".to_string()),
+        MState::SafePointWait => format!(
+            "{} holding {} waits in gcMarkDone's ragged barrier for the other Ps to flush",
+            g.map_or("?".to_string(), |g| g.to_string()),
+            m.p.map_or("?".to_string(), |p| p.to_string())
+        ),
     };
     if let Some(locked) = m.lockedg {
         line.push_str(&format!(", locked to {}", goid(world, locked)));

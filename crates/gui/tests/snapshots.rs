@@ -55,8 +55,9 @@ fn why_panel_after_sysmon_preempts_a_tight_loop() {
     harness.snapshot("why_starvation_tight_loop");
 }
 
-/// The first cycle as its mark ends: every live object black, the world
-/// stopping for mark termination.
+/// The first cycle as its mark ends: every live object black, the first
+/// round of gcMarkDone's ragged barrier just over (it found work flushed
+/// since marking began, so a second round runs before mark termination).
 #[test]
 fn gc_view_as_the_first_mark_ends() {
     let mut harness = window(

@@ -200,11 +200,15 @@ ops = [
         per_run >= 0.5 * mib && per_run <= 4.0 * mib,
         "released {at_once} B at once, {after_50ms} B after 50 ms"
     );
-    // After its 1 s sleep it runs again and releases as much again.
+    // After its 1 s sleep it runs again. Its PI controller measured about
+    // 0.05% of the CPU over that second against a 1% target; over a period
+    // that long the integral term jumps (kp × period / ti ≈ 100 per unit of
+    // error), the sleep ratio goes to about 1, and the scavenger works about
+    // as long as it sleeps until the dead heap's pages are all returned.
     let second = after_1500ms - after_50ms;
     assert!(
-        (second - per_run).abs() <= 0.1 * per_run,
-        "first run {per_run} B, second {second} B"
+        second > 10.0 * per_run && after_1500ms >= 28.0 * mib,
+        "first run {per_run} B, second {second} B (at once {at_once}, 50 ms {after_50ms}, 1.5 s {after_1500ms})"
     );
 }
 
@@ -235,5 +239,56 @@ ops = [ { op = "alloc", size = "64B", count = 1000, keep = 10 } ]
         s.count("/memory/classes/heap/stacks:bytes"),
         Some(expected),
         "{threads} threads, {goroutines} goroutines"
+    );
+}
+
+/// gcMarkDone's ragged barrier in alloc-steady: whenever marking looks done,
+/// every P must flush its buffers at a safe point, which stops the
+/// allocating goroutine (to the global queue, as gopreempt_m does); mark
+/// termination follows only a round in which no object turned grey.
+#[test]
+fn mark_termination_follows_a_ragged_barrier_round_that_found_no_new_work() {
+    use sim_core::trace::{StopReason, TraceEvent};
+    let scenario = library::get("alloc-steady").unwrap();
+    let mut world = World::new(
+        &scenario.workload,
+        SimConfig {
+            seed: 1,
+            runtime: scenario.runtime.clone(),
+            cost: CostModel::default(),
+            record_trace: true,
+        },
+    );
+    assert_eq!(world.run().exit_code, 0);
+    let (mut cycles, mut rounds, mut restarts, mut safe_point_stops) = (0, 0, 0, 0);
+    let mut last_round_flushed = None;
+    for r in world.trace() {
+        match &r.event {
+            TraceEvent::GcMarkDoneRound { flushed, .. } => {
+                rounds += 1;
+                restarts += *flushed as u32;
+                last_round_flushed = Some(*flushed);
+            }
+            TraceEvent::GoStop {
+                reason: StopReason::SafePoint,
+                ..
+            } => safe_point_stops += 1,
+            TraceEvent::GcDone { .. } => {
+                cycles += 1;
+                assert_eq!(
+                    last_round_flushed.take(),
+                    Some(false),
+                    "cycle {cycles} ended without a clean round"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(cycles > 40, "{cycles} cycles");
+    assert!(rounds >= 2 * cycles, "{rounds} rounds for {cycles} cycles");
+    assert!(restarts >= cycles, "{restarts} rounds found work");
+    assert!(
+        safe_point_stops >= cycles,
+        "{safe_point_stops} safe-point stops"
     );
 }

@@ -18,9 +18,10 @@
 //!
 //! Simplified: the pre-STW sweeping loop of `gcStart` runs inside
 //! [`Gc::gc_start`] (its spans are reported apart from the in-STW ones so they
-//! can be charged before the pause); the ragged barrier of `gcMarkDone` and the
-//! restart of mark termination are not needed because the model has no per-P
-//! buffers that could hide work; `forEachP`'s mcache flush happens at the end of
+//! can be charged before the pause); `gcMarkDone`'s ragged barrier is driven by the
+//! scheduler (`forEachP` needs safe points), this module gives it the flush
+//! and the `flushedWork` flag ([`Gc::ragged_barrier_flush`],
+//! [`Gc::take_flushed_work`]); `forEachP`'s mcache flush happens at the end of
 //! mark termination rather than at each P's next safe point; no
 //! `gcstoptheworld=2` STW sweep.
 
@@ -64,6 +65,10 @@ pub struct GcConfig {
     pub globals_scan_bytes: u64,
     /// `GODEBUG=gcstoptheworld=1`: every P gets a dedicated worker.
     pub gcstoptheworld: bool,
+    /// Green Tea scans dense spans with AVX-512 (`scan.HasFastScanSpanPacked`,
+    /// true on the reference machine) and then counts each marked object's
+    /// whole size as scan work, where a sparse scan counts its pointer words.
+    pub dense_span_scan: bool,
     pub heap: HeapConfig,
 }
 
@@ -76,6 +81,7 @@ impl Default for GcConfig {
             ncpu: 1,
             globals_scan_bytes: DEFAULT_GLOBALS_SCAN_BYTES,
             gcstoptheworld: false,
+            dense_span_scan: true,
             heap: HeapConfig::default(),
         }
     }
@@ -418,6 +424,13 @@ impl Gc {
     /// [`Gc::mark_termination_done`].
     pub fn mark_done(&mut self, now_ns: u64) -> Option<MarkDoneOutcome> {
         if self.phase != GcPhase::Mark || !self.mark_done_ready() {
+            return None;
+        }
+        // Stores made after their P passed the ragged barrier may have left
+        // unmarked objects in write-barrier buffers: if flushing them finds
+        // work, marking goes on (issue 27993's restart).
+        self.flush_all_wb_bufs();
+        if self.has_mark_work() {
             return None;
         }
         self.work.t_mark_term_ns = now_ns;

@@ -443,11 +443,12 @@ impl Gc {
         }
     }
 
-    /// Writes `value` at `loc`. Heap and global stores run the hybrid write
-    /// barrier while the GC is marking: the old and the new pointer are
-    /// shaded. Stack stores have no barrier.
+    /// Writes `value` at `loc` for a goroutine on P `p`. Heap and global
+    /// stores run the hybrid write barrier while the GC is marking: the old
+    /// and the new pointer are shaded (through `p`'s write-barrier buffer).
+    /// Stack stores have no barrier.
     #[inline]
-    pub(crate) fn write_pointer(&mut self, loc: PtrLoc, value: Option<ObjRef>) {
+    pub(crate) fn write_pointer(&mut self, p: PId, loc: PtrLoc, value: Option<ObjRef>) {
         let barrier = self.phase != GcPhase::Off;
         match loc {
             PtrLoc::Local { g, index } => {
@@ -464,17 +465,17 @@ impl Gc {
             PtrLoc::Global(index) => {
                 let old = self.graph.globals[index as usize];
                 if barrier {
-                    self.write_barrier(old, value);
+                    self.write_barrier(p, old, value);
                 }
                 self.graph.globals[index as usize] = value;
             }
-            PtrLoc::Heap { obj, word } => self.store_heap_word(obj, word, value),
+            PtrLoc::Heap { obj, word } => self.store_heap_word(p, obj, word, value),
         }
     }
 
     /// `write_pointer` to word `word` of heap object `obj`.
     #[inline(always)]
-    fn store_heap_word(&mut self, obj: ObjRef, word: u32, value: Option<ObjRef>) {
+    fn store_heap_word(&mut self, p: PId, obj: ObjRef, word: u32, value: Option<ObjRef>) {
         // Written before the barrier shades: shading reads mark bits and
         // whether an object has pointer words, never their values.
         let old = std::mem::replace(
@@ -483,21 +484,22 @@ impl Gc {
             value,
         );
         if self.phase != GcPhase::Off {
-            self.write_barrier(old, value);
+            self.write_barrier(p, old, value);
         }
     }
 
-    /// `*dst = *src` (or `*dst = nil`) executed by goroutine `g`: a load when
-    /// `dst` is one of `g`'s locals, a store (with the write barrier) when it
-    /// is a global or a heap word. `g` can only read its own locals.
-    pub fn copy_pointer(&mut self, g: Goid, dst: PtrLoc, src: Option<PtrLoc>) {
+    /// `*dst = *src` (or `*dst = nil`) executed by goroutine `g` on P `p`: a
+    /// load when `dst` is one of `g`'s locals, a store (with the write
+    /// barrier, into `p`'s buffer) when it is a global or a heap word. `g`
+    /// can only read its own locals.
+    pub fn copy_pointer(&mut self, p: PId, g: Goid, dst: PtrLoc, src: Option<PtrLoc>) {
         for loc in [Some(dst), src].into_iter().flatten() {
             if let PtrLoc::Local { g: owner, .. } = loc {
                 assert_eq!(owner, g, "{g} cannot reach {owner}'s stack");
             }
         }
         let value = src.and_then(|s| self.read_pointer(s));
-        self.write_pointer(dst, value);
+        self.write_pointer(p, dst, value);
     }
 
     /// `mallocgc` for one object of `shape` on P `p` by goroutine `g`.
@@ -624,7 +626,7 @@ impl Gc {
         }
         match self.malloc(p, g, shape) {
             Some(a) => {
-                self.write_pointer(dst, Some(a.obj));
+                self.write_pointer(p, dst, Some(a.obj));
                 AllocOne::Done(a)
             }
             None => AllocOne::AssistNeeded,
@@ -720,7 +722,7 @@ impl Gc {
                         run,
                         &mut slots,
                     );
-                    self.ring_store_run(ring, link, span, &slots);
+                    self.ring_store_run(p, ring, link, span, &slots);
                     out.allocated += run;
                     out.slot_bytes += run * slot_bytes;
                     out.requested_bytes += run * shape.size_bytes;
@@ -737,7 +739,7 @@ impl Gc {
             out.requested_bytes += shape.size_bytes;
             out.spans_refilled += a.span_refilled as u64;
             out.sweep.add(a.sweep);
-            self.ring_store(ring, link, a.obj);
+            self.ring_store(p, ring, link, a.obj);
             if a.gc_triggered {
                 out.stop = Some(LoopStop::GcTriggered);
                 return out;
@@ -751,12 +753,12 @@ impl Gc {
     /// `ring_store` for new objects `slots` of `span`, in order, while the
     /// GC is off (no write barrier). Without links only the ring's words
     /// change, so the backing slice is looked up once.
-    fn ring_store_run(&mut self, ring: RingId, link: bool, span: SpanId, slots: &[u16]) {
+    fn ring_store_run(&mut self, p: PId, ring: RingId, link: bool, span: SpanId, slots: &[u16]) {
         debug_assert_eq!(self.phase, GcPhase::Off, "the barrier would be needed");
         let r = &self.graph.rings[ring.0 as usize];
         let (Some(backing), false, Some(&last)) = (r.backing, link, slots.last()) else {
             for &slot in slots {
-                self.ring_store(ring, link, ObjRef { span, slot });
+                self.ring_store(p, ring, link, ObjRef { span, slot });
             }
             return;
         };
@@ -774,14 +776,14 @@ impl Gc {
     /// `if link { prev.next = n }; ring[i % K] = n; prev = n` for the new
     /// object `obj` (heap stores, with the write barrier while marking).
     #[inline(always)]
-    fn ring_store(&mut self, ring: RingId, link: bool, obj: ObjRef) {
+    fn ring_store(&mut self, p: PId, ring: RingId, link: bool, obj: ObjRef) {
         let r = &self.graph.rings[ring.0 as usize];
         let (backing, index, prev, capacity) = (r.backing, r.next_index, r.last, r.capacity);
         if link && let Some(prev) = prev {
-            self.write_pointer(PtrLoc::Heap { obj: prev, word: 0 }, Some(obj));
+            self.write_pointer(p, PtrLoc::Heap { obj: prev, word: 0 }, Some(obj));
         }
         if let Some(backing) = backing {
-            self.store_heap_word(backing, index, Some(obj));
+            self.store_heap_word(p, backing, index, Some(obj));
         }
         let r = &mut self.graph.rings[ring.0 as usize];
         if capacity > 0 {

@@ -135,6 +135,19 @@ impl Bits {
     fn count(&self) -> u32 {
         self.words.iter().map(|w| w.count_ones()).sum()
     }
+    /// The set bits, in order.
+    pub(crate) fn ones(&self) -> impl Iterator<Item = u32> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let bit = w.trailing_zeros();
+                    w &= w - 1;
+                    i as u32 * 64 + bit
+                })
+            })
+        })
+    }
     /// The first clear bit at or after `from`, below `len`.
     fn next_clear(&self, from: u32, len: u32) -> Option<u32> {
         let mut i = from;
@@ -187,6 +200,9 @@ pub struct Span {
     pub(crate) mark_bits: Bits,
     /// Marked and still on a grey work list (only during mark).
     pub(crate) grey_bits: Bits,
+    /// In a span queue (Green Tea's ownership bit): its grey objects will
+    /// be scanned together.
+    pub(crate) queued: bool,
     /// Bytes the program asked for in each allocated slot (for a tiny block,
     /// the sum of its objects); internal fragmentation is slot − requested.
     pub(crate) requested_bytes: Vec<u32>,
@@ -250,6 +266,7 @@ impl Span {
             alloc_bits,
             mark_bits,
             grey_bits,
+            queued: false,
             requested_bytes,
             pointers,
         }

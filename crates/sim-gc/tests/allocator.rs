@@ -89,11 +89,11 @@ fn a_tiny_block_is_freed_only_when_all_its_objects_are_dead() {
     assert_eq!(a.obj, b.obj);
     let block = a.obj;
     // Drop the first object: the second keeps the block.
-    gc.copy_pointer(G, PtrLoc::Local { g: G, index: 0 }, None);
+    gc.copy_pointer(P0, G, PtrLoc::Local { g: G, index: 0 }, None);
     runtime_gc(&mut gc, 1_000_000);
     assert!(gc.heap.is_live_slot(block));
     // Drop the second: the block goes.
-    gc.copy_pointer(G, PtrLoc::Local { g: G, index: 1 }, None);
+    gc.copy_pointer(P0, G, PtrLoc::Local { g: G, index: 1 }, None);
     runtime_gc(&mut gc, 2_000_000);
     assert!(!gc.heap.is_live_slot(block));
 }
@@ -132,7 +132,7 @@ fn large_objects_get_their_own_span_and_free_it_whole() {
         (stats.heap_alloc_bytes, stats.heap_in_use_bytes),
         (40_960, 40_960)
     );
-    gc.copy_pointer(G, PtrLoc::Local { g: G, index: 0 }, None);
+    gc.copy_pointer(P0, G, PtrLoc::Local { g: G, index: 0 }, None);
     runtime_gc(&mut gc, 1_000_000);
     let stats = gc.heap.mem_stats();
     assert_eq!((stats.heap_alloc_bytes, stats.heap_in_use_bytes), (0, 0));
@@ -261,7 +261,7 @@ fn sweeping_returns_dead_slots_and_counts_frees() {
     // Keep every third object.
     for i in 0..300 {
         if i % 3 != 0 {
-            gc.copy_pointer(G, PtrLoc::Local { g: G, index: i }, None);
+            gc.copy_pointer(P0, G, PtrLoc::Local { g: G, index: i }, None);
         }
     }
     let report = runtime_gc(&mut gc, 1_000_000);

@@ -111,7 +111,7 @@ fn during_mark_a_batch_stops_before_the_allocation_that_needs_an_assist() {
     let out = gc.alloc_loop(P0, G, r, shape, true, 1000);
     assert_eq!((out.allocated, out.stop), (0, Some(LoopStop::AssistNeeded)));
     assert_eq!(gc.goroutine(G).unwrap().assist_bytes, -64);
-    match gc.assist(G) {
+    match gc.assist(P0, G) {
         AssistOutcome::Scanned { work, in_debt, .. } => {
             // At least 64 KiB of work was owed; the roots and the ring's
             // backing array and objects provide it.
@@ -131,7 +131,7 @@ fn during_mark_a_batch_stops_before_the_allocation_that_needs_an_assist() {
     assert_eq!(gc.color(last), sim_gc::Color::Black);
     // Drain everything, then the goroutine runs into debt again and parks
     // (no background credit left to steal once it is spent).
-    gc.mark_worker_drain(u64::MAX);
+    gc.mark_worker_drain(P0, u64::MAX);
     gc.pacer.bg_scan_credit_bytes = 0;
     loop {
         let out = gc.alloc_loop(P0, G, r, shape, true, u64::MAX);
@@ -139,7 +139,7 @@ fn during_mark_a_batch_stops_before_the_allocation_that_needs_an_assist() {
             break;
         }
     }
-    match gc.assist(G) {
+    match gc.assist(P0, G) {
         AssistOutcome::Scanned {
             in_debt: true,
             mark_done_ready: true,
@@ -200,7 +200,7 @@ fn marking_by_size_class_counts_each_objects_colour_from_the_span_bits() {
         if !gc.has_mark_work() {
             break;
         }
-        gc.mark_worker_drain(64 << 10);
+        gc.mark_worker_drain(P0, 64 << 10);
     }
     assert!(saw_grey, "the drain passed through grey objects");
     let black: u64 = gc

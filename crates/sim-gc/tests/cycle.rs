@@ -69,8 +69,8 @@ impl Run {
                     continue;
                 }
                 Some(LoopStop::AssistNeeded) => {
-                    if let AssistOutcome::Scanned { work, in_debt, .. } = self.gc.assist(G) {
-                        let assist_ns = work.total_bytes() * MARK_NS_PER_WORK_BYTE;
+                    if let AssistOutcome::Scanned { work, in_debt, .. } = self.gc.assist(P0, G) {
+                        let assist_ns = work.scanned_bytes() * MARK_NS_PER_WORK_BYTE;
                         mutator_ns += assist_ns;
                         self.gc.add_assist_time(self.now_ns + mutator_ns, assist_ns);
                         if in_debt && self.gc.park_assist(G) == ParkAssist::Parked {
@@ -96,11 +96,19 @@ impl Run {
     fn idle_worker(&mut self, step_ns: u64) {
         let mode = match self.gc.assign_mark_worker(P1, self.now_ns) {
             Some(mode) => mode,
-            None if self.gc.start_idle_mark_worker() => WorkerMode::Idle,
+            None if self.gc.start_idle_mark_worker(P1) => WorkerMode::Idle,
             None => return,
         };
-        let drained = self.gc.mark_worker_drain(step_ns / MARK_NS_PER_WORK_BYTE);
-        let worked_ns = drained.work.total_bytes() * MARK_NS_PER_WORK_BYTE;
+        // Drain budgets are scan work, time is scanned bytes (dense span
+        // scans count more work than they read): drain in small steps.
+        let mut worked_ns = 0;
+        while worked_ns < step_ns {
+            let drained = self.gc.mark_worker_drain(P1, 2048);
+            if drained.work.total_bytes() == 0 && drained.work.objects_scanned == 0 {
+                break;
+            }
+            worked_ns += drained.work.scanned_bytes() * MARK_NS_PER_WORK_BYTE;
+        }
         self.gc.mark_worker_stop(P1, mode, worked_ns.min(step_ns));
     }
 
@@ -114,9 +122,13 @@ impl Run {
         }
     }
 
+    /// gcMarkDone: `mark_done` flushes every P's buffers; work they hid
+    /// sends the worker back to marking.
     fn finish_cycle(&mut self) {
         let start = self.now_ns;
-        self.gc.mark_done(start).expect("mark complete");
+        while self.gc.mark_done(start).is_none() {
+            self.gc.mark_worker_drain(P1, u64::MAX);
+        }
         self.now_ns += STW_NS;
         let report = self.gc.mark_termination_done(self.now_ns, stw(start));
         self.reports.push(report);
@@ -235,7 +247,7 @@ fn gctrace_lines_come_from_the_models_figures() {
     // runtime.GC(): "(forced)".
     let n = run.gc.cycles() + 1;
     run.start_cycle(GcTrigger::Cycle { n });
-    run.gc.mark_worker_drain(u64::MAX);
+    run.gc.mark_worker_drain(P1, u64::MAX);
     run.finish_cycle();
     let forced = run.reports.last().unwrap();
     assert!(forced.forced);

@@ -203,7 +203,7 @@ impl World {
                     },
                     None => None,
                 };
-                self.gc.copy_pointer(g, dst, src);
+                self.gc.copy_pointer(P0, g, dst, src);
                 !matches!(dst, PtrLoc::Local { .. })
             }
             Op::Take { g, from, to_local } => {
@@ -212,8 +212,8 @@ impl World {
                     return false;
                 };
                 self.gc
-                    .copy_pointer(g, PtrLoc::Local { g, index: to_local }, Some(from));
-                self.gc.copy_pointer(g, from, None);
+                    .copy_pointer(P0, g, PtrLoc::Local { g, index: to_local }, Some(from));
+                self.gc.copy_pointer(P0, g, from, None);
                 !matches!(from, PtrLoc::Local { .. })
             }
             Op::AllocLoop { g, count } => {
@@ -234,7 +234,7 @@ impl World {
                 false
             }
             Op::Drain { budget_bytes } => {
-                self.gc.mark_worker_drain(budget_bytes);
+                self.gc.mark_worker_drain(P0, budget_bytes);
                 false
             }
             Op::Assist { g } => {
@@ -249,7 +249,7 @@ impl World {
     }
 
     fn assist(&mut self, g: Goid) {
-        self.gc.assist(g);
+        self.gc.assist(P0, g);
         self.gc.add_assist_time(self.now_ns, 500);
     }
 
@@ -285,8 +285,16 @@ impl World {
         if !self.marking() {
             return Ok(());
         }
-        self.gc.mark_worker_drain(u64::MAX);
-        prop_assert!(self.gc.mark_done_ready());
+        // gcMarkDone's ragged barrier: drain, flush the write-barrier
+        // buffer, until a round turns nothing grey.
+        loop {
+            self.gc.mark_worker_drain(P0, u64::MAX);
+            prop_assert!(self.gc.mark_done_ready());
+            self.gc.ragged_barrier_flush(P0);
+            if !self.gc.take_flushed_work() {
+                break;
+            }
+        }
         self.gc.check_mark_complete().map_err(TestCaseError::fail)?;
         let allocated = self.allocated();
         let white: BTreeSet<ObjRef> = allocated
@@ -371,7 +379,7 @@ fn floating_garbage_survives_its_cycle_and_is_freed_by_the_next() {
         match gc.alloc_one(P0, g, shape, local(index)) {
             AllocOne::Done(a) => break a.obj,
             AllocOne::AssistNeeded => {
-                gc.assist(g);
+                gc.assist(P0, g);
             }
         }
     };
@@ -379,6 +387,7 @@ fn floating_garbage_survives_its_cycle_and_is_freed_by_the_next() {
     let holder = alloc(&mut gc, ObjectShape::with_pointers(16, 1), 0);
     let a = alloc(&mut gc, ObjectShape::noscan(32), 1);
     gc.copy_pointer(
+        P0,
         g,
         PtrLoc::Heap {
             obj: holder,
@@ -386,12 +395,13 @@ fn floating_garbage_survives_its_cycle_and_is_freed_by_the_next() {
         },
         Some(local(1)),
     );
-    gc.copy_pointer(g, local(1), None);
+    gc.copy_pointer(P0, g, local(1), None);
     gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
     gc.sweep_termination_done(2_000, stw(1_000));
     assert_eq!(gc.color(a), Color::White);
     // holder.word0 = nil: the deletion barrier shades a, now unreachable.
     gc.copy_pointer(
+        P0,
         g,
         PtrLoc::Heap {
             obj: holder,
@@ -399,12 +409,15 @@ fn floating_garbage_survives_its_cycle_and_is_freed_by_the_next() {
         },
         None,
     );
+    assert_eq!(gc.color(a), Color::White, "recorded in P0's wbBuf");
+    gc.check_no_black_to_white().unwrap();
+    gc.ragged_barrier_flush(P0);
     assert_ne!(gc.color(a), Color::White);
     // An object allocated during mark and dropped at once: black garbage.
     let b = alloc(&mut gc, ObjectShape::noscan(48), 2);
-    gc.copy_pointer(g, local(2), None);
+    gc.copy_pointer(P0, g, local(2), None);
     assert_eq!(gc.color(b), Color::Black);
-    gc.mark_worker_drain(u64::MAX);
+    gc.mark_worker_drain(P0, u64::MAX);
     gc.check_mark_complete().unwrap();
     gc.mark_done(10_000).unwrap();
     gc.mark_termination_done(11_000, stw(10_000));
@@ -438,7 +451,7 @@ fn a_goroutine_exiting_during_mark_drops_its_roots() {
     gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
     gc.sweep_termination_done(2_000, stw(1_000));
     gc.goroutine_exited(g);
-    gc.mark_worker_drain(u64::MAX);
+    gc.mark_worker_drain(P0, u64::MAX);
     gc.mark_done(3_000).unwrap();
     gc.mark_termination_done(4_000, stw(3_000));
     while gc.sweep_one().is_some() {}
@@ -451,7 +464,7 @@ fn alloc_into(gc: &mut Gc, g: Goid, shape: ObjectShape, dst: PtrLoc) -> ObjRef {
             AllocOne::Done(a) => break a.obj,
             AllocOne::AssistNeeded => {
                 gc.pacer.bg_scan_credit_bytes = 1 << 40;
-                gc.assist(g);
+                gc.assist(P0, g);
             }
         }
     }
@@ -475,19 +488,21 @@ fn the_deletion_barrier_keeps_a_pointer_moved_to_a_scanned_stack() {
     );
     gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
     gc.sweep_termination_done(2_000, stw(1_000));
-    gc.mark_worker_drain(1); // the globals
-    gc.mark_worker_drain(1); // g's stack: h is grey
+    gc.mark_worker_drain(P0, 1); // the globals
+    gc.mark_worker_drain(P0, 1); // g's stack: h is grey
     assert_eq!(gc.goroutine(g).map(|s| s.stack_scanned), Some(true));
     assert_eq!((gc.color(h), gc.color(w)), (Color::Grey, Color::White));
     // x := h.next; h.next = nil
-    gc.copy_pointer(g, local(1), Some(PtrLoc::Heap { obj: h, word: 0 }));
-    gc.copy_pointer(g, PtrLoc::Heap { obj: h, word: 0 }, None);
+    gc.copy_pointer(P0, g, local(1), Some(PtrLoc::Heap { obj: h, word: 0 }));
+    gc.copy_pointer(P0, g, PtrLoc::Heap { obj: h, word: 0 }, None);
+    assert_eq!(gc.color(w), Color::White, "recorded in P0's wbBuf");
+    gc.ragged_barrier_flush(P0);
     assert_eq!(
         gc.color(w),
         Color::Black,
         "shaded (noscan: straight to black)"
     );
-    gc.mark_worker_drain(u64::MAX);
+    gc.mark_worker_drain(P0, u64::MAX);
     gc.check_mark_complete().unwrap();
 }
 
@@ -504,9 +519,15 @@ fn the_insertion_barrier_keeps_a_pointer_stored_into_a_black_object() {
     gc.sweep_termination_done(2_000, stw(1_000));
     let b = alloc_into(&mut gc, g, ObjectShape::with_pointers(16, 1), local(1));
     assert_eq!((gc.color(b), gc.color(w)), (Color::Black, Color::White));
-    gc.copy_pointer(g, PtrLoc::Heap { obj: b, word: 0 }, Some(local(0)));
+    gc.copy_pointer(P0, g, PtrLoc::Heap { obj: b, word: 0 }, Some(local(0)));
     gc.check_no_black_to_white().unwrap();
-    gc.copy_pointer(g, local(0), None);
-    gc.mark_worker_drain(u64::MAX);
+    gc.copy_pointer(P0, g, local(0), None);
+    // A worker on another P cannot see P0's write-barrier buffer (one on
+    // P0 flushes it when it runs out of work).
+    gc.mark_worker_drain(PId(1), u64::MAX);
+    assert!(gc.mark_done_ready(), "w hides in P0's wbBuf");
+    assert_eq!(gc.color(w), Color::White);
+    gc.ragged_barrier_flush(P0);
+    assert_eq!(gc.color(w), Color::Black, "noscan: straight to black");
     gc.check_mark_complete().unwrap();
 }

@@ -14,7 +14,7 @@
 //! a timer check runs, with no timer-modification states.
 
 use crate::chan::OpResult;
-use crate::g::{GIdx, GKind, GStatus, OptU64};
+use crate::g::{GIdx, GKind, GStatus, OptU64, PreemptFor};
 use crate::m::MState;
 use crate::p::{RunqPut, Timer, TimerKind, runqput};
 use crate::sync::MutexRef;
@@ -46,6 +46,7 @@ impl World {
             MState::StealBackoff { victim, cursor } => self.resume_steal(m, victim, cursor),
             MState::Netpoll { was_spinning, .. } => self.netpoll_return(m, was_spinning),
             MState::Stw { stopped } => self.stw_event(m, stopped),
+            MState::SafePointWait => self.ragged_barrier_event(m),
             MState::Idle
             | MState::Sysmon
             | MState::TemplateThread
@@ -698,13 +699,13 @@ impl World {
         let gi = self.curg(m);
         let slice_ns = self.gs[gi.index()].preempt_slice_ns;
         self.stats.preemptions += 1;
-        let reason = if std::mem::take(&mut self.gs[gi.index()].preempt_stw) {
-            StopReason::StopTheWorld
-        } else {
-            StopReason::Preempted {
+        let reason = match std::mem::take(&mut self.gs[gi.index()].preempt_for) {
+            PreemptFor::StopTheWorld => StopReason::StopTheWorld,
+            PreemptFor::SafePoint => StopReason::SafePoint,
+            PreemptFor::Slice => StopReason::Preempted {
                 slice_ns,
                 asynchronous,
-            }
+            },
         };
         self.stop_to_global(m, reason);
     }
@@ -719,7 +720,7 @@ impl World {
         self.stats.g_transitions += 1;
         g.runnable_since_ns = now;
         g.preempt = false;
-        g.preempt_stw = false;
+        g.preempt_for = PreemptFor::Slice;
         let goid = g.goid;
         self.emit(TraceEvent::GoStop { g: goid, p, reason });
         self.ms[m.index()].curg = None;
@@ -834,6 +835,8 @@ impl World {
     fn entersyscall(&mut self, m: MId, duration_ns: u64) {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
+        // reentersyscall runs a pending safe-point function first.
+        self.run_safe_point_fn(p);
         self.gs[gi.index()].stop_running(self.now_ns);
         self.gs[gi.index()].set_status(GStatus::Syscall { m }, self.now_ns);
         self.stats.g_transitions += 1;

@@ -207,6 +207,8 @@ impl World {
             self.gcstopm(m);
             return Found::Wait;
         }
+        // gcMarkDone's ragged barrier is waiting for this P.
+        self.run_safe_point_fn(p);
 
         // This P's timers.
         let had_timers = !self.ps[p.index()].timers.is_empty();

@@ -188,6 +188,18 @@ impl std::fmt::Debug for OptU64 {
     }
 }
 
+/// Who asked a running goroutine to stop at its next safe point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PreemptFor {
+    /// sysmon, after a 10 ms time slice (or a dedicated worker's kick).
+    #[default]
+    Slice,
+    /// A stop-the-world (`preemptall`).
+    StopTheWorld,
+    /// `gcMarkDone`'s ragged barrier (`forEachP`'s `preemptall`).
+    SafePoint,
+}
+
 /// One goroutine.
 #[derive(Clone, Debug)]
 pub struct G {
@@ -238,8 +250,8 @@ pub struct G {
     /// The GC's per-goroutine state, for goroutines that allocate or run
     /// GC work (boxed: most goroutines never need it).
     pub gc: Option<Box<GcG>>,
-    /// The preemption request came from a stop-the-world.
-    pub preempt_stw: bool,
+    /// Who asked for the pending preemption (the stop's recorded reason).
+    pub preempt_for: PreemptFor,
     /// State only some goroutines use (see `GRare`); `None` until one does.
     pub rare: Option<Box<GRare>>,
 }
@@ -322,7 +334,7 @@ impl G {
             run_ns: 0,
             max_mutex_wait_ns: 0,
             gc: None,
-            preempt_stw: false,
+            preempt_for: PreemptFor::Slice,
             rare: None,
         }
     }

@@ -20,7 +20,13 @@
 //! three modes (dedicated: until no work, kicking its run queue to the global
 //! queue when preempted; fractional: until `pollFractionalWorkerExit`; idle:
 //! until `pollWork`), draining in batches of `drainCheckThreshold` work and
-//! calling `gcMarkDone` when no work is left; `bgsweep` (10 spans per batch,
+//! calling `gcMarkDone` when no work is left; `gcMarkDone`'s ragged barrier
+//! (`forEachP`: the caller's P, idle Ps and Ps in syscalls flush their
+//! write-barrier buffer and `gcWork` at once, every other P at its next
+//! safe point, its G preempted to the global queue as `gopreempt_m` does;
+//! `preemptall` again every 100 µs; a round that found new grey work sends
+//! the caller back to `gcMarkDone`'s top, one that found none leads to mark
+//! termination); `bgsweep` (10 spans per batch,
 //! yielding when no P is idle); `runtime.GC` (wait for the running cycle,
 //! start the next, wait for its mark termination, sweep span by span with a
 //! Gosched after each); sysmon's `forcegc` after two minutes without a GC;
@@ -37,11 +43,14 @@
 //! see a heap up to one batch ahead; allocation, assist and drain batches are
 //! not interrupted by preemption (mallocgc and the system stack are not
 //! preemptible), the request takes effect after the batch; the pause work of
-//! each STW is one cost; sim-gc knows
+//! each STW is one cost; a second caller of `gcMarkDone` while a barrier
+//! round runs goes on instead of waiting on `markDoneSema`; the safe-point
+//! function costs nothing; a P in a syscall flushes at the barrier's start
+//! without being taken from its M (Go hands it off); sim-gc knows
 //! goroutines by their G slot (`GIdx` as a `Goid`), which is unique among
 //! live goroutines.
 
-use crate::g::{GIdx, GKind, GStatus, GcStage, GcWork, WorkerRun};
+use crate::g::{GIdx, GKind, GStatus, GcStage, GcWork, PreemptFor, WorkerRun};
 use crate::m::MState;
 use crate::p::PStatus;
 use crate::world::World;
@@ -87,10 +96,21 @@ pub(crate) struct Stw {
     pub pause_work_ns: u64,
 }
 
+/// A round of `gcMarkDone`'s ragged barrier in progress (`forEachP`).
+#[derive(Clone, Debug)]
+pub(crate) struct Barrier {
+    pub initiator: MId,
+    pub started_ns: u64,
+    /// Ps that have not yet run the safe-point function
+    /// (`sched.safePointWait`).
+    pub remaining: u32,
+}
+
 /// The GC side of the world.
 #[derive(Clone, Debug)]
 pub(crate) struct GcDriver {
     pub stw: Option<Stw>,
+    pub barrier: Option<Barrier>,
     /// Parked mark workers (`gcBgMarkWorkerPool`), last parked on top.
     pub worker_pool: Vec<GIdx>,
     /// Mark workers created so far (`gcBgMarkWorkerCount`).
@@ -165,6 +185,7 @@ impl GcDriver {
     pub fn new() -> GcDriver {
         GcDriver {
             stw: None,
+            barrier: None,
             worker_pool: Vec::new(),
             worker_count: 0,
             worker_starter: None,
@@ -248,7 +269,7 @@ impl World {
     /// CPU time of mark work.
     fn mark_cost_ns(&self, work: &sim_gc::ScanWork) -> u64 {
         let c = &self.config.cost;
-        work.total_bytes() * c.mark_ns_per_kib / 1024
+        work.scanned_bytes() * c.mark_ns_per_kib / 1024
             + (work.objects_scanned - work.large_objects_scanned + work.stacks_scanned)
                 * c.mark_ns_per_object
             + work.large_objects_scanned * c.mark_ns_per_large_object
@@ -425,7 +446,7 @@ impl World {
             } => {
                 let now = self.now_ns;
                 self.gc.add_assist_time(now, now - since_ns);
-                if self.gc.mark_done_ready() {
+                if self.gc.mark_done_ready_on(self.p_of(m)) {
                     self.gc_mark_done(m);
                     return;
                 }
@@ -435,6 +456,7 @@ impl World {
                 }
                 if self.gs[gi.index()].preempt {
                     // gcAssistAlloc: preempted with debt left: Gosched, retry.
+                    self.gc.assist_stopped(gc_key(gi));
                     self.preempt_stop(m, false);
                     return;
                 }
@@ -452,7 +474,7 @@ impl World {
                 }
             }
             GcWork::MarkDrain => {
-                if self.gc.mark_done_ready() {
+                if self.gc.mark_done_ready_on(self.p_of(m)) {
                     self.worker_account_stop(m);
                     self.gc_mark_done(m);
                 } else {
@@ -482,6 +504,7 @@ impl World {
     fn assist(&mut self, m: MId) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         if self.gc_stw_pending() {
+            self.gc.assist_stopped(gc_key(gi));
             self.preempt_stop(m, false);
             return;
         }
@@ -492,7 +515,10 @@ impl World {
         let mut in_debt = false;
         let mut ran_out = false;
         loop {
-            match self.gc.assist_up_to(gc_key(gi), DRAIN_STEP_BYTES) {
+            match self
+                .gc
+                .assist_up_to(self.p_of(m), gc_key(gi), DRAIN_STEP_BYTES)
+            {
                 AssistOutcome::Skipped | AssistOutcome::Stolen { .. } => break,
                 AssistOutcome::Scanned {
                     work, in_debt: d, ..
@@ -589,14 +615,156 @@ impl World {
         true
     }
 
-    /// `gcMarkDone` by M `m`'s G: stop the world for mark termination.
+    /// `gcMarkDone` by M `m`'s G, marking looking complete: rounds of the
+    /// ragged barrier until one finds that no object turned grey since the
+    /// previous round, then mark termination. A second caller while a
+    /// round runs goes on (in Go it waits on `markDoneSema`, then finds
+    /// marking not complete or the cycle over).
     fn gc_mark_done(&mut self, m: MId) {
-        if self.gc_stw_pending() || !self.gc.mark_done_ready() {
+        if self.gc_stw_pending()
+            || self.gc_driver.barrier.is_some()
+            || !self.gc.mark_done_ready_on(self.p_of(m))
+        {
             self.exec_g(m);
             return;
         }
+        self.ragged_barrier_start(m);
+    }
+
+    /// `forEachP(flush write-barrier buffer)`: M `m`'s own P, idle Ps and
+    /// Ps in syscalls flush at once; every other P is asked to stop its G
+    /// at the next safe point and flush in `schedule`. M `m` sleeps, holding
+    /// its P, until the last one has.
+    fn ragged_barrier_start(&mut self, m: MId) {
+        debug_assert!(self.gc_driver.barrier.is_none());
+        let me = self.p_of(m);
+        self.gc.ragged_barrier_flush(me);
+        let mut remaining = 0;
+        for i in 0..self.ps.len() {
+            let p = PId(i as u32);
+            if p == me {
+                continue;
+            }
+            let running = self.ps[i].status == PStatus::Running
+                && self.ps[i]
+                    .m
+                    .is_some_and(|pm| !matches!(self.ms[pm.index()].state, MState::Syscall { .. }));
+            if running {
+                self.ps[i].run_safe_point_fn = true;
+                remaining += 1;
+            } else {
+                self.gc.ragged_barrier_flush(p);
+            }
+        }
         let now = self.now_ns;
-        let done = self.gc.mark_done(now).expect("marking is complete");
+        self.gc_driver.barrier = Some(Barrier {
+            initiator: m,
+            started_ns: now,
+            remaining,
+        });
+        self.ms[m.index()].state = MState::SafePointWait;
+        if remaining == 0 {
+            self.ragged_barrier_end(m);
+        } else {
+            self.preempt_for_safe_point();
+            self.schedule_m(
+                m,
+                now + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns,
+            );
+        }
+    }
+
+    /// `preemptall` for the ragged barrier: the G on every P that still
+    /// owes the safe-point function is asked to stop.
+    fn preempt_for_safe_point(&mut self) {
+        for i in 0..self.ps.len() {
+            if !self.ps[i].run_safe_point_fn {
+                continue;
+            }
+            let Some(m) = self.ps[i].m else { continue };
+            let Some(g) = self.ms[m.index()].curg else {
+                continue;
+            };
+            if matches!(self.ms[m.index()].state, MState::Syscall { .. }) {
+                continue;
+            }
+            let gg = &mut self.gs[g.index()];
+            if !gg.preempt {
+                gg.preempt = true;
+                gg.preempt_for = PreemptFor::SafePoint;
+            }
+            self.interrupt_compute_for_preempt(m, g);
+        }
+    }
+
+    /// `runSafePointFn` on P `p` (in `schedule`, before dropping the P, on
+    /// entering a syscall): flush its write-barrier buffer if the ragged
+    /// barrier asked it to; the last P wakes the barrier's M.
+    pub(crate) fn run_safe_point_fn(&mut self, p: PId) {
+        if !std::mem::take(&mut self.ps[p.index()].run_safe_point_fn) {
+            return;
+        }
+        self.gc.ragged_barrier_flush(p);
+        let barrier = self
+            .gc_driver
+            .barrier
+            .as_mut()
+            .expect("a safe-point request belongs to a barrier");
+        barrier.remaining -= 1;
+        if barrier.remaining == 0 {
+            let initiator = barrier.initiator;
+            self.schedule_m(initiator, self.now_ns);
+        }
+    }
+
+    /// The barrier's M woke: every P flushed, or 100 µs passed and the Ps
+    /// still owing the function are preempted again (`notetsleep`).
+    pub(crate) fn ragged_barrier_event(&mut self, m: MId) {
+        let remaining = self
+            .gc_driver
+            .barrier
+            .as_ref()
+            .expect("in a barrier")
+            .remaining;
+        if remaining == 0 {
+            self.ragged_barrier_end(m);
+        } else {
+            self.preempt_for_safe_point();
+            let at = self.now_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+            self.schedule_m(m, at);
+        }
+    }
+
+    /// A round is over: if an object turned grey since the last round, go
+    /// back to `gcMarkDone`'s top (another round if marking still looks
+    /// complete, else back to marking); otherwise mark termination.
+    fn ragged_barrier_end(&mut self, m: MId) {
+        let barrier = self.gc_driver.barrier.take().expect("in a barrier");
+        self.ms[m.index()].state = MState::RunningG;
+        let flushed = self.gc.take_flushed_work();
+        let g = self.goid(self.ms[m.index()].curg.expect("M runs a G"));
+        self.emit(TraceEvent::GcMarkDoneRound {
+            g,
+            waited_ns: self.now_ns - barrier.started_ns,
+            flushed,
+        });
+        if !flushed {
+            self.mark_termination_start(m);
+        } else if self.gc.mark_done_ready_on(self.p_of(m)) {
+            self.ragged_barrier_start(m);
+        } else {
+            self.exec_g(m);
+        }
+    }
+
+    /// The transition to mark termination, then its stop-the-world; if
+    /// flushing the write-barrier buffers found work, marking goes on.
+    fn mark_termination_start(&mut self, m: MId) {
+        let now = self.now_ns;
+        let Some(done) = self.gc.mark_done(now) else {
+            self.exec_g(m);
+            return;
+        };
         // gcWakeAllAssists: parked assists go to the global queue.
         for g in done.woken_assists {
             let gi = from_gc_key(g);
@@ -682,7 +850,7 @@ impl World {
                 continue;
             };
             self.gs[g.index()].preempt = true;
-            self.gs[g.index()].preempt_stw = true;
+            self.gs[g.index()].preempt_for = PreemptFor::StopTheWorld;
             self.interrupt_compute_for_preempt(m, g);
         }
     }
@@ -847,7 +1015,7 @@ impl World {
         p: PId,
         trail: &[sim_core::trace::TrailStep],
     ) -> Option<(GIdx, Decision)> {
-        if self.gc_driver.worker_pool.is_empty() || !self.gc.start_idle_mark_worker() {
+        if self.gc_driver.worker_pool.is_empty() || !self.gc.start_idle_mark_worker(p) {
             return None;
         }
         let g = self.take_worker(WorkerMode::Idle, p);
@@ -895,6 +1063,7 @@ impl World {
         };
         let p = self.p_of(m);
         let stop = self.gc_stw_pending()
+            || self.ps[p.index()].run_safe_point_fn
             || match run.mode {
                 WorkerMode::Dedicated => {
                     if self.gs[gi.index()].preempt && !run.kicked_runq {
@@ -939,7 +1108,7 @@ impl World {
         let mut bytes = 0;
         let mut mark_done_ready;
         loop {
-            let out = self.gc.mark_worker_drain(DRAIN_STEP_BYTES);
+            let out = self.gc.mark_worker_drain(p, DRAIN_STEP_BYTES);
             self.ready_assists(m, out.woken_assists);
             mark_done_ready = out.mark_done_ready;
             let w = &out.work;

@@ -58,6 +58,10 @@ pub enum MState {
     /// `stopped` is false the event re-preempts every P (every 100 µs, or
     /// when the last P stops); once true the event ends the pause.
     Stw { stopped: bool },
+    /// Its G is in `gcMarkDone`'s ragged barrier (`forEachP`): the M sleeps,
+    /// holding its P, until every other P has run the safe-point function;
+    /// the event re-preempts the Ps still running (every 100 µs).
+    SafePointWait,
 }
 
 /// One M.

@@ -87,6 +87,9 @@ pub struct P {
     /// On the idle P list (Go's `idlepMask`). A P handed to a starting M
     /// is off the list but not yet running: thieves may steal from it.
     pub idle_listed: bool,
+    /// `runSafePointFn`: `gcMarkDone`'s ragged barrier waits for this P to
+    /// flush its write-barrier buffer at its next safe point.
+    pub run_safe_point_fn: bool,
 }
 
 impl P {
@@ -106,6 +109,7 @@ impl P {
             goidcacheend: 0,
             idle_since_ns: 0,
             idle_listed: false,
+            run_safe_point_fn: false,
         }
     }
 

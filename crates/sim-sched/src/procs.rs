@@ -36,6 +36,10 @@ impl World {
         let pp = &mut self.ps[p.index()];
         debug_assert!(pp.runq_empty(), "pidleput: {p} has a non-empty run queue");
         debug_assert!(pp.m.is_none());
+        // findRunnable runs a pending safe-point function before it drops
+        // the P.
+        self.run_safe_point_fn(p);
+        let pp = &mut self.ps[p.index()];
         pp.status = PStatus::Idle;
         pp.idle_since_ns = self.now_ns;
         pp.idle_listed = true;

@@ -10,7 +10,7 @@
 //! running a restored snapshot reproduces the original run byte for byte.
 
 use crate::config::RuntimeConfig;
-use crate::g::{G, GIdx, GKind, GStatus};
+use crate::g::{G, GIdx, GKind, GStatus, PreemptFor};
 use crate::m::{M, MState};
 use crate::p::{P, PStatus};
 use sim_core::cost::CostModel;
@@ -696,7 +696,7 @@ impl World {
         g.max_runnable_wait_ns = 0;
         g.max_mutex_wait_ns = 0;
         g.gc = None;
-        g.preempt_stw = false;
+        g.preempt_for = PreemptFor::Slice;
         g.start_tracking(tracking_seq);
         g.set_status(GStatus::Runnable, now);
         self.stats.g_transitions += 1;

@@ -353,6 +353,9 @@ pub enum StopReason {
     Yield,
     /// Preempted because another M is stopping the world (`preemptall`).
     StopTheWorld,
+    /// Preempted so its P runs `gcMarkDone`'s safe-point function (the
+    /// ragged barrier flushing every P's write-barrier buffer).
+    SafePoint,
 }
 
 impl fmt::Display for StopReason {
@@ -362,6 +365,10 @@ impl fmt::Display for StopReason {
             StopReason::StopTheWorld => {
                 write!(f, "preempted to stop the world, to global runq")
             }
+            StopReason::SafePoint => write!(
+                f,
+                "preempted for gcMarkDone's ragged barrier (its P flushes its write-barrier buffer), to global runq"
+            ),
             StopReason::Yield => write!(
                 f,
                 "goyield after handing a starving mutex to its waiter, to local runq tail"
@@ -539,6 +546,15 @@ pub enum TraceEvent {
     /// Goroutine `g` allocated while in assist debt and did `work_bytes` of
     /// mark work first (`gcAssistAlloc`).
     GcAssist { g: Goid, work_bytes: u64 },
+    /// A round of `gcMarkDone`'s ragged barrier by goroutine `g` ended after
+    /// `waited_ns`: every P flushed its write-barrier buffer. `flushed`: some
+    /// object turned grey since the previous round, so marking goes on (or
+    /// another round runs); otherwise mark termination follows.
+    GcMarkDoneRound {
+        g: Goid,
+        waited_ns: u64,
+        flushed: bool,
+    },
     /// A GC cycle ended (mark termination done); `line` is its gctrace line.
     GcDone { cycle: u32, line: String },
     /// The process exited (main returned, or a fatal error).
@@ -687,6 +703,20 @@ impl fmt::Display for TraceEvent {
             TraceEvent::GcAssist { g, work_bytes } => write!(
                 f,
                 "GcAssist {g}: allocated in debt, did {work_bytes} B of mark work first"
+            ),
+            TraceEvent::GcMarkDoneRound {
+                g,
+                waited_ns,
+                flushed,
+            } => write!(
+                f,
+                "GcMarkDoneRound by {g}: every P passed the ragged barrier after {}; {}",
+                format_duration_ns(*waited_ns),
+                if *flushed {
+                    "objects turned grey since the last round, so marking is not done"
+                } else {
+                    "no P found new work: mark termination"
+                }
             ),
             TraceEvent::GcDone { cycle, line } => write!(f, "GcDone cycle {cycle}: {line}"),
             TraceEvent::Exit { code, why } => write!(f, "Exit {code}: {why}"),

@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
+use sim_core::ids::PId;
 use sim_gc::{CycleReport, Gc, GcConfig, GcTrigger, StwTiming};
+
+const P0: PId = PId(0);
 
 pub const MIB: u64 = 1 << 20;
 
@@ -34,9 +37,13 @@ pub fn stw(start_ns: u64) -> StwTiming {
 pub fn run_cycle(gc: &mut Gc, now_ns: u64, trigger: GcTrigger) -> Option<CycleReport> {
     gc.gc_start(now_ns, trigger)?;
     gc.sweep_termination_done(now_ns + 10_000, stw(now_ns));
-    let drained = gc.mark_worker_drain(u64::MAX);
+    let drained = gc.mark_worker_drain(P0, u64::MAX);
     assert!(drained.mark_done_ready);
-    gc.mark_done(now_ns + 20_000).expect("mark complete");
+    // mark_done flushes the write-barrier buffers; their work restarts
+    // marking.
+    while gc.mark_done(now_ns + 20_000).is_none() {
+        gc.mark_worker_drain(P0, u64::MAX);
+    }
     Some(gc.mark_termination_done(now_ns + 30_000, stw(now_ns + 20_000)))
 }
 
