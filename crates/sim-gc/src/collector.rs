@@ -429,7 +429,7 @@ impl Gc {
         // Stores made after their P passed the ragged barrier may have left
         // unmarked objects in write-barrier buffers: if flushing them finds
         // work, marking goes on (issue 27993's restart).
-        self.flush_all_wb_bufs();
+        self.flush_every_p();
         if self.has_mark_work() {
             return None;
         }

@@ -530,9 +530,8 @@ impl Gc {
         std::mem::take(&mut self.mark.flushed_work)
     }
 
-    /// Flushes every P's write-barrier buffer and `gcWork` (at mark
-    /// termination).
-    pub(crate) fn flush_all_wb_bufs(&mut self) {
+    /// [`Gc::ragged_barrier_flush`] for every P (at mark termination).
+    pub(crate) fn flush_every_p(&mut self) {
         let ps = self
             .mark
             .wb_bufs

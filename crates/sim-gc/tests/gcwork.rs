@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{new_gc, stw};
+use common::{new_gc, start_first_cycle};
 use sim_core::ids::{Goid, PId};
-use sim_gc::{AllocOne, Color, Gc, GcConfig, GcTrigger, ObjRef, ObjectShape, PtrLoc};
+use sim_gc::{AllocOne, Color, Gc, GcConfig, ObjRef, ObjectShape, PtrLoc};
 
 const G: Goid = Goid(1);
 const P0: PId = PId(0);
@@ -38,8 +38,7 @@ fn array_holding_one_object() -> (Gc, ObjRef, ObjRef) {
             word: 0,
         },
     );
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     (gc, array, small)
 }
 
@@ -121,8 +120,7 @@ fn objects_in_one_span(n: u32, dense_span_scan: bool) -> Gc {
             PtrLoc::Heap { obj: array, word },
         );
     }
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     gc.mark_worker_drain(P0, 1); // the globals
     gc.mark_worker_drain(P0, 1); // the stack: the array is grey
     gc.mark_worker_drain(P0, 1); // the array: its objects' span is queued
@@ -171,8 +169,7 @@ fn a_full_write_barrier_buffer_is_flushed_by_its_own_p() {
             )
         })
         .collect();
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     // Overwriting a slot records the old and the new (nil) pointer: 255
     // stores fill 510 of the 512 entries, the 256th flushes the buffer.
     let clear = |gc: &mut Gc, i: u32| {
@@ -229,8 +226,7 @@ fn other_ps_steal_only_the_spans_a_ps_ring_spilled_to_its_chain() {
         }
     }
     gc.copy_pointer(P0, G, PtrLoc::Local { g: G, index: 1 }, None);
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     gc.mark_worker_drain(P0, 1); // the globals
     gc.mark_worker_drain(P0, 1); // the stack: the holder is grey
     // Scanning the holder queues 100 spans on P0. At the 64th put the ring

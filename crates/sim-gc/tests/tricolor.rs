@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{new_gc, runtime_gc, stw};
+use common::{new_gc, runtime_gc, start_first_cycle, stw};
 use proptest::prelude::*;
 use sim_core::ids::{Goid, PId};
 use sim_gc::heap::SpanState;
@@ -396,8 +396,7 @@ fn floating_garbage_survives_its_cycle_and_is_freed_by_the_next() {
         Some(local(1)),
     );
     gc.copy_pointer(P0, g, local(1), None);
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     assert_eq!(gc.color(a), Color::White);
     // holder.word0 = nil: the deletion barrier shades a, now unreachable.
     gc.copy_pointer(
@@ -448,8 +447,7 @@ fn a_goroutine_exiting_during_mark_drops_its_roots() {
         AllocOne::Done(a) => a.obj,
         AllocOne::AssistNeeded => unreachable!(),
     };
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     gc.goroutine_exited(g);
     gc.mark_worker_drain(P0, u64::MAX);
     gc.mark_done(3_000).unwrap();
@@ -486,8 +484,7 @@ fn the_deletion_barrier_keeps_a_pointer_moved_to_a_scanned_stack() {
         ObjectShape::noscan(32),
         PtrLoc::Heap { obj: h, word: 0 },
     );
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     gc.mark_worker_drain(P0, 1); // the globals
     gc.mark_worker_drain(P0, 1); // g's stack: h is grey
     assert_eq!(gc.goroutine(g).map(|s| s.stack_scanned), Some(true));
@@ -515,8 +512,7 @@ fn the_insertion_barrier_keeps_a_pointer_stored_into_a_black_object() {
     gc.goroutine_created(g, 256);
     let local = |index| PtrLoc::Local { g, index };
     let w = alloc_into(&mut gc, g, ObjectShape::noscan(32), local(0));
-    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
-    gc.sweep_termination_done(2_000, stw(1_000));
+    start_first_cycle(&mut gc);
     let b = alloc_into(&mut gc, g, ObjectShape::with_pointers(16, 1), local(1));
     assert_eq!((gc.color(b), gc.color(w)), (Color::Black, Color::White));
     gc.copy_pointer(P0, g, PtrLoc::Heap { obj: b, word: 0 }, Some(local(0)));

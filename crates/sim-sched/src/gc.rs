@@ -645,11 +645,7 @@ impl World {
             if p == me {
                 continue;
             }
-            let running = self.ps[i].status == PStatus::Running
-                && self.ps[i]
-                    .m
-                    .is_some_and(|pm| !matches!(self.ms[pm.index()].state, MState::Syscall { .. }));
-            if running {
+            if self.running_m(i).is_some() {
                 self.ps[i].run_safe_point_fn = true;
                 remaining += 1;
             } else {
@@ -663,15 +659,7 @@ impl World {
             remaining,
         });
         self.ms[m.index()].state = MState::SafePointWait;
-        if remaining == 0 {
-            self.ragged_barrier_end(m);
-        } else {
-            self.preempt_for_safe_point();
-            self.schedule_m(
-                m,
-                now + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns,
-            );
-        }
+        self.ragged_barrier_event(m);
     }
 
     /// `preemptall` for the ragged barrier: the G on every P that still
@@ -681,13 +669,10 @@ impl World {
             if !self.ps[i].run_safe_point_fn {
                 continue;
             }
-            let Some(m) = self.ps[i].m else { continue };
+            let Some(m) = self.running_m(i) else { continue };
             let Some(g) = self.ms[m.index()].curg else {
                 continue;
             };
-            if matches!(self.ms[m.index()].state, MState::Syscall { .. }) {
-                continue;
-            }
             let gg = &mut self.gs[g.index()];
             if !gg.preempt {
                 gg.preempt = true;
@@ -835,17 +820,22 @@ impl World {
         }
     }
 
+    /// The M of P `i` if the P is running and its M is not in a syscall:
+    /// the M whose G a preemption request reaches.
+    fn running_m(&self, i: usize) -> Option<MId> {
+        let m = self.ps[i]
+            .m
+            .filter(|_| self.ps[i].status == PStatus::Running)?;
+        (!matches!(self.ms[m.index()].state, MState::Syscall { .. })).then_some(m)
+    }
+
     /// `preemptall`: ask the G on every running P to stop.
     fn preemptall(&mut self) {
         let initiator = self.gc_driver.stw.as_ref().map(|s| s.initiator);
         for i in 0..self.ps.len() {
-            if self.ps[i].status != PStatus::Running {
+            let Some(m) = self.running_m(i).filter(|&m| Some(m) != initiator) else {
                 continue;
-            }
-            let Some(m) = self.ps[i].m else { continue };
-            if Some(m) == initiator || matches!(self.ms[m.index()].state, MState::Syscall { .. }) {
-                continue;
-            }
+            };
             let Some(g) = self.ms[m.index()].curg else {
                 continue;
             };

@@ -31,6 +31,13 @@ pub fn stw(start_ns: u64) -> StwTiming {
     }
 }
 
+/// Starts the first cycle with `runtime.GC()`'s trigger at 1 µs: sweep
+/// termination over at 2 µs, marking under way.
+pub fn start_first_cycle(gc: &mut Gc) {
+    gc.gc_start(1_000, GcTrigger::Cycle { n: 1 }).unwrap();
+    gc.sweep_termination_done(2_000, stw(1_000));
+}
+
 /// One whole cycle started by `trigger` at `now_ns`: 10 µs sweep termination,
 /// marking drained by a background worker, 10 µs mark termination. Returns
 /// `None` when the trigger does not hold.
