@@ -157,6 +157,18 @@ pub struct CostModel {
     /// million either way: the kernel's scheduling of a new or woken thread
     /// is far from constant.
     pub thread_latency_jitter_ppm: u64,
+    /// Not a cost but a property of the machine that changes how Go counts
+    /// mark work: the CPU has the AVX-512 extensions (VL, BW, DQ, BITALG,
+    /// VBMI, GFNI, with POPCNT) that Green Tea's packed span scan needs
+    /// (`scan.HasFastScanSpanPacked`). With them a span scan that finds at
+    /// least an eighth of the span's objects marked counts each object's
+    /// whole size as scan work; without them every span scan counts the
+    /// pointer words it reads. The pacer's fixed amounts are in scan work,
+    /// so on a machine without AVX-512 `gcOverAssistWork` (64 KiB) and the
+    /// idle and fractional workers' 100 KB check cover 8 times as many
+    /// 64-byte objects. `gmpsim calibrate` reads it from the runtime's own
+    /// `GODEBUG=gctrace=2` scan statistics (dense span scans or none).
+    pub avx512_span_scan: bool,
 }
 
 impl Default for CostModel {
@@ -219,6 +231,7 @@ impl Default for CostModel {
             stack_copy_ns_per_kib: 150,
             compute_jitter_ppm: 20_000,
             thread_latency_jitter_ppm: 500_000,
+            avx512_span_scan: true,
         }
     }
 }

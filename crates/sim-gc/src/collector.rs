@@ -65,9 +65,10 @@ pub struct GcConfig {
     pub globals_scan_bytes: u64,
     /// `GODEBUG=gcstoptheworld=1`: every P gets a dedicated worker.
     pub gcstoptheworld: bool,
-    /// Green Tea scans dense spans with AVX-512 (`scan.HasFastScanSpanPacked`,
-    /// true on the reference machine) and then counts each marked object's
-    /// whole size as scan work, where a sparse scan counts its pointer words.
+    /// Green Tea scans dense spans with AVX-512 (`scan.HasFastScanSpanPacked`;
+    /// the scheduler sets it from `CostModel::avx512_span_scan`, true on the
+    /// reference machine) and then counts each marked object's whole size
+    /// as scan work, where a sparse scan counts its pointer words.
     pub dense_span_scan: bool,
     pub heap: HeapConfig,
 }

@@ -318,6 +318,7 @@ impl World {
                     memory_limit_bytes: config.runtime.memory_limit_bytes,
                     gomaxprocs,
                     ncpu: config.runtime.ncpu,
+                    dense_span_scan: config.cost.avx512_span_scan,
                     ..sim_gc::GcConfig::default()
                 },
                 0,

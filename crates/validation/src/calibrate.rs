@@ -27,6 +27,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -205,7 +206,25 @@ func markTime(n int, big bool) (float64, float64) {{
 	return best, float64(ms.HeapAlloc)
 }}
 
+// scanStats, run as `program scanstats` with GODEBUG=gctrace=2, makes the
+// runtime print its span-scan statistics for a heap of 64-byte objects, each
+// with one pointer: dense span scans show whether this CPU has what Green
+// Tea's packed span scan needs.
+func scanStats() {{
+	objs := make([]*node, 1<<17)
+	for i := range objs {{
+		objs[i] = &node{{}}
+	}}
+	runtime.GC()
+	runtime.GC()
+	runtime.KeepAlive(objs)
+}}
+
 func main() {{
+	if len(os.Args) > 1 && os.Args[1] == "scanstats" {{
+		scanStats()
+		return
+	}}
 	debug.SetGCPercent(-1)
 	runtime.GOMAXPROCS(1)
 
@@ -605,6 +624,20 @@ pub fn run(go: &GoToolchain, out: &Path, timeout: Duration) -> Result<String, St
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let (_, fitted, residuals) = fit(&stdout)?;
+    let stats = std::process::Command::new(&built.binary)
+        .arg("scanstats")
+        .env("GODEBUG", "gctrace=2")
+        .output()
+        .map_err(|e| format!("{}: cannot run: {e}", built.binary.display()))?;
+    if !stats.status.success() {
+        return Err(format!(
+            "scan statistics run failed ({}): {}",
+            stats.status,
+            String::from_utf8_lossy(&stats.stderr)
+        ));
+    }
+    let (dense_spans, total_spans) = span_scan_counts(&String::from_utf8_lossy(&stats.stderr))?;
+    let avx512 = dense_spans > 0;
     let machine = crate::baseline::Machine::this();
     let mut file = format!(
         "# Cost model fitted by `gmpsim calibrate` on {} ({} CPUs, {}), {}, {}.\n# Use with --cost-model FILE; fields not named keep the committed defaults.\n",
@@ -623,6 +656,17 @@ pub fn run(go: &GoToolchain, out: &Path, timeout: Duration) -> Result<String, St
             f.field, f.default, f.value, f.from
         );
     }
+    let from = format!(
+        "GODEBUG=gctrace=2 over a heap of 64 B objects: {dense_spans} of {total_spans} span scans dense"
+    );
+    let _ = writeln!(file, "# {from}\navx512_span_scan = {avx512}");
+    let _ = writeln!(
+        text,
+        "  {:<28} {:>7} → {:>7}  {from}",
+        "avx512_span_scan",
+        CostModel::default().avx512_span_scan,
+        avx512
+    );
     text.push_str("residuals of the multi-point fits:\n");
     for r in &residuals {
         let _ = writeln!(
@@ -638,6 +682,39 @@ pub fn run(go: &GoToolchain, out: &Path, timeout: Duration) -> Result<String, St
     scenarios::parse_cost_model(&file, &out.display().to_string()).map_err(|e| e.to_string())?;
     std::fs::write(out, &file).map_err(|e| format!("{}: cannot write: {e}", out.display()))?;
     Ok(text)
+}
+
+/// Dense and all span scans over every `scan: total` line that
+/// `GODEBUG=gctrace=2` prints (`scan: total S+P+D=N objs, SS+DS=T spans`:
+/// objects scanned one by one, in sparse span scans, in dense ones; sparse
+/// and dense span scans).
+pub fn span_scan_counts(stderr: &str) -> Result<(u64, u64), String> {
+    let mut dense = 0;
+    let mut total = 0;
+    let mut lines = 0;
+    for (i, line) in stderr.lines().enumerate() {
+        let Some(rest) = line.strip_prefix("scan: total ") else {
+            continue;
+        };
+        let bad = || format!("gctrace=2 output line {}: unexpected {line:?}", i + 1);
+        let spans = rest
+            .split(", ")
+            .nth(1)
+            .and_then(|s| s.strip_suffix(" spans"))
+            .ok_or_else(bad)?;
+        let (parts, sum) = spans.split_once('=').ok_or_else(bad)?;
+        let (_, d) = parts.split_once('+').ok_or_else(bad)?;
+        dense += d.parse::<u64>().map_err(|_| bad())?;
+        total += sum.parse::<u64>().map_err(|_| bad())?;
+        lines += 1;
+    }
+    if lines == 0 {
+        return Err(
+            "GODEBUG=gctrace=2 printed no `scan: total` line: this Go's collector is not Green Tea"
+                .into(),
+        );
+    }
+    Ok((dense, total))
 }
 
 /// Now as `YYYY-MM-DD HH:MM UTC`.
@@ -703,6 +780,22 @@ mod tests {
             .map(|f| format!("{} = {}\n", f.field, f.value))
             .collect();
         assert_eq!(scenarios::parse_cost_model(&file, "fit.toml").unwrap(), m);
+    }
+
+    #[test]
+    fn span_scan_counts_read_the_runtimes_scan_statistics() {
+        // Captured from go1.27.3 on an AMD EPYC VM without AVX-512
+        // (2026-12-02): every span scan sparse.
+        let sparse = "scan: total 39+131103+0=131142 objs, 1070+0=1070 spans\n\
+                      scan: class 64B 4+131071+0=131075 objs, 1060+0=1060 spans\n\
+                      gc 23 @0.169s 8%: 0.023+3.6+0.023 ms clock, ...\n";
+        assert_eq!(span_scan_counts(sparse), Ok((0, 1070)));
+        let dense = "scan: total 39+7+131096=131142 objs, 10+1060=1070 spans\n\
+                     scan: total 1+0+131072=131073 objs, 0+1057=1057 spans\n";
+        assert_eq!(span_scan_counts(dense), Ok((2117, 2127)));
+        assert!(span_scan_counts("gc 1 @0.001s 0%: ...\n").is_err());
+        let err = span_scan_counts("x\nscan: total 1+2+3=6 objs, 4-5 spans\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]
