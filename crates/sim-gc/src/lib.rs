@@ -23,7 +23,9 @@
 //!    `runtime.GC()`, holds): [`Gc::gc_start`] at tSweepTerm, then
 //!    [`Gc::sweep_termination_done`] when the first pause ends;
 //! 2. during mark, Ps ask [`Gc::assign_mark_worker`] /
-//!    [`Gc::start_idle_mark_worker`], run [`Gc::mark_worker_drain`] and report
+//!    [`Gc::start_idle_mark_worker`], run [`Gc::mark_worker_drain`], flush
+//!    each batch's credit with [`Gc::mark_worker_flush_credit`] when its time
+//!    has passed (readying the assists it paid) and report
 //!    [`Gc::mark_worker_stop`]; allocations that return `AssistNeeded` run
 //!    [`Gc::assist`], [`Gc::add_assist_time`] and maybe [`Gc::park_assist`];
 //! 3. when [`Gc::mark_done_ready`]: [`Gc::mark_done`] at tMarkTerm, then

@@ -7,7 +7,9 @@
 //!   goroutine stack as root jobs), `markroot` (globals: `globalsScanWork`;
 //!   stacks: `scanstack`, whose work is the stack's used bytes and which shrinks
 //!   a stack using less than a quarter of it), `gcDrain` (root jobs first, then
-//!   grey objects, flushing background credit to parked assists) and
+//!   grey objects, flushing background credit to parked assists once the
+//!   work that earned it is done: the scheduler flushes a worker's batch
+//!   when the batch's time has passed, [`Gc::mark_worker_flush_credit`]) and
 //!   `gcDrainN` (assists: grey objects first, then root jobs, until the
 //!   work planned when the assist began is done, at least
 //!   `gcOverAssistWork`, or a preemption request stops it), `greyobject` (noscan objects go straight to black),
@@ -159,6 +161,9 @@ pub(crate) struct MarkState {
     acting_p: Option<PId>,
     /// Scan work left of each assist in progress (`gcDrainN`'s target).
     assist_plans: BTreeMap<Goid, u64>,
+    /// Each P's background worker's scan work not yet flushed to parked
+    /// assists and `bgScanCredit`: its current batch.
+    worker_credit_bytes: Vec<u64>,
     /// `flushedWork`: an object turned grey since the ragged barrier last
     /// collected the flag.
     flushed_work: bool,
@@ -266,8 +271,6 @@ pub enum ParkAssist {
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 pub struct DrainOutcome {
     pub work: ScanWork,
-    /// Parked assists whose debt the worker's credit paid: ready them.
-    pub woken_assists: Vec<Goid>,
     pub mark_done_ready: bool,
 }
 
@@ -914,20 +917,39 @@ impl Gc {
     }
 
     /// A background worker's `gcDrain` of up to `budget_bytes` of work
-    /// (`u64::MAX` for "until none is left"), root jobs first; its credit
-    /// goes to parked assists, then to `bgScanCredit`.
+    /// (`u64::MAX` for "until none is left"), root jobs first. Its credit
+    /// waits until [`Gc::mark_worker_flush_credit`], when the batch's time
+    /// has passed: `gcDrain` flushes credit after the object or span that
+    /// earned it is scanned, so an oblet's 128 KiB arrive at its end.
     pub fn mark_worker_drain(&mut self, p: PId, budget_bytes: u64) -> DrainOutcome {
         if !self.blacken_enabled {
             return DrainOutcome::default();
         }
         self.mark.acting_p = Some(p);
         let work = self.drain(budget_bytes, true);
-        let woken_assists = self.flush_bg_credit(work.total_bytes());
+        let i = p.index();
+        if self.mark.worker_credit_bytes.len() <= i {
+            self.mark.worker_credit_bytes.resize(i + 1, 0);
+        }
+        self.mark.worker_credit_bytes[i] += work.total_bytes();
         DrainOutcome {
             work,
-            woken_assists,
             mark_done_ready: self.mark_done_ready_on(p),
         }
+    }
+
+    /// `gcFlushBgCredit` of P `p`'s worker's drained work: it pays parked
+    /// assists in queue order (returned: ready them), the rest becomes
+    /// `bgScanCredit`.
+    pub fn mark_worker_flush_credit(&mut self, p: PId) -> Vec<Goid> {
+        let Some(pending) = self.mark.worker_credit_bytes.get_mut(p.index()) else {
+            return Vec::new();
+        };
+        let bytes = std::mem::take(pending);
+        if bytes == 0 || !self.blacken_enabled {
+            return Vec::new();
+        }
+        self.flush_bg_credit(bytes)
     }
 
     /// A worker stopped after `duration_ns` (`markWorkerStop`).

@@ -474,6 +474,8 @@ impl World {
                 }
             }
             GcWork::MarkDrain => {
+                let woken = self.gc.mark_worker_flush_credit(self.p_of(m));
+                self.ready_assists(m, woken);
                 if self.gc.mark_done_ready_on(self.p_of(m)) {
                     self.worker_account_stop(m);
                     self.gc_mark_done(m);
@@ -1099,7 +1101,6 @@ impl World {
         let mut mark_done_ready;
         loop {
             let out = self.gc.mark_worker_drain(p, DRAIN_STEP_BYTES);
-            self.ready_assists(m, out.woken_assists);
             mark_done_ready = out.mark_done_ready;
             let w = &out.work;
             if w.total_bytes() == 0 && w.objects_scanned == 0 && w.stacks_scanned == 0 {
