@@ -129,6 +129,20 @@ pub struct CostModel {
     pub malloc_marking_ns: u64,
     /// Mark work per KiB scanned (heap objects, stacks, globals).
     pub mark_ns_per_kib: u64,
+    /// Following one non-nil pointer found while marking (heap objects,
+    /// stacks, globals): finding its span and object index and checking or
+    /// setting the mark bit (`tryDeferToSpanScan`, `greyobject`), on top of
+    /// the word's share of `mark_ns_per_kib`. `gmpsim calibrate` separates
+    /// it from the other two mark costs with three arrays of 2^18..2^20
+    /// words: nil words, pointers to noscan 64 B objects, pointers to 64 B
+    /// objects with one pointer. On an AMD EPYC VM without AVX-512
+    /// (2026-12-02): 4.8 ns per word read, 7.4 per pointer followed, 7.5
+    /// per object scanned. 0 in the committed defaults: the reference
+    /// machine's three mark costs were fitted to whole-cycle gctrace
+    /// figures before pointers were counted, so what following a pointer
+    /// costs there is folded into `mark_ns_per_kib` and
+    /// `mark_ns_per_object`.
+    pub mark_ns_per_pointer: u64,
     /// Mark work per object of at most 512 bytes greyed and scanned: Green
     /// Tea scans their spans a span at a time.
     pub mark_ns_per_object: u64,
@@ -180,12 +194,17 @@ impl Default for CostModel {
     /// switch 91 ns, channel hand-off 169 ns a direction, Lock+Unlock 11.0
     /// ns, 64 B malloc 15 ns, 64 B malloc during mark +17.6 ns, ring store
     /// during mark +5.2 ns, empty-heap GC pause 7.5 µs, 876 ns per dead span
-    /// swept), except the two mark costs: calibrate's mark benchmark walks
-    /// linked lists, whose fit moves between runs (32 ns per object and 42
-    /// per KiB, then 43 and 1) and does not describe the arrays of pointers
+    /// swept), except the mark costs: calibrate's mark benchmark then walked
+    /// linked lists, whose fit moved between runs (32 ns per object and 42
+    /// per KiB, then 43 and 1) and did not describe the arrays of pointers
     /// the library marks, so `mark_ns_per_object`, `mark_ns_per_kib` and
     /// `mark_ns_per_large_object` stay fitted to gctrace lines of go1.27.3
-    /// on an AMD EPYC VM (see `mark_ns_per_large_object`).
+    /// on an AMD EPYC VM (see `mark_ns_per_large_object`), with
+    /// `mark_ns_per_pointer` 0. Calibrate now times arrays of nil words, of
+    /// pointers to noscan objects and of pointers to scanned objects, which
+    /// separates the three; that fit has not been made on the reference
+    /// machine (on a host without AVX-512, 2026-12-02: 4.8 to 6 ns per word,
+    /// 7.5 per pointer, 6.7 to 7.5 per object).
     fn default() -> Self {
         Self {
             go_statement_ns: 728,
@@ -225,6 +244,7 @@ impl Default for CostModel {
             malloc_marking_ns: 18,
             mark_ns_per_kib: 590,
             mark_ns_per_object: 8,
+            mark_ns_per_pointer: 0,
             mark_ns_per_large_object: 138,
             stw_sweep_termination_ns: 7_495,
             stw_mark_termination_ns: 7_495,

@@ -213,6 +213,10 @@ pub struct ScanWork {
     /// smaller objects a span at a time, larger ones one by one through
     /// their malloc header (`heapBitsInSpan`'s 512-byte limit).
     pub large_objects_scanned: u64,
+    /// Non-nil pointers found (in heap objects, stacks and globals) and
+    /// followed to their object: each one looks up its span and checks or
+    /// sets a mark bit, whether or not the object was marked already.
+    pub pointers_followed: u64,
 }
 
 impl ScanWork {
@@ -232,6 +236,7 @@ impl ScanWork {
         self.objects_scanned += other.objects_scanned;
         self.stacks_scanned += other.stacks_scanned;
         self.large_objects_scanned += other.large_objects_scanned;
+        self.pointers_followed += other.pointers_followed;
     }
 }
 
@@ -630,11 +635,13 @@ impl Gc {
         Some(match job {
             RootJob::Globals => {
                 let globals: Vec<ObjRef> = self.graph.globals.iter().flatten().copied().collect();
+                let followed = globals.len() as u64;
                 for obj in globals {
                     self.shade(obj);
                 }
                 ScanWork {
                     globals_bytes: self.pacer.globals_scan_bytes,
+                    pointers_followed: followed,
                     ..ScanWork::default()
                 }
             }
@@ -653,8 +660,10 @@ impl Gc {
         }
         let used = state.stack_used_bytes;
         let size = state.stack.size_bytes;
+        let mut followed = 0;
         for obj in self.stack_roots(g) {
             self.shade(obj);
+            followed += 1;
         }
         if let Some(state) = self.graph.goroutines.get_mut(&g) {
             state.stack_scanned = true;
@@ -665,6 +674,7 @@ impl Gc {
         ScanWork {
             stack_bytes: used,
             stacks_scanned: 1,
+            pointers_followed: followed,
             ..ScanWork::default()
         }
     }
@@ -760,6 +770,7 @@ impl Gc {
         // changes the words of the object being scanned).
         const CHUNK_WORDS: usize = 16;
         let mut word = item.start_word as usize;
+        let mut followed = 0;
         let end_word = if known_nil { word } else { end as usize };
         while word < end_word {
             let n = CHUNK_WORDS.min(end_word - word);
@@ -775,6 +786,7 @@ impl Gc {
             for target in &targets[..found] {
                 self.shade(*target);
             }
+            followed += found as u64;
             word += n;
         }
         if finished {
@@ -788,6 +800,7 @@ impl Gc {
             heap_bytes: (end - item.start_word) as u64 * 8,
             objects_scanned: finished as u64,
             large_objects_scanned: large as u64,
+            pointers_followed: followed,
             ..ScanWork::default()
         }
     }

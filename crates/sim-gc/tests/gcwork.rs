@@ -247,3 +247,44 @@ fn other_ps_steal_only_the_spans_a_ps_ring_spilled_to_its_chain() {
     gc.mark_worker_drain(P1, u64::MAX);
     gc.check_mark_complete().unwrap();
 }
+
+#[test]
+fn marking_counts_the_pointers_it_follows_not_the_nil_words_it_reads() {
+    // The array has 131,072 words; only word 0 points somewhere.
+    let (mut gc, _array, _small) = array_holding_one_object();
+    let roots = gc.mark_worker_drain(P0, 1).work; // the globals
+    assert_eq!(roots.pointers_followed, 0, "no global holds a pointer");
+    let stack = gc.mark_worker_drain(P0, 1).work; // G's stack: the array
+    assert_eq!((stack.stacks_scanned, stack.pointers_followed), (1, 1));
+    let rest = gc.mark_worker_drain(P0, u64::MAX).work;
+    // The array's first oblet reads 16,384 words and follows one pointer; the
+    // other oblets and the 64-byte object follow none.
+    assert_eq!(rest.pointers_followed, 1);
+    assert_eq!(rest.heap_bytes, (1 << 20) + 8);
+}
+
+#[test]
+fn a_workers_credit_reaches_bg_scan_credit_only_when_its_batch_is_flushed() {
+    let (mut gc, _array, _small) = array_holding_one_object();
+    gc.pacer.bg_scan_credit_bytes = 0;
+    let drained = gc.mark_worker_drain(P1, u64::MAX);
+    assert!(drained.work.total_bytes() > 1 << 20);
+    assert_eq!(
+        gc.pacer.bg_scan_credit_bytes, 0,
+        "the batch is still running"
+    );
+    assert!(
+        gc.mark_worker_flush_credit(P1).is_empty(),
+        "no assist is parked"
+    );
+    assert_eq!(
+        gc.pacer.bg_scan_credit_bytes as u64,
+        drained.work.total_bytes()
+    );
+    // Flushed once: a second flush adds nothing.
+    gc.mark_worker_flush_credit(P1);
+    assert_eq!(
+        gc.pacer.bg_scan_credit_bytes as u64,
+        drained.work.total_bytes()
+    );
+}

@@ -51,11 +51,6 @@ type node struct {{
 	pad  [6]uintptr
 }}
 
-type bigNode struct {{
-	next *bigNode
-	pad  [62]uintptr
-}}
-
 func ns(r testing.BenchmarkResult) float64 {{ return float64(r.T.Nanoseconds()) / float64(r.N) }}
 
 func report(name string, v float64) {{ fmt.Printf("%s %.3f\n", name, v) }}
@@ -174,26 +169,33 @@ func markingCosts() {{
 	runtime.GC()
 }}
 
-// markTime builds a live heap of n objects (small or big), and times a forced
-// GC over it: mark of the live heap dominates.
-func markTime(n int, big bool) (float64, float64) {{
+// markArray times a forced GC over one array of n pointer words and what
+// they point to: "nil" words (read, nothing followed), "noscan" targets (each
+// word followed and its 64-byte object marked, nothing to scan in it) and
+// "scan" targets (the same, and each object's one nil pointer word scanned).
+// The three separate the cost of reading a word, following a pointer and
+// scanning an object.
+func markArray(kind string, n int) float64 {{
 	var keep any
-	if big {{
-		var head *bigNode
-		for i := 0; i < n; i++ {{
-			head = &bigNode{{next: head}}
+	switch kind {{
+	case "nil":
+		keep = make([]*node, n)
+	case "noscan":
+		a := make([]*[64]byte, n)
+		for i := range a {{
+			a[i] = new([64]byte)
 		}}
-		keep = head
-	}} else {{
-		var head *node
-		for i := 0; i < n; i++ {{
-			head = &node{{next: head}}
+		keep = a
+	default:
+		a := make([]*node, n)
+		for i := range a {{
+			a[i] = &node{{}}
 		}}
-		keep = head
+		keep = a
 	}}
 	runtime.GC()
 	var best float64 = 1e18
-	for i := 0; i < 3; i++ {{
+	for i := 0; i < 5; i++ {{
 		t := time.Now()
 		runtime.GC()
 		if d := float64(time.Since(t).Nanoseconds()); d < best {{
@@ -201,9 +203,9 @@ func markTime(n int, big bool) (float64, float64) {{
 		}}
 	}}
 	runtime.KeepAlive(keep)
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return best, float64(ms.HeapAlloc)
+	keep = nil
+	runtime.GC()
+	return best
 }}
 
 // scanStats, run as `program scanstats` with GODEBUG=gctrace=2, makes the
@@ -335,12 +337,10 @@ func main() {{
 	}}
 	report("sweep_span", full/spans)
 	debug.SetGCPercent(-1)
-	for _, c := range []struct {{
-		n   int
-		big bool
-	}}{{{{200000, false}}, {{400000, false}}, {{800000, false}}, {{20000, true}}, {{40000, true}}, {{80000, true}}}} {{
-		d, heap := markTime(c.n, c.big)
-		fmt.Printf("mark %d %.0f %.0f\n", c.n, heap, d-empty)
+	for _, kind := range []string{{"nil", "noscan", "scan"}} {{
+		for _, n := range []int{{1 << 18, 1 << 19, 1 << 20}} {{
+			fmt.Printf("mark %s %d %.0f\n", kind, n, markArray(kind, n)-empty)
+		}}
 	}}
 }}
 "#,
@@ -385,7 +385,7 @@ fn linear_fit(points: &[(f64, f64)]) -> (f64, f64) {
 /// fitted fields and the residuals of the multi-point fits.
 pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), String> {
     let mut single = std::collections::BTreeMap::new();
-    let mut marks = Vec::new(); // (objects, heap bytes, ns)
+    let mut marks = Vec::new(); // (kind, array words, ns)
     for (i, line) in output.lines().enumerate() {
         let parts: Vec<&str> = line.split_whitespace().collect();
         let num = |s: &str| -> Result<f64, String> {
@@ -393,7 +393,9 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
                 .map_err(|_| format!("benchmark output line {}: not a number: {s:?}", i + 1))
         };
         match parts.as_slice() {
-            ["mark", n, heap, ns] => marks.push((num(n)?, num(heap)?, num(ns)?)),
+            ["mark", kind, n, ns] if ["nil", "noscan", "scan"].contains(kind) => {
+                marks.push((kind.to_string(), num(n)?, num(ns)?))
+            }
             [name, v] => {
                 single.insert(name.to_string(), num(v)?);
             }
@@ -544,44 +546,62 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         sweep,
         format!("runtime.GC over 8192 dead 8 KiB spans minus an empty one: {sweep:.0} ns per span"),
     );
-    // Mark: ns = objects·per_object + KiB·per_kib (least squares, 2 unknowns).
-    if marks.len() >= 2 {
-        let (mut s11, mut s12, mut s22, mut s1y, mut s2y) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (n, heap, ns) in &marks {
-            let kib = heap / 1024.0;
-            s11 += n * n;
-            s12 += n * kib;
-            s22 += kib * kib;
-            s1y += n * ns;
-            s2y += kib * ns;
-        }
-        let det = s11 * s22 - s12 * s12;
-        let per_obj = (s1y * s22 - s2y * s12) / det;
-        let per_kib = (s11 * s2y - s12 * s1y) / det;
-        set(
-            "mark_ns_per_object",
-            &mut m.mark_ns_per_object,
-            d.mark_ns_per_object,
-            per_obj.max(1.0),
-            format!(
-                "least squares over {} live heaps (small and 512 B objects)",
-                marks.len()
-            ),
-        );
-        set(
-            "mark_ns_per_kib",
-            &mut m.mark_ns_per_kib,
-            d.mark_ns_per_kib,
-            per_kib.max(1.0),
-            "the same fit".to_string(),
-        );
-        for (n, heap, ns) in &marks {
-            residuals.push(Residual {
-                benchmark: format!("mark {n:.0} objects, {:.1} MiB", heap / 1048576.0),
-                measured_ns: *ns,
-                fitted_ns: n * per_obj.max(1.0).round() + heap / 1024.0 * per_kib.max(1.0).round(),
+    // Mark: per array element, a nil word costs w (read), a noscan target
+    // w + p (followed and marked), a scan target w + p + o + w (its object
+    // scanned, one pointer word read). Each slope is a least-squares line
+    // through the origin over the array sizes.
+    let slope = |kind: &str| -> Result<f64, String> {
+        let (sxy, sxx) = marks
+            .iter()
+            .filter(|(k, _, _)| k == kind)
+            .fold((0.0, 0.0), |(sxy, sxx), (_, n, ns)| {
+                (sxy + n * ns, sxx + n * n)
             });
+        if sxx == 0.0 {
+            return Err(format!("benchmark output: no `mark {kind}` line"));
         }
+        Ok(sxy / sxx)
+    };
+    let (nil, noscan, scan) = (slope("nil")?, slope("noscan")?, slope("scan")?);
+    let word = nil;
+    let pointer = noscan - nil;
+    let object = scan - noscan - nil;
+    set(
+        "mark_ns_per_kib",
+        &mut m.mark_ns_per_kib,
+        d.mark_ns_per_kib,
+        word * 128.0,
+        format!("an array of nil pointer words: {word:.2} ns per word read"),
+    );
+    set(
+        "mark_ns_per_pointer",
+        &mut m.mark_ns_per_pointer,
+        d.mark_ns_per_pointer,
+        pointer,
+        format!(
+            "an array of pointers to noscan 64 B objects minus nil words: {pointer:.2} ns per pointer followed"
+        ),
+    );
+    set(
+        "mark_ns_per_object",
+        &mut m.mark_ns_per_object,
+        d.mark_ns_per_object,
+        object,
+        format!(
+            "pointers to 64 B objects with one nil pointer, minus noscan targets and a word: {object:.2} ns per object scanned"
+        ),
+    );
+    for (kind, n, ns) in &marks {
+        let per = match kind.as_str() {
+            "nil" => nil,
+            "noscan" => noscan,
+            _ => scan,
+        };
+        residuals.push(Residual {
+            benchmark: format!("mark {n:.0} words, {kind} targets"),
+            measured_ns: *ns,
+            fitted_ns: n * per,
+        });
     }
     Ok((m, fitted, residuals))
 }
@@ -754,16 +774,20 @@ mod tests {
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
         }
-        for (n, kib) in [(1000.0, 64.0), (2000.0, 640.0), (4000.0, 300.0)] {
-            let _ = writeln!(out, "mark {n} {} {}", kib * 1024.0, n * 10.0 + kib * 50.0);
+        // 2 ns per word read, 7 per pointer followed, 9 per object scanned.
+        for n in [1000.0, 2000.0, 4000.0] {
+            let _ = writeln!(out, "mark nil {n} {}", n * 2.0);
+            let _ = writeln!(out, "mark noscan {n} {}", n * 9.0);
+            let _ = writeln!(out, "mark scan {n} {}", n * 20.0);
         }
         let (m, fitted, residuals) = fit(&out).unwrap();
         assert_eq!(m.context_switch_ns, 150);
         assert_eq!(m.mutex_op_ns, 10);
         assert_eq!(m.malloc_small_ns, 20);
         assert_eq!(m.malloc_ns_per_kib, 300);
-        assert_eq!(m.mark_ns_per_object, 10);
-        assert_eq!(m.mark_ns_per_kib, 50);
+        assert_eq!(m.mark_ns_per_object, 9);
+        assert_eq!(m.mark_ns_per_pointer, 7);
+        assert_eq!(m.mark_ns_per_kib, 256);
         assert_eq!(m.sweep_span_ns, 250);
         assert_eq!(m.malloc_marking_ns, 21);
         assert_eq!(m.write_barrier_ns, 17);
