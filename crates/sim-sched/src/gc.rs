@@ -447,7 +447,11 @@ impl World {
             } => {
                 let now = self.now_ns;
                 self.gc.add_assist_time(now, now - since_ns);
-                if self.gc.mark_done_ready_on(self.p_of(m)) {
+                // gcMarkDone; when another caller's barrier round or a stop
+                // is under way it returns at once (after markDoneSema in
+                // Go) and the assist goes on to its debt below: parking, not
+                // allocating again and re-assisting in a loop.
+                if self.gc.mark_done_ready_on(self.p_of(m)) && self.gc_mark_done_may_start() {
                     self.gc_mark_done(m);
                     return;
                 }
@@ -618,16 +622,18 @@ impl World {
         true
     }
 
+    /// No other `gcMarkDone` round and no stop-the-world is under way.
+    fn gc_mark_done_may_start(&self) -> bool {
+        !self.gc_stw_pending() && self.gc_driver.barrier.is_none()
+    }
+
     /// `gcMarkDone` by M `m`'s G, marking looking complete: rounds of the
     /// ragged barrier until one finds that no object turned grey since the
     /// previous round, then mark termination. A second caller while a
     /// round runs goes on (in Go it waits on `markDoneSema`, then finds
     /// marking not complete or the cycle over).
     fn gc_mark_done(&mut self, m: MId) {
-        if self.gc_stw_pending()
-            || self.gc_driver.barrier.is_some()
-            || !self.gc.mark_done_ready_on(self.p_of(m))
-        {
+        if !self.gc_mark_done_may_start() || !self.gc.mark_done_ready_on(self.p_of(m)) {
             self.exec_g(m);
             return;
         }
