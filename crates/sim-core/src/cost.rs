@@ -127,31 +127,33 @@ pub struct CostModel {
     /// Allocations on the tiny path (noscan, under 16 B) are not charged,
     /// not even the one that starts a new 16-byte block.
     pub malloc_marking_ns: u64,
-    /// Mark work per KiB scanned (heap objects, stacks, globals).
+    /// Mark work per KiB scanned (heap objects, stacks, globals): reading
+    /// each pointer word and testing it. `gmpsim calibrate` measures it as
+    /// the mark CPU of arrays of nil pointer words (2^18..2^21 words).
     pub mark_ns_per_kib: u64,
     /// Following one non-nil pointer found while marking (heap objects,
     /// stacks, globals): finding its span and object index and checking or
     /// setting the mark bit (`tryDeferToSpanScan`, `greyobject`), on top of
-    /// the word's share of `mark_ns_per_kib`. `gmpsim calibrate` separates
-    /// it from the other two mark costs with three arrays of 2^18..2^20
-    /// words: nil words, pointers to noscan 64 B objects, pointers to 64 B
-    /// objects with one pointer. On an AMD EPYC VM without AVX-512
-    /// (2026-12-02): 4.8 ns per word read, 7.4 per pointer followed, 7.5
-    /// per object scanned. 0 in the committed defaults: the reference
-    /// machine's three mark costs were fitted to whole-cycle gctrace
-    /// figures before pointers were counted, so what following a pointer
-    /// costs there is folded into `mark_ns_per_kib` and
-    /// `mark_ns_per_object`.
+    /// the word's share of `mark_ns_per_kib`. `gmpsim calibrate` measures
+    /// it as the mark CPU of an array of pointers to noscan 64 B objects
+    /// minus that of nil words.
     pub mark_ns_per_pointer: u64,
     /// Mark work per object of at most 512 bytes greyed and scanned: Green
-    /// Tea scans their spans a span at a time.
+    /// Tea scans their spans a span at a time. `gmpsim calibrate`: an array
+    /// of pointers to 64 B objects with one nil pointer, minus noscan
+    /// targets and the word read.
     pub mark_ns_per_object: u64,
     /// Mark work per larger object, scanned one by one (its malloc header,
-    /// then its pointers: cache misses).
-    /// The three mark costs are fitted to three go1.27.3 gctrace runs on the
-    /// reference machine: 131k 64-byte objects (8 scanned bytes each, ~2 MiB
-    /// scanned in all) mark in ~3.5 ms of CPU; 16k 1 KiB objects with one
-    /// pointer in ~3.5 ms; 28k 1 KiB objects of 128 pointers in ~28 ms.
+    /// then its pointers: cache misses), on top of its words' share of
+    /// `mark_ns_per_kib`. `gmpsim calibrate`: an array of pointers to 1 KiB
+    /// objects of 128 nil pointers (2^13..2^16 of them), minus noscan
+    /// targets and 128 words read.
+    ///
+    /// Calibrate times every mark benchmark as the runtime's own mark CPU
+    /// (`/cpu/classes/gc/mark/*`) of a forced GC with one P, least of nine,
+    /// in three rounds over fresh arrays. Marking with two Ps at once costs
+    /// more CPU per object than with one (shared caches and memory
+    /// bandwidth); the model charges mark work the same wherever it runs.
     pub mark_ns_per_large_object: u64,
     /// The runtime's own work inside the sweep-termination pause, once the
     /// world is stopped (finishsweep, startCycle, root preparation).
@@ -194,17 +196,17 @@ impl Default for CostModel {
     /// switch 91 ns, channel hand-off 169 ns a direction, Lock+Unlock 11.0
     /// ns, 64 B malloc 15 ns, 64 B malloc during mark +17.6 ns, ring store
     /// during mark +5.2 ns, empty-heap GC pause 7.5 µs, 876 ns per dead span
-    /// swept), except the mark costs: calibrate's mark benchmark then walked
-    /// linked lists, whose fit moved between runs (32 ns per object and 42
-    /// per KiB, then 43 and 1) and did not describe the arrays of pointers
-    /// the library marks, so `mark_ns_per_object`, `mark_ns_per_kib` and
-    /// `mark_ns_per_large_object` stay fitted to gctrace lines of go1.27.3
-    /// on an AMD EPYC VM (see `mark_ns_per_large_object`), with
-    /// `mark_ns_per_pointer` 0. Calibrate now times arrays of nil words, of
-    /// pointers to noscan objects and of pointers to scanned objects, which
-    /// separates the three; that fit has not been made on the reference
-    /// machine (on a host without AVX-512, 2026-12-02: 4.8 to 6 ns per word,
-    /// 7.5 per pointer, 6.7 to 7.5 per object).
+    /// swept). The four mark costs are the medians of ten calibrate runs on
+    /// an AMD EPYC VM with AVX-512 that reproduces the baselines (five real
+    /// alloc-steady runs there: 58.6 cycles, median goal 22,020,096 bytes,
+    /// the recorded figures), quiet (load average below 1.1, all of it the
+    /// benchmark itself), 2026-12-03 06:08-06:32 UTC: per word read 3.82 ns
+    /// (runs 3.27-5.27), per pointer followed 4.87 (4.33-6.34), per small
+    /// object scanned 2.07 (-0.85-3.99), per large object 120.5 (-48-183;
+    /// its sum with 128 words and a pointer, 595-649 ns, moves far less
+    /// than its parts). They replace costs fitted to whole-cycle gctrace
+    /// lines (590 per KiB, 8 per object, 138 per large object, nothing per
+    /// pointer), which charged a 1 KiB object of pointers 728 ns.
     fn default() -> Self {
         Self {
             go_statement_ns: 728,
@@ -242,10 +244,10 @@ impl Default for CostModel {
             background_scavenge_ns_per_page: 5_800,
             write_barrier_ns: 5,
             malloc_marking_ns: 18,
-            mark_ns_per_kib: 590,
-            mark_ns_per_object: 8,
-            mark_ns_per_pointer: 0,
-            mark_ns_per_large_object: 138,
+            mark_ns_per_kib: 489,
+            mark_ns_per_object: 2,
+            mark_ns_per_pointer: 5,
+            mark_ns_per_large_object: 121,
             stw_sweep_termination_ns: 7_495,
             stw_mark_termination_ns: 7_495,
             stack_copy_ns_per_kib: 150,
