@@ -95,7 +95,9 @@ fn workload_strategy() -> impl Strategy<Value = Workload> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 1,024 random workloads per property: about 13 s in the default test
+    // profile now that no op can loop without progress (see the event bound).
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
     fn every_g_is_in_one_place_queues_fit_ps_have_one_owner_and_no_wakeup_is_lost(
