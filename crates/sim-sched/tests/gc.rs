@@ -274,13 +274,12 @@ fn sysmon_forces_a_cycle_after_two_minutes_without_one() {
 /// property test: 3.9 M events in 96 ms simulated).
 #[test]
 fn an_assist_that_finds_no_work_during_a_barrier_round_parks_instead_of_spinning() {
-    let wg = WG;
     let w = workload(vec![
         program(
             "main",
             vec![
                 Op::WaitGroupAdd {
-                    wait_group: wg,
+                    wait_group: WG,
                     delta: 28,
                 },
                 Op::Spawn {
@@ -301,7 +300,7 @@ fn an_assist_that_finds_no_work_during_a_barrier_round_parks_instead_of_spinning
                     count: 3,
                     body: vec![compute(11_211_000, true)],
                 },
-                Op::WaitGroupWait { wait_group: wg },
+                Op::WaitGroupWait { wait_group: WG },
             ],
         ),
         program(
@@ -319,7 +318,7 @@ fn an_assist_that_finds_no_work_during_a_barrier_round_parks_instead_of_spinning
                 Op::Gosched,
                 compute(3_049_000, false),
                 alloc(40_000, 0, 18, 622),
-                Op::WaitGroupDone { wait_group: wg },
+                Op::WaitGroupDone { wait_group: WG },
             ],
         ),
         program(
