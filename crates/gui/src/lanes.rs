@@ -301,6 +301,7 @@ impl Lanes {
                 }
                 TraceEvent::GoUnblock { .. }
                 | TraceEvent::MWake { .. }
+                | TraceEvent::MSchedLockWait { .. }
                 | TraceEvent::MLockedHandoff { .. }
                 | TraceEvent::MExit { .. }
                 | TraceEvent::RunqSpill { .. }

@@ -766,26 +766,35 @@ fn clock_ticks_per_s() -> f64 {
 
 /// How a process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ExitStatus {
+pub enum ExitStatus {
     Code(i32),
     Signal(i32),
 }
 
 impl ExitStatus {
-    fn success(self) -> bool {
+    pub fn success(self) -> bool {
         self == Self::Code(0)
     }
 }
 
+impl std::fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(c) => write!(f, "exit status {c}"),
+            Self::Signal(s) => write!(f, "killed by signal {s}"),
+        }
+    }
+}
+
 /// A process that has ended, and what it printed.
-struct Finished {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    wall_s: f64,
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub wall_s: f64,
     /// User + system CPU time of the process, in seconds.
-    cpu_s: f64,
-    timed_out: bool,
+    pub cpu_s: f64,
+    pub timed_out: bool,
 }
 
 /// Runs `cmd` to its end, killing it after `timeout`. Stdout and stderr are
@@ -795,7 +804,7 @@ struct Finished {
 /// leaves the child a zombie: its pid cannot be reused before this thread
 /// reaps it with `wait4` (which also returns its CPU usage), so killing it on
 /// timeout can never hit another process.
-fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> std::io::Result<Finished> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

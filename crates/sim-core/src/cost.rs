@@ -35,9 +35,15 @@ pub struct CostModel {
     /// Linux timer slack: every timed sleep (usleep, futex or epoll timeouts)
     /// lasts this much longer than asked. 50 µs is the default for normal threads.
     pub os_timer_slack_ns: u64,
-    /// Creating an OS thread for a new M (newm, clone, mstart).
+    /// Creating an OS thread for a new M until it runs a goroutine (newm,
+    /// clone, the thread's first run on an idle CPU, a steal). `gmpsim
+    /// calibrate`: a `go` statement that needs a new thread until the
+    /// goroutine runs, median of 280.
     pub thread_create_ns: u64,
-    /// Waking a parked M (futex wake until the thread runs).
+    /// Waking a parked M: futex wake until the sleeping thread runs on an
+    /// idle CPU. On a VM this is tens of microseconds (the idle virtual CPU
+    /// has to be woken by the hypervisor). `gmpsim calibrate`: median of
+    /// 2,000 raw futex wake-ups of a thread asleep on the other CPU.
     pub thread_wake_ns: u64,
     /// entersyscall (the G keeps its P; the M enters the kernel).
     pub syscall_enter_ns: u64,
@@ -161,6 +167,12 @@ pub struct CostModel {
     /// The runtime's own work inside the mark-termination pause (gcMark
     /// checks, the sweepgen flip, pacer commit, mcache flushes) per P.
     pub stw_mark_termination_ns: u64,
+    /// One `write(2)` of a few bytes to stderr, which is a pipe the reader
+    /// (the runner) drains as it fills. The runtime's `print` makes one such
+    /// call per argument, so a schedtrace report of N arguments holds
+    /// `sched.lock` for N of them. `gmpsim calibrate`: 20,000 writes of 9
+    /// bytes to a piped stderr, best of five rounds.
+    pub stderr_write_ns: u64,
     /// Copying a goroutine stack when it grows, per KiB of the old stack.
     pub stack_copy_ns_per_kib: u64,
     /// How much a compute step's duration varies from run to run, in parts
@@ -196,7 +208,11 @@ impl Default for CostModel {
     /// switch 91 ns, channel hand-off 169 ns a direction, Lock+Unlock 11.0
     /// ns, 64 B malloc 15 ns, 64 B malloc during mark +17.6 ns, ring store
     /// during mark +5.2 ns, empty-heap GC pause 7.5 µs, 876 ns per dead span
-    /// swept). The four mark costs are the medians of ten calibrate runs on
+    /// swept). Thread wake-up, thread creation and the stderr write are the
+    /// medians of five calibrate runs on the same AMD EPYC VM, 2026-12-03
+    /// 11:10-11:15 UTC, load average below 1.2 (wake 36.4-53.3 µs, creation
+    /// 29.6-47.3 µs, write 516-843 ns); they replace guesses of 8 µs and 30
+    /// µs. The four mark costs are the medians of ten calibrate runs on
     /// an AMD EPYC VM with AVX-512 that reproduces the baselines (five real
     /// alloc-steady runs there: 58.6 cycles, median goal 22,020,096 bytes,
     /// the recorded figures), quiet (load average below 1.1, all of it the
@@ -217,8 +233,8 @@ impl Default for CostModel {
             steal_success_ns: 150,
             runnext_steal_backoff_ns: 3_000,
             os_timer_slack_ns: 50_000,
-            thread_create_ns: 30_000,
-            thread_wake_ns: 8_000,
+            thread_create_ns: 40_845,
+            thread_wake_ns: 42_625,
             syscall_enter_ns: 60,
             syscall_exit_ns: 80,
             park_ns: 120,
@@ -250,6 +266,7 @@ impl Default for CostModel {
             mark_ns_per_large_object: 121,
             stw_sweep_termination_ns: 7_495,
             stw_mark_termination_ns: 7_495,
+            stderr_write_ns: 578,
             stack_copy_ns_per_kib: 150,
             compute_jitter_ppm: 20_000,
             thread_latency_jitter_ppm: 500_000,

@@ -67,7 +67,8 @@ pub const GMPSIM_GC_CPU_FRACTION: &str = "/gmpsim/gc/cpu-fraction:ratio";
 /// How late each `time.Sleep` returned after its due time (not a Go metric;
 /// the generated Go program measures it around each sleep).
 pub const GMPSIM_SLEEP_LATENESS: &str = "/gmpsim/sleep/lateness:seconds";
-/// Wall time of the whole program (start to exit).
+/// Wall time of the program from `main.main`'s start (after runtime init)
+/// to its end, as the generated Go program measures it.
 pub const GMPSIM_ELAPSED: &str = "/gmpsim/process/elapsed:seconds";
 /// Model-only: goroutines stopped by a preemption request (time slice expired).
 pub const MODEL_PREEMPTIONS: &str = "/gmpsim/model/sched/preemptions:events";

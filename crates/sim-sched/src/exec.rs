@@ -408,6 +408,11 @@ impl World {
         self.gs[gi.index()].rare_mut().lockedm = None;
         self.ms[m.index()].lockedg = None;
         self.init.done = true;
+        // main.main starts: the generated program starts its clock and
+        // takes its baseline of /sched/latencies here, so what runtime init
+        // did is not part of either.
+        self.init.main_started_ns = self.now_ns;
+        self.stats.latencies = Default::default();
         true
     }
 
@@ -724,6 +729,8 @@ impl World {
         let goid = g.goid;
         self.emit(TraceEvent::GoStop { g: goid, p, reason });
         self.ms[m.index()].curg = None;
+        // globrunqput under sched.lock.
+        self.sched_lock(m);
         self.sched.runq.push_back(gi);
         self.wakep();
         self.schedule(m);

@@ -185,6 +185,8 @@ impl World {
         if size == 0 {
             return None;
         }
+        let m = self.ps[p.index()].m.expect("owned");
+        self.sched_lock(m);
         let n = GLOBAL_BATCH_MAX.min(size).min(size / self.gomaxprocs() + 1);
         let first = self.sched.runq.pop_front().expect("non-empty");
         for _ in 1..n {
@@ -192,8 +194,7 @@ impl World {
             debug_assert!(self.ps[p.index()].runq.len() < LOCAL_RUNQ_CAPACITY);
             self.ps[p.index()].runq.push_back(g);
         }
-        self.ms[self.ps[p.index()].m.expect("owned").index()].g0_cost_ns +=
-            self.config.cost.global_runq_ns;
+        self.ms[m.index()].g0_cost_ns += self.config.cost.global_runq_ns;
         Some((first, n - 1))
     }
 
@@ -225,6 +226,7 @@ impl World {
         // Fairness: every 61st schedtick, one G from the global queue first.
         let schedtick = self.ps[p.index()].schedtick;
         if schedtick.is_multiple_of(FAIRNESS_TICKS) && !self.sched.runq.is_empty() {
+            self.sched_lock(m);
             let g = self.sched.runq.pop_front().expect("non-empty");
             self.ms[m.index()].g0_cost_ns += self.config.cost.global_runq_ns;
             let d = self.decision(g, PickSource::GlobalFairness { schedtick }, false, trail);

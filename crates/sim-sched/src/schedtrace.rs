@@ -7,6 +7,11 @@
 //! any. Fields the model does not have print Go's idle values: for Ms
 //! `mallocing=0 throwing=0 preemptoff= locks=0 dying=0` (Go's own `locks`
 //! counts for runtime-internal threads are not modelled).
+//!
+//! sysmon writes a report while holding `sched.lock`, and the runtime's
+//! `print` makes one `write(2)` to stderr per argument (no buffering): a
+//! one-line report on 2 Ps is 28 writes, about 14 µs. `schedtrace_writes`
+//! counts them, so sysmon can hold the lock that long (see `sched_lock`).
 
 use crate::g::GStatus;
 use crate::m::MState;
@@ -14,6 +19,28 @@ use crate::world::World;
 use std::fmt::Write;
 
 impl World {
+    /// How many `write(2)` calls the report `schedtrace(detailed)` prints
+    /// now takes: one per argument of each of proc.go's `print` calls, an
+    /// empty string argument (no wait reason, `preemptoff`) writing nothing.
+    pub(crate) fn schedtrace_writes(&self, detailed: bool) -> u64 {
+        let ps = self.ps.len() as u64;
+        if !detailed {
+            // The header's 16 arguments; per P " " and its length, with
+            // "[ " and " ]" around them; " schedticks=[ ", per P the tick
+            // and " ", and "]\n".
+            return 16 + 2 * ps + 2 + 1 + 2 * ps + 1;
+        }
+        // Header and the detailed header's 9; per P 17; per M 22.
+        let ms = self.ms.iter().filter(|m| m.state != MState::Exited).count() as u64;
+        let gs: u64 = self
+            .gs
+            .iter()
+            .filter(|g| g.goid.0 != 0)
+            .map(|g| if g.last_wait_reason.as_go_str().is_empty() { 10 } else { 11 })
+            .sum();
+        16 + 9 + 17 * ps + 22 * ms + gs
+    }
+
     /// One schedtrace report (one line, or the detailed block), newline-terminated.
     pub fn schedtrace(&mut self, detailed: bool) -> String {
         let now = self.now_ns;

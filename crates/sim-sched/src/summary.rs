@@ -119,7 +119,7 @@ impl World {
         }
         m.insert(
             metrics::GMPSIM_ELAPSED.to_string(),
-            MetricValue::Float(self.now_ns as f64 / 1e9),
+            MetricValue::Float((self.now_ns - self.init.main_started_ns) as f64 / 1e9),
         );
         self.gc_metrics(&mut m);
         let mut model_only = BTreeMap::new();
@@ -145,7 +145,9 @@ impl World {
         );
         m.insert(
             metrics::SYNC_MUTEX_WAIT_TOTAL.to_string(),
-            MetricValue::Float(self.stats.mutex_wait_ns as f64 / 1e9),
+            MetricValue::Float(
+                (self.stats.mutex_wait_ns + self.stats.runtime_lock_wait_ns) as f64 / 1e9,
+            ),
         );
         model_only.insert(
             metrics::MODEL_MAX_RUNNABLE_WAIT.to_string(),

@@ -40,12 +40,20 @@ pub const SYSMON_IDLE_BEFORE_BACKOFF: u32 = 50;
 /// A P stays with a syscalling M if the syscall is younger than this, its run
 /// queue is empty and some other P is idle or some M spins.
 pub const SYSCALL_RETAKE_NS: u64 = 10 * MILLISECOND_NS;
+/// Rounds of `procyield` lock2 spins for a runtime lock before it sleeps
+/// (`mutexActiveSpinCount`).
+pub const LOCK_SPIN_ROUNDS: u64 = 4;
 /// Deep sleep lasts at most `forcegcperiod / 2`.
 pub const SYSMON_DEEP_SLEEP_MAX_NS: u64 = 60 * SECOND_NS;
 
 impl World {
     /// Schedules sysmon's next usleep per its backoff.
     pub(crate) fn sysmon_sleep(&mut self) {
+        self.sysmon_sleep_after(0);
+    }
+
+    /// sysmon's next usleep, starting `busy_ns` from now.
+    fn sysmon_sleep_after(&mut self, busy_ns: u64) {
         let s = &mut self.sysmon;
         if s.idle == 0 {
             s.delay_us = SYSMON_MIN_DELAY_US;
@@ -54,7 +62,10 @@ impl World {
         }
         s.delay_us = s.delay_us.min(SYSMON_MAX_DELAY_US);
         s.epoch = s.epoch.wrapping_add(1);
-        let at = self.now_ns + s.delay_us * MICROSECOND_NS + self.config.cost.os_timer_slack_ns;
+        let at = self.now_ns
+            + busy_ns
+            + s.delay_us * MICROSECOND_NS
+            + self.config.cost.os_timer_slack_ns;
         let epoch = s.epoch;
         self.queue.push(at, Ev::Sysmon { epoch });
     }
@@ -126,8 +137,48 @@ impl World {
             let detailed = self.config.runtime.godebug.scheddetail;
             let text = self.schedtrace(detailed);
             self.stderr.push_str(&text);
+            // sysmon holds sched.lock while it writes the report; it sleeps
+            // once it is done.
+            let hold_ns = self.schedtrace_writes(detailed) * self.config.cost.stderr_write_ns;
+            self.sched.lock_free_at_ns = now + hold_ns;
+            self.sysmon_sleep_after(hold_ns);
+            return;
         }
         self.sysmon_sleep();
+    }
+
+    /// `lock(&sched.lock)` by M `m` once the g0 work it has accumulated is
+    /// done: while sysmon holds the lock to print a schedtrace report, the M
+    /// waits. lock2 spins first (four `procyield(30)` rounds; its one
+    /// `osyield` is not modelled), then sleeps until the unlock wakes it.
+    /// Only the sleep counts towards `/sync/mutex/wait/total`, as in Go,
+    /// which samples one wait in 8 and scales it by 8: the model counts
+    /// every wait, the same on average. The delay is added to the M's g0
+    /// work. Other holders of sched.lock keep it for well under the spin,
+    /// so the model treats them as free.
+    pub(crate) fn sched_lock(&mut self, m: MId) {
+        let at = self.now_ns + self.ms[m.index()].g0_cost_ns;
+        let free_at = self.sched.lock_free_at_ns;
+        if at >= free_at {
+            return;
+        }
+        let remaining_ns = free_at - at;
+        let spin_ns = LOCK_SPIN_ROUNDS * self.config.cost.mutex_spin_ns;
+        let delay_ns = if remaining_ns <= spin_ns {
+            remaining_ns
+        } else {
+            let wake_ns = self.thread_wake_latency(m);
+            let slept_ns = remaining_ns - spin_ns + wake_ns;
+            self.stats.runtime_lock_wait_ns += slept_ns;
+            let delay_ns = remaining_ns + wake_ns;
+            self.emit(TraceEvent::MSchedLockWait {
+                m,
+                slept_ns,
+                delay_ns,
+            });
+            delay_ns
+        };
+        self.ms[m.index()].g0_cost_ns += delay_ns;
     }
 
     /// `retake`: preempt Gs past their time slice; take Ps from Ms that have

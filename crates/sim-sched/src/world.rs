@@ -79,6 +79,9 @@ pub struct Sched {
     pub lastpoll_ns: u64,
     /// Dead G slots shared by all Ps.
     pub gfree: Vec<GIdx>,
+    /// `sched.lock` is held until then by sysmon writing a schedtrace report
+    /// (the model's only long holder of it; see `sched_lock`).
+    pub lock_free_at_ns: u64,
 }
 
 /// A `sync.WaitGroup`.
@@ -123,6 +126,9 @@ pub(crate) struct Stats {
     pub decisions: u64,
     /// Time goroutines spent blocked on mutexes and RWMutexes.
     pub mutex_wait_ns: u64,
+    /// Time Ms slept waiting for runtime-internal locks (`sched.lock`);
+    /// Go adds it to `/sync/mutex/wait/total`.
+    pub runtime_lock_wait_ns: u64,
     /// The longest any goroutine waited runnable, and for a mutex.
     pub max_runnable_wait_ns: u64,
     pub max_mutex_wait_ns: u64,
@@ -224,6 +230,8 @@ pub(crate) struct RuntimeInit {
     pub main_waiting: bool,
     /// `main.main` has started.
     pub done: bool,
+    /// When it started.
+    pub main_started_ns: u64,
 }
 
 impl World {
@@ -277,6 +285,7 @@ impl World {
                 netpoll_inited: false,
                 lastpoll_ns: 0,
                 gfree: Vec::new(),
+                lock_free_at_ns: 0,
             },
             sysmon: SysmonState {
                 idle: 0,

@@ -37,8 +37,11 @@ import (
 	"runtime/metrics"
 	"sort"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 var sink any
@@ -251,12 +254,116 @@ func scanStats() {{
 	runtime.KeepAlive(objs)
 }}
 
+// clock is a monotonic nanosecond clock that every thread reads alike.
+var clockBase = time.Now()
+
+func clock() int64 {{ return time.Since(clockBase).Nanoseconds() }}
+
+func median(v []float64) float64 {{
+	sort.Float64s(v)
+	return v[len(v)/2]
+}}
+
+// threadWake is the median time from futex(FUTEX_WAKE) until the woken
+// thread runs, for a thread asleep in futex(FUTEX_WAIT) on an otherwise
+// idle CPU: what the runtime's notewakeup costs when it wakes a parked M.
+// The waker spins 300 µs before each wake-up so the sleeper is truly
+// asleep. Raw system calls keep the runtime out of the way.
+func threadWake() float64 {{
+	const rounds = 2000
+	const futexWaitPrivate, futexWakePrivate = 128, 129
+	var word uint32
+	var woken atomic.Int64
+	var sent int64
+	lat := make([]float64, 0, rounds)
+	done := make(chan bool)
+	go func() {{
+		runtime.LockOSThread()
+		for i := 0; i < rounds; i++ {{
+			for atomic.LoadUint32(&word) == 0 {{
+				syscall.RawSyscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWaitPrivate, 0, 0, 0, 0)
+			}}
+			woken.Store(clock())
+			atomic.StoreUint32(&word, 0)
+		}}
+		done <- true
+	}}()
+	runtime.LockOSThread()
+	for i := 0; i < rounds; i++ {{
+		for start := clock(); clock()-start < 300_000; {{
+		}}
+		for atomic.LoadUint32(&word) != 0 {{
+		}}
+		if i > 0 {{
+			lat = append(lat, float64(woken.Load()-sent))
+		}}
+		sent = clock()
+		atomic.StoreUint32(&word, 1)
+		syscall.RawSyscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWakePrivate, 1, 0, 0, 0)
+	}}
+	<-done
+	runtime.UnlockOSThread()
+	return median(lat)
+}}
+
+// threadCreate is the median time from a `go` statement that needs a new
+// thread until the goroutine runs on it: newm, clone and the new thread's
+// first run on an idle CPU, plus a steal. Each goroutine ends locked to its
+// thread, so the thread exits and the next `go` finds no idle M to wake;
+// a second `go` takes runnext, so the new thread steals the first from the
+// run queue without runnext's back-off.
+func threadCreate() float64 {{
+	const rounds = 300
+	var lat []float64
+	for i := 0; i < rounds; i++ {{
+		for start := clock(); clock()-start < 300_000; {{
+		}}
+		ran := make(chan int64, 1)
+		sent := clock()
+		go func() {{
+			ran <- clock()
+			runtime.LockOSThread()
+		}}()
+		go func() {{}}()
+		for len(ran) == 0 {{
+		}}
+		if i >= 20 {{
+			lat = append(lat, float64(<-ran-sent))
+		}}
+		runtime.Gosched()
+	}}
+	return median(lat)
+}}
+
+// stderrWrite is the time of one write(2) of 9 bytes to stderr, the unit
+// of the runtime's unbuffered print: best of five rounds of 20,000. The
+// caller reads stderr from a pipe as it fills, as the runner does.
+func stderrWrite() float64 {{
+	b := []byte("runqueue=")
+	best := 1e18
+	for r := 0; r < 5; r++ {{
+		const n = 20000
+		start := clock()
+		for i := 0; i < n; i++ {{
+			syscall.Write(2, b)
+		}}
+		best = min(best, float64(clock()-start)/n)
+	}}
+	return best
+}}
+
 func main() {{
 	if len(os.Args) > 1 && os.Args[1] == "scanstats" {{
 		scanStats()
 		return
 	}}
 	debug.SetGCPercent(-1)
+	if runtime.NumCPU() >= 2 {{
+		runtime.GOMAXPROCS(2)
+		report("thread_wake", threadWake())
+		report("thread_create", threadCreate())
+	}}
+	report("stderr_write", stderrWrite())
 	runtime.GOMAXPROCS(1)
 
 	report("go_statement", ns(testing.Benchmark(func(b *testing.B) {{
@@ -562,6 +669,31 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         wb,
         format!("ring store over an old object during mark minus outside: {wb:.1} ns"),
     );
+    // Thread wake-up and creation: only on a host with two CPUs or more.
+    if let (Ok(wake), Ok(create)) = (get("thread_wake"), get("thread_create")) {
+        set(
+            "thread_wake_ns",
+            &mut m.thread_wake_ns,
+            d.thread_wake_ns,
+            wake,
+            format!("futex wake until the sleeping thread runs on an idle CPU, median of 2000: {wake:.0} ns"),
+        );
+        set(
+            "thread_create_ns",
+            &mut m.thread_create_ns,
+            d.thread_create_ns,
+            create,
+            format!("`go` needing a new thread until the goroutine runs on it, median of 280: {create:.0} ns"),
+        );
+    }
+    let write = get("stderr_write")?;
+    set(
+        "stderr_write_ns",
+        &mut m.stderr_write_ns,
+        d.stderr_write_ns,
+        write,
+        format!("write(2) of 9 bytes to a piped stderr, best of 5 x 20,000: {write:.0} ns"),
+    );
     let stw = get("stw_gc_pause")?;
     set(
         "stw_sweep_termination_ns",
@@ -672,34 +804,29 @@ pub fn run(go: &GoToolchain, out: &Path, timeout: Duration) -> Result<String, St
         &scenarios::realgo::default_cache_root(),
     )
     .map_err(|e| e.to_string())?;
-    let start = std::time::Instant::now();
-    let mut child = std::process::Command::new(&built.binary)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("{}: cannot run: {e}", built.binary.display()))?;
-    loop {
-        if child.try_wait().map_err(|e| e.to_string())?.is_some() {
-            break;
-        }
-        if start.elapsed() > timeout {
-            let _ = child.kill();
-            return Err(format!(
-                "calibration benchmarks still running after {timeout:?}; killed"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
+    // Stdout and stderr are read as they fill (the stderr benchmark writes
+    // about 1 MB), as the runner reads a scenario program's.
+    let output = scenarios::realgo::run_with_timeout(
+        std::process::Command::new(&built.binary),
+        timeout,
+    )
+    .map_err(|e| format!("{}: cannot run: {e}", built.binary.display()))?;
+    if output.timed_out {
+        return Err(format!(
+            "calibration benchmarks still running after {timeout:?}; killed"
+        ));
     }
-    let output = child.wait_with_output().map_err(|e| e.to_string())?;
     if !output.status.success() {
+        let stderr = &output.stderr;
+        let tail = &stderr[stderr.len().saturating_sub(4000)..];
         return Err(format!(
             "calibration benchmarks failed ({}): {}",
             output.status,
-            String::from_utf8_lossy(&output.stderr)
+            tail.trim_start_matches("runqueue=")
         ));
     }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let (_, fitted, residuals) = fit(&stdout)?;
+    let stdout = output.stdout.as_str();
+    let (_, fitted, residuals) = fit(stdout)?;
     let stats = std::process::Command::new(&built.binary)
         .arg("scanstats")
         .env("GODEBUG", "gctrace=2")
@@ -839,7 +966,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_create 35000\nstderr_write 600\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -864,6 +991,9 @@ mod tests {
         assert_eq!(m.sweep_span_ns, 250);
         assert_eq!(m.malloc_marking_ns, 21);
         assert_eq!(m.write_barrier_ns, 17);
+        assert_eq!(m.thread_wake_ns, 41_000);
+        assert_eq!(m.thread_create_ns, 35_000);
+        assert_eq!(m.stderr_write_ns, 600);
         assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
         assert!(
             residuals

@@ -141,6 +141,7 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
             }
             TraceEvent::MCreate { m, .. }
             | TraceEvent::MPark { m }
+            | TraceEvent::MSchedLockWait { m, .. }
             | TraceEvent::NetpollBlock { m, .. }
             | TraceEvent::MLockedPark { m, .. }
             | TraceEvent::MExit { m, .. }

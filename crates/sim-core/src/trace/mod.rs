@@ -516,6 +516,11 @@ pub enum TraceEvent {
     },
     /// The M found no work and parked (stopm).
     MPark { m: MId },
+    /// The M had to sleep for `sched.lock` (lock2 spun, then slept) because
+    /// sysmon held it while writing a schedtrace report to stderr: it slept
+    /// `slept_ns` (what `/sync/mutex/wait/total` counts) and was held up
+    /// `delay_ns` in all, spinning and the wake-up included.
+    MSchedLockWait { m: MId, slept_ns: u64, delay_ns: u64 },
     /// The M, without a P, blocks in netpoll until the next timer is due.
     NetpollBlock { m: MId, until_ns: u64 },
     /// An M locked to `g` has nothing to run: it hands its P off and parks
@@ -661,6 +666,16 @@ impl fmt::Display for TraceEvent {
                 if *spinning { " (spinning)" } else { "" }
             ),
             TraceEvent::MPark { m } => write!(f, "MPark {m}: no work found, stopm"),
+            TraceEvent::MSchedLockWait {
+                m,
+                slept_ns,
+                delay_ns,
+            } => write!(
+                f,
+                "MSchedLockWait {m}: sched.lock held by sysmon printing schedtrace; spun, slept {}, held up {} in all",
+                format_duration_ns(*slept_ns),
+                format_duration_ns(*delay_ns)
+            ),
             TraceEvent::MLockedPark { m, g } => write!(
                 f,
                 "MLockedPark {m}: locked to {g}, which is not runnable; hands off its P and parks"
