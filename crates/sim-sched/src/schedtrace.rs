@@ -36,7 +36,13 @@ impl World {
             .gs
             .iter()
             .filter(|g| g.goid.0 != 0)
-            .map(|g| if g.last_wait_reason.as_go_str().is_empty() { 10 } else { 11 })
+            .map(|g| {
+                if g.last_wait_reason.as_go_str().is_empty() {
+                    10
+                } else {
+                    11
+                }
+            })
             .sum();
         16 + 9 + 17 * ps + 22 * ms + gs
     }

@@ -676,14 +676,18 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             &mut m.thread_wake_ns,
             d.thread_wake_ns,
             wake,
-            format!("futex wake until the sleeping thread runs on an idle CPU, median of 2000: {wake:.0} ns"),
+            format!(
+                "futex wake until the sleeping thread runs on an idle CPU, median of 2000: {wake:.0} ns"
+            ),
         );
         set(
             "thread_create_ns",
             &mut m.thread_create_ns,
             d.thread_create_ns,
             create,
-            format!("`go` needing a new thread until the goroutine runs on it, median of 280: {create:.0} ns"),
+            format!(
+                "`go` needing a new thread until the goroutine runs on it, median of 280: {create:.0} ns"
+            ),
         );
     }
     let write = get("stderr_write")?;
@@ -806,11 +810,9 @@ pub fn run(go: &GoToolchain, out: &Path, timeout: Duration) -> Result<String, St
     .map_err(|e| e.to_string())?;
     // Stdout and stderr are read as they fill (the stderr benchmark writes
     // about 1 MB), as the runner reads a scenario program's.
-    let output = scenarios::realgo::run_with_timeout(
-        std::process::Command::new(&built.binary),
-        timeout,
-    )
-    .map_err(|e| format!("{}: cannot run: {e}", built.binary.display()))?;
+    let output =
+        scenarios::realgo::run_with_timeout(std::process::Command::new(&built.binary), timeout)
+            .map_err(|e| format!("{}: cannot run: {e}", built.binary.display()))?;
     if output.timed_out {
         return Err(format!(
             "calibration benchmarks still running after {timeout:?}; killed"

@@ -520,7 +520,11 @@ pub enum TraceEvent {
     /// sysmon held it while writing a schedtrace report to stderr: it slept
     /// `slept_ns` (what `/sync/mutex/wait/total` counts) and was held up
     /// `delay_ns` in all, spinning and the wake-up included.
-    MSchedLockWait { m: MId, slept_ns: u64, delay_ns: u64 },
+    MSchedLockWait {
+        m: MId,
+        slept_ns: u64,
+        delay_ns: u64,
+    },
     /// The M, without a P, blocks in netpoll until the next timer is due.
     NetpollBlock { m: MId, until_ns: u64 },
     /// An M locked to `g` has nothing to run: it hands its P off and parks
