@@ -1001,8 +1001,9 @@ fn print_summary(name: &str, config: &SimConfig, summary: &Summary, events: u64)
     }
 }
 
-/// The simulated run `compare` puts beside real Go: the scenario as written,
-/// default cost model, like `gmpsim run SCENARIO --seed N`.
+/// The simulated run `compare` puts beside real Go: the scenario with the
+/// generated program's measuring harness before it (`World::with_go_harness`),
+/// default cost model.
 fn simulate(scenario: &scenarios::Scenario, seed: u64) -> World {
     let config = SimConfig {
         seed,
@@ -1010,7 +1011,7 @@ fn simulate(scenario: &scenarios::Scenario, seed: u64) -> World {
         cost: Default::default(),
         record_trace: false,
     };
-    let mut world = World::new(&scenario.workload, config);
+    let mut world = World::new(&scenario.workload, config).with_go_harness();
     world.run();
     world
 }

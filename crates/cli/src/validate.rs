@@ -297,7 +297,8 @@ fn report_extras(
             cost: cost.clone(),
             record_trace: false,
         },
-    );
+    )
+    .with_go_harness();
     world.run();
     let loads: Vec<f64> = baseline
         .runs

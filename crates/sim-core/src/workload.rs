@@ -385,6 +385,10 @@ pub enum FlatOp {
     Jump {
         to: u32,
     },
+    /// The generated Go program's `startMeasuring()` returns: its clock and
+    /// its `/sched/latencies` baseline start here (see
+    /// `FlatProgram::with_prefix`).
+    StartMeasuring,
 }
 
 /// A select's cases, with where each body starts in the flat ops.
@@ -410,6 +414,43 @@ pub struct FlatProgram {
 }
 
 impl FlatProgram {
+    /// This program with `prefix` run first (ops without jumps), each
+    /// prefix op named `path` in `op_paths`: every pc in the program moves
+    /// up by the prefix's length.
+    pub fn with_prefix(&self, prefix: &[FlatOp], path: &str) -> FlatProgram {
+        let shift = prefix.len() as u32;
+        let moved = |op: FlatOp| match op {
+            FlatOp::LoopStart { count, end_pc } => FlatOp::LoopStart {
+                count,
+                end_pc: end_pc + shift,
+            },
+            FlatOp::LoopEnd { start_pc } => FlatOp::LoopEnd {
+                start_pc: start_pc + shift,
+            },
+            FlatOp::Jump { to } => FlatOp::Jump { to: to + shift },
+            other => other,
+        };
+        debug_assert!(prefix.iter().all(|op| moved(*op) == *op));
+        let mut ops = prefix.to_vec();
+        ops.extend(self.ops.iter().map(|&op| moved(op)));
+        let mut op_paths = vec![path.to_string(); prefix.len()];
+        op_paths.extend(self.op_paths.iter().cloned());
+        let selects = self
+            .selects
+            .iter()
+            .map(|sel| FlatSelect {
+                cases: sel.cases.iter().map(|&(c, pc)| (c, pc + shift)).collect(),
+                default_pc: sel.default_pc.map(|pc| pc + shift),
+            })
+            .collect();
+        FlatProgram {
+            ops,
+            selects,
+            op_paths,
+            max_loop_depth: self.max_loop_depth,
+        }
+    }
+
     /// Flattens nested `Repeat`s and select bodies into jumps.
     pub fn compile(ops: &[Op]) -> Self {
         let mut program = FlatProgram {
@@ -670,6 +711,53 @@ mod tests {
                 default_pc: Some(4),
             }
         );
+    }
+
+    #[test]
+    fn a_prefix_moves_every_jump_loop_and_select_target_by_its_length() {
+        let ch = ChanRef::Chan(ChannelId(0));
+        let ops = vec![
+            Op::Repeat {
+                count: 2,
+                body: vec![Op::Select {
+                    cases: vec![SelectCase {
+                        op: CaseOp::Recv(ch),
+                        body: vec![Op::Gosched],
+                    }],
+                    default: Some(vec![]),
+                }],
+            },
+            Op::Close { chan: ch },
+        ];
+        let flat = FlatProgram::compile(&ops);
+        let prefixed = flat.with_prefix(&[FlatOp::Gc, FlatOp::StartMeasuring], "harness");
+        assert_eq!(prefixed.ops.len(), flat.ops.len() + 2);
+        assert_eq!(&prefixed.ops[..2], &[FlatOp::Gc, FlatOp::StartMeasuring]);
+        assert_eq!(prefixed.op_paths[1], "harness");
+        assert_eq!(&prefixed.op_paths[2..], &flat.op_paths[..]);
+        for (old, new) in flat.ops.iter().zip(&prefixed.ops[2..]) {
+            let expected = match *old {
+                FlatOp::LoopStart { count, end_pc } => FlatOp::LoopStart {
+                    count,
+                    end_pc: end_pc + 2,
+                },
+                FlatOp::LoopEnd { start_pc } => FlatOp::LoopEnd {
+                    start_pc: start_pc + 2,
+                },
+                FlatOp::Jump { to } => FlatOp::Jump { to: to + 2 },
+                op => op,
+            };
+            assert_eq!(*new, expected);
+        }
+        assert!(flat.ops.iter().any(|op| matches!(op, FlatOp::Jump { .. })));
+        assert!(
+            flat.ops
+                .iter()
+                .any(|op| matches!(op, FlatOp::LoopEnd { .. }))
+        );
+        let (sel, moved) = (&flat.selects[0], &prefixed.selects[0]);
+        assert_eq!(moved.cases[0].1, sel.cases[0].1 + 2);
+        assert_eq!(moved.default_pc, sel.default_pc.map(|pc| pc + 2));
     }
 
     #[test]

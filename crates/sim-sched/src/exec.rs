@@ -230,6 +230,11 @@ impl World {
                     self.gc_op(m);
                     return;
                 }
+                FlatOp::StartMeasuring => {
+                    self.gs[gi.index()].pc += 1;
+                    self.init.main_started_ns = self.now_ns;
+                    self.stats.latencies = Default::default();
+                }
                 FlatOp::StackGrow { used_bytes } => {
                     self.stack_grow_op(m, used_bytes);
                     return;

@@ -152,6 +152,7 @@ impl World {
                 size_bytes, count, ..
             } => format!("allocating {count} objects of {size_bytes} B"),
             FlatOp::Gc => "runtime.GC()".to_string(),
+            FlatOp::StartMeasuring => "startMeasuring()".to_string(),
             FlatOp::StackGrow { used_bytes } => {
                 format!("a call chain using {used_bytes} B of stack")
             }

@@ -19,7 +19,7 @@ use sim_core::metrics::{DurationHistogram, Outcome};
 use sim_core::queue::{EventQueue, Scheduled};
 use sim_core::rng::SeedTree;
 use sim_core::trace::{Decision, PickSource, TraceEvent, TraceRecord, WaitReason};
-use sim_core::workload::{FlatProgram, Workload};
+use sim_core::workload::{FlatOp, FlatProgram, Workload};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -240,6 +240,37 @@ impl World {
     /// its system goroutines.
     pub fn new(workload: &Workload, config: SimConfig) -> Self {
         World::with_strategy(workload, config, crate::decide::Strategy::Seeded, false)
+    }
+
+    /// The process as the generated Go program runs it (`gmpsim
+    /// go-source`): before the scenario's own code, `main` calls the
+    /// harness's `startMeasuring`, which calibrates its two compute loops
+    /// (it doubles a loop's length until one batch takes 4 ms, then times
+    /// four batches: about 25 ms each, the loop with calls first) and only
+    /// then starts the clock and takes its `/sched/latencies` baseline.
+    /// Validation and `compare` simulate that too, so whatever those 50 ms
+    /// let happen first (the runtime's own goroutines running and parking,
+    /// sysmon preempting the calibration and backing off) has happened, as
+    /// in the real program; `gmpsim run` starts the scenario at once.
+    /// Call it before `run`.
+    pub fn with_go_harness(mut self) -> Self {
+        const LOOP_CALIBRATION_NS: u64 = 25 * sim_core::time::MILLISECOND_NS;
+        let harness = [
+            FlatOp::Compute {
+                duration_ns: LOOP_CALIBRATION_NS,
+                preemptible: true,
+            },
+            FlatOp::Compute {
+                duration_ns: LOOP_CALIBRATION_NS,
+                preemptible: false,
+            },
+            FlatOp::StartMeasuring,
+        ];
+        let main = self.workload.main.index();
+        let mut programs = (*self.programs).clone();
+        programs[main] = programs[main].with_prefix(&harness, "startMeasuring()");
+        self.programs = Arc::new(programs);
+        self
     }
 
     /// A process whose random choices follow `strategy` (`World::new` uses

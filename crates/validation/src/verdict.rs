@@ -117,7 +117,8 @@ pub fn validate_scenario(
                 cost: cost.clone(),
                 record_trace: false,
             },
-        );
+        )
+        .with_go_harness();
         world.run();
         let summary = world.summary();
         model_outcomes.push((summary.outcome.exit_code, summary.outcome.reason.clone()));

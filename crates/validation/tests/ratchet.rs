@@ -130,7 +130,8 @@ fn model_figures_are_means_over_the_seeds_that_completed() {
                 cost: Default::default(),
                 record_trace: false,
             },
-        );
+        )
+        .with_go_harness();
         world.run();
         let summary = world.summary();
         if summary.outcome.exit_code == 0 {
