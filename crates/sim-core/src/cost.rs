@@ -181,10 +181,17 @@ pub struct CostModel {
     /// `workload-jitter` stream. It is what lets two seeds interleave a race
     /// differently, as two runs of a real program do.
     pub compute_jitter_ppm: u64,
-    /// How much thread creation and wake-up latencies vary, in parts per
-    /// million either way: the kernel's scheduling of a new or woken thread
-    /// is far from constant.
-    pub thread_latency_jitter_ppm: u64,
+    /// How thread wake-up and creation latencies spread around their
+    /// medians (`thread_wake_ns`, `thread_create_ns`): the 10th, 90th and
+    /// 99th percentiles as multiples of the median, in parts per million.
+    /// A woken thread waits for the kernel (on a VM, for the hypervisor to
+    /// wake its virtual CPU), which has a long right tail. Each latency is
+    /// drawn from the piecewise-linear quantile function through these
+    /// points (flat below the 10th percentile and above the 99th).
+    /// `gmpsim calibrate`: the percentiles of the futex wake-up benchmark.
+    pub thread_latency_p10_ppm: u64,
+    pub thread_latency_p90_ppm: u64,
+    pub thread_latency_p99_ppm: u64,
     /// Not a cost but a property of the machine that changes how Go counts
     /// mark work: the CPU has the AVX-512 extensions (VL, BW, DQ, BITALG,
     /// VBMI, GFNI, with POPCNT) that Green Tea's packed span scan needs
@@ -269,7 +276,9 @@ impl Default for CostModel {
             stderr_write_ns: 578,
             stack_copy_ns_per_kib: 150,
             compute_jitter_ppm: 20_000,
-            thread_latency_jitter_ppm: 500_000,
+            thread_latency_p10_ppm: 694_909,
+            thread_latency_p90_ppm: 1_481_512,
+            thread_latency_p99_ppm: 3_273_160,
             avx512_span_scan: true,
         }
     }

@@ -24,11 +24,22 @@ impl World {
     /// How long waking a parked thread takes this time (futex wake until
     /// the thread runs), with the cost model's variation.
     pub(crate) fn thread_wake_latency(&mut self, m: MId) -> u64 {
-        let (ns, ppm) = (
-            self.config.cost.thread_wake_ns,
-            self.config.cost.thread_latency_jitter_ppm,
+        self.thread_latency(m, self.config.cost.thread_wake_ns)
+    }
+
+    /// A thread wake-up or creation latency with median `median_ns`, drawn
+    /// from the cost model's quantile function (the `thread-latency`
+    /// choice is the quantile, in millionths; undisturbed, the median).
+    pub(crate) fn thread_latency(&mut self, m: MId, median_ns: u64) -> u64 {
+        const MILLION: u64 = 1_000_000;
+        let u = self.choose(
+            crate::decide::ChoiceKind::ThreadLatency,
+            MILLION,
+            Some(m),
+            |w| w.jitter.next_u64() % MILLION,
         );
-        self.vary(crate::decide::ChoiceKind::ThreadLatency, m, ns, ppm)
+        let ratio_ppm = thread_latency_ratio_ppm(u, &self.config.cost);
+        (u128::from(median_ns) * u128::from(ratio_ppm) / u128::from(MILLION)) as u64
     }
 
     /// `pidleput`: P goes on the idle list.
@@ -106,11 +117,7 @@ impl World {
             None => {
                 let m = self.new_m(MState::Starting);
                 self.emit(TraceEvent::MCreate { m, reason });
-                let (ns, ppm) = (
-                    self.config.cost.thread_create_ns,
-                    self.config.cost.thread_latency_jitter_ppm,
-                );
-                let create = self.vary(crate::decide::ChoiceKind::ThreadLatency, m, ns, ppm);
+                let create = self.thread_latency(m, self.config.cost.thread_create_ns);
                 self.schedule_m(m, now + create);
                 m
             }
@@ -358,5 +365,58 @@ impl World {
             return;
         }
         self.fatal_error(None, "all goroutines are asleep - deadlock!");
+    }
+}
+
+/// The thread-latency quantile function: at quantile `u` (millionths), the
+/// latency as a multiple of the median (millionths), piecewise linear
+/// through the cost model's 10th, 50th (1), 90th and 99th percentiles.
+fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
+    const MILLION: u64 = 1_000_000;
+    let points = [
+        (0, c.thread_latency_p10_ppm),
+        (100_000, c.thread_latency_p10_ppm),
+        (500_000, MILLION),
+        (900_000, c.thread_latency_p90_ppm),
+        (990_000, c.thread_latency_p99_ppm),
+        (MILLION, c.thread_latency_p99_ppm),
+    ];
+    let i = points
+        .windows(2)
+        .position(|w| u < w[1].0)
+        .unwrap_or(points.len() - 2);
+    let ((u0, r0), (u1, r1)) = (points[i], points[i + 1]);
+    let (r0, r1) = (r0 as i128, r1 as i128);
+    let r = r0 + (r1 - r0) * (u - u0) as i128 / (u1 - u0) as i128;
+    r.max(0) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thread_latency_ratio_ppm;
+
+    #[test]
+    fn thread_latencies_follow_the_quantiles_with_a_long_right_tail() {
+        let c = sim_core::cost::CostModel {
+            thread_latency_p10_ppm: 500_000,
+            thread_latency_p90_ppm: 2_000_000,
+            thread_latency_p99_ppm: 5_000_000,
+            ..Default::default()
+        };
+        let at = |u| thread_latency_ratio_ppm(u, &c);
+        assert_eq!(at(0), 500_000);
+        assert_eq!(at(100_000), 500_000);
+        assert_eq!(at(300_000), 750_000);
+        assert_eq!(at(500_000), 1_000_000);
+        assert_eq!(at(900_000), 2_000_000);
+        assert_eq!(at(945_000), 3_500_000);
+        assert_eq!(at(990_000), 5_000_000);
+        assert_eq!(at(999_999), 5_000_000);
+        // Monotone, so a slower PCT priority is never a faster wake-up.
+        let mut last = 0;
+        for u in (0..1_000_000).step_by(997) {
+            assert!(at(u) >= last);
+            last = at(u);
+        }
     }
 }

@@ -303,6 +303,11 @@ func threadWake() float64 {{
 	}}
 	<-done
 	runtime.UnlockOSThread()
+	sort.Float64s(lat)
+	n := len(lat)
+	for _, q := range []int{{10, 90, 99}} {{
+		report(fmt.Sprintf("thread_wake_p%d", q), lat[n*q/100])
+	}}
 	return median(lat)
 }}
 
@@ -671,6 +676,35 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
     );
     // Thread wake-up and creation: only on a host with two CPUs or more.
     if let (Ok(wake), Ok(create)) = (get("thread_wake"), get("thread_create")) {
+        for (field, slot, default, q) in [
+            (
+                "thread_latency_p10_ppm",
+                &mut m.thread_latency_p10_ppm,
+                d.thread_latency_p10_ppm,
+                "thread_wake_p10",
+            ),
+            (
+                "thread_latency_p90_ppm",
+                &mut m.thread_latency_p90_ppm,
+                d.thread_latency_p90_ppm,
+                "thread_wake_p90",
+            ),
+            (
+                "thread_latency_p99_ppm",
+                &mut m.thread_latency_p99_ppm,
+                d.thread_latency_p99_ppm,
+                "thread_wake_p99",
+            ),
+        ] {
+            let at = get(q)?;
+            set(
+                field,
+                slot,
+                default,
+                at / wake * 1e6,
+                format!("{q} of the futex wake-up benchmark, {at:.0} ns, over its median"),
+            );
+        }
         set(
             "thread_wake_ns",
             &mut m.thread_wake_ns,
@@ -968,7 +1002,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_create 35000\nstderr_write 600\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_create 35000\nstderr_write 600\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -994,6 +1028,14 @@ mod tests {
         assert_eq!(m.malloc_marking_ns, 21);
         assert_eq!(m.write_barrier_ns, 17);
         assert_eq!(m.thread_wake_ns, 41_000);
+        assert_eq!(
+            (
+                m.thread_latency_p10_ppm,
+                m.thread_latency_p90_ppm,
+                m.thread_latency_p99_ppm
+            ),
+            (500_000, 2_000_000, 5_000_000)
+        );
         assert_eq!(m.thread_create_ns, 35_000);
         assert_eq!(m.stderr_write_ns, 600);
         assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
