@@ -219,7 +219,10 @@ impl Default for CostModel {
     /// medians of five calibrate runs on the same AMD EPYC VM, 2026-12-03
     /// 11:10-11:15 UTC, load average below 1.2 (wake 36.4-53.3 µs, creation
     /// 29.6-47.3 µs, write 516-843 ns); they replace guesses of 8 µs and 30
-    /// µs. The four mark costs are the medians of ten calibrate runs on
+    /// µs. The spread of thread latencies (10th, 90th and 99th percentiles
+    /// over the median: 0.69, 1.48, 3.27) is the median of three calibrate
+    /// runs there, 12:36-12:38 UTC (0.69-0.72, 1.41-1.74, 3.03-3.71),
+    /// replacing a guessed uniform ±50%. The four mark costs are the medians of ten calibrate runs on
     /// an AMD EPYC VM with AVX-512 that reproduces the baselines (five real
     /// alloc-steady runs there: 58.6 cycles, median goal 22,020,096 bytes,
     /// the recorded figures), quiet (load average below 1.1, all of it the
