@@ -18,8 +18,13 @@
 //! scavenger when sweeping has drained (`scavenger.sysmonWake`), and wakes the
 //! forcegc helper after two minutes without a GC.
 //!
+//! A schedtrace report is written under `sched.lock`, one `write(2)` per
+//! print argument; an M taking the lock meanwhile waits (`sched_lock`).
+//!
 //! Simplifications: no GOMAXPROCS auto-update. While the world is stopping
 //! sysmon leaves the Ps alone (Go's sysmon sleeps while `gcwaiting`).
+//! `sched.lock` is modelled only for sysmon's schedtrace writes and only
+//! for the Ms that put or take from the global run queue.
 
 use crate::m::MState;
 use crate::p::PStatus;
