@@ -87,7 +87,8 @@ enum Command {
         scenario: String,
     },
     /// Simulate a scenario and run its Go program with real Go, and print the
-    /// figures side by side.
+    /// figures side by side. The simulation runs the Go program's measuring
+    /// harness first (its 50 ms loop calibration), as `validate` does.
     #[command(
         after_help = "Real Go is found through GMPSIM_GO, then the toolchain scripts/install-go.sh \
 installs in .tools/, then `go` on PATH.\n\nExamples:\n  gmpsim compare cpu-fanout --runs 5\n  \
