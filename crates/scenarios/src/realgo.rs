@@ -687,13 +687,13 @@ fn classify(finished: &Finished, timeout: Duration, go_version: &str) -> (RealOu
         }
         ExitStatus::Code(code) => {
             let outcome = RealOutcome::Crashed {
-                description: format!("exit status {code}"),
+                description: finished.status.to_string(),
             };
             (outcome.clone(), no_metrics(code, outcome.to_string()))
         }
         ExitStatus::Signal(signal) => {
             let outcome = RealOutcome::Crashed {
-                description: format!("killed by signal {signal}"),
+                description: finished.status.to_string(),
             };
             (
                 outcome.clone(),

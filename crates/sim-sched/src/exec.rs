@@ -232,8 +232,7 @@ impl World {
                 }
                 FlatOp::StartMeasuring => {
                     self.gs[gi.index()].pc += 1;
-                    self.init.main_started_ns = self.now_ns;
-                    self.stats.latencies = Default::default();
+                    self.start_measuring();
                 }
                 FlatOp::StackGrow { used_bytes } => {
                     self.stack_grow_op(m, used_bytes);
@@ -413,12 +412,18 @@ impl World {
         self.gs[gi.index()].rare_mut().lockedm = None;
         self.ms[m.index()].lockedg = None;
         self.init.done = true;
-        // main.main starts: the generated program starts its clock and
-        // takes its baseline of /sched/latencies here, so what runtime init
-        // did is not part of either.
+        // main.main starts: what runtime init did is not measured (with the
+        // Go harness, its StartMeasuring op starts the measurement again).
+        self.start_measuring();
+        true
+    }
+
+    /// The generated program starts its clock and takes its baseline of
+    /// `/sched/latencies`: the elapsed time and the latency summary count
+    /// from now.
+    fn start_measuring(&mut self) {
         self.init.main_started_ns = self.now_ns;
         self.stats.latencies = Default::default();
-        true
     }
 
     /// bgsweep or bgscavenge sends on gcenable's channel: a direct handoff to
@@ -435,33 +440,22 @@ impl World {
         }
     }
 
-    /// A compute duration (on M `m`) with the cost model's run-to-run variation.
+    /// A compute duration (on M `m`) with the cost model's run-to-run
+    /// variation: up to `compute_jitter_ppm` parts per million either way, a
+    /// choice (uniform from the `workload-jitter` stream in a seeded run).
     fn jittered(&mut self, m: MId, duration_ns: u64) -> u64 {
         let ppm = self.config.cost.compute_jitter_ppm;
-        self.vary(
-            crate::decide::ChoiceKind::ComputeJitter,
-            m,
-            duration_ns,
-            ppm,
-        )
-    }
-
-    /// `duration_ns` varied by up to `ppm` parts per million either way: a
-    /// choice (uniform from the `workload-jitter` stream in a seeded run).
-    pub(crate) fn vary(
-        &mut self,
-        kind: crate::decide::ChoiceKind,
-        m: MId,
-        duration_ns: u64,
-        ppm: u64,
-    ) -> u64 {
-        let span = u128::from(duration_ns) * u128::from(ppm) / 1_000_000;
-        let span = span as u64;
+        let span = (u128::from(duration_ns) * u128::from(ppm) / 1_000_000) as u64;
         if span == 0 {
             return duration_ns;
         }
         let range = 2 * span + 1;
-        let offset = self.choose(kind, range, Some(m), |w| w.jitter.next_u64() % range);
+        let offset = self.choose(
+            crate::decide::ChoiceKind::ComputeJitter,
+            range,
+            Some(m),
+            |w| w.jitter.next_u64() % range,
+        );
         duration_ns - span + offset
     }
 

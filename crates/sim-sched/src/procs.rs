@@ -33,7 +33,6 @@ impl World {
     /// from the cost model's quantile function (the `thread-latency`
     /// choice is the quantile, in millionths; undisturbed, the median).
     pub(crate) fn thread_latency(&mut self, m: MId, median_ns: u64) -> u64 {
-        const MILLION: u64 = 1_000_000;
         let u = self.choose(
             crate::decide::ChoiceKind::ThreadLatency,
             MILLION,
@@ -370,11 +369,13 @@ impl World {
     }
 }
 
+/// Quantiles and latency ratios are in millionths.
+const MILLION: u64 = 1_000_000;
+
 /// The thread-latency quantile function: at quantile `u` (millionths), the
 /// latency as a multiple of the median (millionths), piecewise linear
 /// through the cost model's 10th, 50th (1), 90th and 99th percentiles.
 fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
-    const MILLION: u64 = 1_000_000;
     let points = [
         (0, c.thread_latency_p10_ppm),
         (100_000, c.thread_latency_p10_ppm),

@@ -308,7 +308,7 @@ func threadWake() float64 {{
 	for _, q := range []int{{10, 90, 99}} {{
 		report(fmt.Sprintf("thread_wake_p%d", q), lat[n*q/100])
 	}}
-	return median(lat)
+	return lat[n/2]
 }}
 
 // threadCreate is the median time from a `go` statement that needs a new
@@ -853,12 +853,13 @@ pub fn run(go: &GoToolchain, out: &Path, timeout: Duration) -> Result<String, St
         ));
     }
     if !output.status.success() {
-        let stderr = &output.stderr;
-        let tail = &stderr[stderr.len().saturating_sub(4000)..];
+        // Without the stderr benchmark's writes, the last lines say why.
+        let stderr = output.stderr.replace("runqueue=", "");
+        let lines: Vec<&str> = stderr.lines().collect();
         return Err(format!(
             "calibration benchmarks failed ({}): {}",
             output.status,
-            tail.trim_start_matches("runqueue=")
+            lines[lines.len().saturating_sub(40)..].join("\n")
         ));
     }
     let stdout = output.stdout.as_str();
