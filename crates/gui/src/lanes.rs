@@ -302,6 +302,7 @@ impl Lanes {
                 TraceEvent::GoUnblock { .. }
                 | TraceEvent::MWake { .. }
                 | TraceEvent::MSchedLockWait { .. }
+                | TraceEvent::GcStackSuspend { .. }
                 | TraceEvent::MLockedHandoff { .. }
                 | TraceEvent::MExit { .. }
                 | TraceEvent::RunqSpill { .. }

@@ -127,6 +127,12 @@ pub fn m_line(world: &World, m: &sim_sched::m::M) -> String {
             g.map_or("?".to_string(), |g| g.to_string()),
             m.p.map_or("?".to_string(), |p| p.to_string())
         ),
+        MState::StackScanWait { target, since_ns } => on_p(format!(
+            "{} spins in suspendG until {} stops for its stack scan (since {})",
+            g.map_or("?".to_string(), |g| g.to_string()),
+            goid(world, target),
+            format_duration_ns(since_ns)
+        )),
     };
     if let Some(locked) = m.lockedg {
         line.push_str(&format!(", locked to {}", goid(world, locked)));

@@ -65,8 +65,15 @@
 //! recorded (the flush skips marked ones anyway) and flushing costs nothing
 //! beyond the barrier's `write_barrier_ns`; a span is dense when at least an
 //! eighth of its slots (and more than one) are grey when it is scanned,
-//! `nelems` counting every slot; a stack is scanned without suspending its
-//! goroutine (the scheduler charges the cost).
+//! `nelems` counting every slot.
+//!
+//! A stack root of a goroutine that runs user code cannot be scanned in place
+//! (`suspendG` must stop it first): the scheduler names those goroutines with
+//! [`Gc::set_running_goroutines`] before each drain; a drain that reaches
+//! such a root claims it for its P ([`Gc::claimed_stack`]) and stops. Once
+//! the scheduler has stopped the goroutine, the P's next drain scans the
+//! claimed stack before anything else. A claimed root is mark work still
+//! to do, so marking cannot look complete meanwhile.
 
 use crate::collector::{Gc, GcPhase};
 
@@ -168,6 +175,12 @@ pub(crate) struct MarkState {
     /// collected the flag.
     flushed_work: bool,
     root_jobs: VecDeque<RootJob>,
+    /// Goroutines running user code now (set by the scheduler): their
+    /// stacks need `suspendG` before a scan.
+    running: Vec<Goid>,
+    /// Per P: a stack root its drain took whose goroutine was running, to
+    /// scan once the scheduler has suspended it.
+    claimed_stacks: Vec<Option<Goid>>,
     /// Oblets still queued per large object (it stays grey until they are done).
     oblets_pending: BTreeMap<ObjRef, u32>,
     /// `work.bytesMarked`.
@@ -583,6 +596,7 @@ impl Gc {
     pub fn has_mark_work(&self) -> bool {
         !self.mark.grey.is_empty()
             || !self.mark.root_jobs.is_empty()
+            || self.mark.claimed_stacks.iter().any(Option::is_some)
             || !self.mark.global_spans.is_empty()
             || self.mark.span_chains.iter().any(|c| !c.is_empty())
     }
@@ -609,6 +623,9 @@ impl Gc {
     fn drain(&mut self, budget_bytes: u64, roots_first: bool) -> ScanWork {
         let mut done = ScanWork::default();
         while done.total_bytes() < budget_bytes {
+            if self.acting_claim_blocked() {
+                break; // suspendG first: the scheduler stops the goroutine
+            }
             if self.mark.grey.is_empty() {
                 self.balance();
             }
@@ -630,8 +647,52 @@ impl Gc {
         done
     }
 
+    /// The goroutines that run user code now, whose stacks a root job may
+    /// not scan until the scheduler has suspended them (`suspendG`). The
+    /// scheduler sets this before every drain.
+    pub fn set_running_goroutines(&mut self, running: &[Goid]) {
+        self.mark.running.clear();
+        self.mark.running.extend_from_slice(running);
+    }
+
+    /// The stack root P `p`'s drain claimed and has not scanned yet: its
+    /// goroutine was running user code.
+    pub fn claimed_stack(&self, p: PId) -> Option<Goid> {
+        self.mark.claimed_stacks.get(p.index()).copied().flatten()
+    }
+
+    /// The acting P holds a claimed stack whose goroutine still runs.
+    fn acting_claim_blocked(&self) -> bool {
+        let Some(p) = self.mark.acting_p else {
+            return false;
+        };
+        self.claimed_stack(p)
+            .is_some_and(|g| self.mark.running.contains(&g))
+    }
+
     fn next_root_job(&mut self) -> Option<ScanWork> {
+        // A claimed stack whose goroutine is stopped now comes first.
+        if let Some(p) = self.mark.acting_p
+            && let Some(slot) = self.mark.claimed_stacks.get_mut(p.index())
+            && let Some(g) = *slot
+            && !self.mark.running.contains(&g)
+        {
+            *slot = None;
+            return Some(self.scan_stack(g));
+        }
         let job = self.mark.root_jobs.pop_front()?;
+        if let RootJob::Stack(g) = job
+            && self.mark.running.contains(&g)
+            && let Some(p) = self.mark.acting_p
+        {
+            let i = p.index();
+            if self.mark.claimed_stacks.len() <= i {
+                self.mark.claimed_stacks.resize(i + 1, None);
+            }
+            debug_assert!(self.mark.claimed_stacks[i].is_none(), "one claim per P");
+            self.mark.claimed_stacks[i] = Some(g);
+            return Some(ScanWork::default());
+        }
         Some(match job {
             RootJob::Globals => {
                 let globals: Vec<ObjRef> = self.graph.globals.iter().flatten().copied().collect();
@@ -848,7 +909,7 @@ impl Gc {
         let credit = self.pacer.assist_credit_for(work.total_bytes() as i64);
         self.add_assist_bytes(g, credit);
         let left = target_bytes.saturating_sub(work.total_bytes());
-        if left > 0 && work.total_bytes() > 0 {
+        if left > 0 && (work.total_bytes() > 0 || self.claimed_stack(p).is_some()) {
             self.mark.assist_plans.insert(g, left);
         } else {
             self.mark.assist_plans.remove(&g);

@@ -47,6 +47,9 @@ impl World {
             MState::Netpoll { was_spinning, .. } => self.netpoll_return(m, was_spinning),
             MState::Stw { stopped } => self.stw_event(m, stopped),
             MState::SafePointWait => self.ragged_barrier_event(m),
+            MState::StackScanWait { target, since_ns } => {
+                self.stack_scan_wait_event(m, target, since_ns)
+            }
             MState::Idle
             | MState::Sysmon
             | MState::TemplateThread
@@ -339,6 +342,7 @@ impl World {
             p,
             reason: StopReason::Yield,
         });
+        self.stack_scan_target_left(gi);
         self.ms[m.index()].curg = None;
         self.runqput_traced(p, gi, false);
         self.schedule(m);
@@ -629,6 +633,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
+        self.stack_scan_target_left(gi);
         self.gs[gi.index()].set_status(GStatus::Waiting(reason), self.now_ns);
         self.stats.g_transitions += 1;
         self.gs[gi.index()].waiting_since_ns = self.now_ns;
@@ -706,6 +711,14 @@ impl World {
         let reason = match std::mem::take(&mut self.gs[gi.index()].preempt_for) {
             PreemptFor::StopTheWorld => StopReason::StopTheWorld,
             PreemptFor::SafePoint => StopReason::SafePoint,
+            PreemptFor::StackScan => {
+                // preemptPark: the G waits, not runnable, until its
+                // scanner has scanned its stack and readies it.
+                self.gs[gi.index()].preempt = false;
+                self.park(m, WaitReason::Preempted);
+                self.schedule(m);
+                return;
+            }
             PreemptFor::Slice => StopReason::Preempted {
                 slice_ns,
                 asynchronous,
@@ -727,6 +740,7 @@ impl World {
         g.preempt_for = PreemptFor::Slice;
         let goid = g.goid;
         self.emit(TraceEvent::GoStop { g: goid, p, reason });
+        self.stack_scan_target_left(gi);
         self.ms[m.index()].curg = None;
         // globrunqput under sched.lock.
         self.sched_lock(m);
@@ -740,6 +754,7 @@ impl World {
         let gi = self.curg(m);
         let p = self.ms[m.index()].p.expect("a running M holds a P");
         self.gs[gi.index()].stop_running(self.now_ns);
+        self.stack_scan_target_left(gi);
         self.gs[gi.index()].set_status(GStatus::Dead, self.now_ns);
         self.stats.g_transitions += 1;
         self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
@@ -844,6 +859,7 @@ impl World {
         // reentersyscall runs a pending safe-point function first.
         self.run_safe_point_fn(p);
         self.gs[gi.index()].stop_running(self.now_ns);
+        self.stack_scan_target_left(gi);
         self.gs[gi.index()].set_status(GStatus::Syscall { m }, self.now_ns);
         self.stats.g_transitions += 1;
         let goid = self.goid(gi);

@@ -7,7 +7,9 @@
 //!
 //! Simplifications: no `_Gscan` bit and no `_Gcopystack` (stack scans and
 //! copies are instantaneous state changes in sim-gc, their time charged to
-//! the G that does them), no `_Gpreempted` (it only arises from suspendG).
+//! the G that does them), no `_Gpreempted`: a G that suspendG stops parks
+//! at once as `_Gwaiting` with reason "preempted", the state suspendG moves
+//! it to.
 
 use sim_core::ids::{Goid, MId, ProgramId};
 use sim_core::trace::WaitReason;
@@ -198,6 +200,9 @@ pub enum PreemptFor {
     StopTheWorld,
     /// `gcMarkDone`'s ragged barrier (`forEachP`'s `preemptall`).
     SafePoint,
+    /// `suspendG` (`preemptStop`): a mark worker or an assist must scan the
+    /// G's stack; the G parks ("preempted") until the scan is done.
+    StackScan,
 }
 
 /// One goroutine.

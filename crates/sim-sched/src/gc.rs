@@ -26,7 +26,12 @@
 //! safe point, its G preempted to the global queue as `gopreempt_m` does;
 //! `preemptall` again every 100 µs; a round that found new grey work sends
 //! the caller back to `gcMarkDone`'s top, one that found none leads to mark
-//! termination); `bgsweep` (10 spans per batch,
+//! termination); `markroot`'s `suspendG` for the stack of a goroutine
+//! running user code (the scanner asks it to stop, with a SIGURG unless
+//! async preemption is off, and spins, asking again every 5 µs, until it
+//! parks as "preempted"; after the scan `resumeG` readies it onto the
+//! scanner's P; a goroutine in an assist or stopped already is scanned in
+//! place); `bgsweep` (10 spans per batch,
 //! yielding when no P is idle); `runtime.GC` (wait for the running cycle,
 //! start the next, wait for its mark termination, sweep span by span with a
 //! Gosched after each); sysmon's `forcegc` after two minutes without a GC;
@@ -48,7 +53,9 @@
 //! function costs nothing; a P in a syscall flushes at the barrier's start
 //! without being taken from its M (Go hands it off); sim-gc knows
 //! goroutines by their G slot (`GIdx` as a `Goid`), which is unique among
-//! live goroutines.
+//! live goroutines; the runtime's own goroutines are scanned in place even
+//! while they run; a suspended goroutine is readied when its scan starts,
+//! the scan's cost charged to the scanner's next batch.
 
 use crate::g::{GIdx, GKind, GStatus, GcStage, GcWork, PreemptFor, WorkerRun};
 use crate::m::MState;
@@ -80,6 +87,10 @@ pub const SWEEP_BATCH_SPANS: u32 = 10;
 pub const STW_REPREEMPT_NS: u64 = 100 * MICROSECOND_NS;
 /// Stack bytes a new goroutine uses before it runs its own code.
 pub const INITIAL_STACK_USED_BYTES: u64 = 512;
+
+/// `suspendG` sends its preemption request again (`preemptM`) every this
+/// long while the goroutine it waits for runs on (`yieldDelay / 2`).
+pub const SUSPEND_RETRY_NS: u64 = 5 * MICROSECOND_NS;
 
 /// A stop-the-world in progress.
 #[derive(Clone, Debug)]
@@ -139,6 +150,8 @@ pub(crate) struct GcDriver {
     pub cycles: Vec<CycleRecord>,
     /// A `stack_grow` op ran (the summary then reports stacks).
     pub stack_grown: bool,
+    /// Ms spinning in `suspendG` (`MState::StackScanWait`).
+    pub stack_scan_waits: u32,
 }
 
 /// Where the background scavenger stands (`scavengerState.parked` and the
@@ -201,6 +214,7 @@ impl GcDriver {
             cycle_waiters: Vec::new(),
             cycles: Vec::new(),
             stack_grown: false,
+            stack_scan_waits: 0,
         }
     }
 }
@@ -438,6 +452,11 @@ impl World {
                         self.alloc_batch_done(m, gi);
                     }
                 }
+                // The next mallocgc's prologue is a safe point: a pending
+                // preemption request stops the G before it assists.
+                LoopStop::AssistNeeded if self.gs[gi.index()].preempt => {
+                    self.preempt_stop(m, false)
+                }
                 LoopStop::AssistNeeded => self.assist(m),
             },
             GcWork::Assist {
@@ -447,6 +466,11 @@ impl World {
             } => {
                 let now = self.now_ns;
                 self.gc.add_assist_time(now, now - since_ns);
+                if self.gc.claimed_stack(self.p_of(m)).is_some() {
+                    // The batch stopped at a stack root whose goroutine runs.
+                    self.assist(m);
+                    return;
+                }
                 // gcMarkDone; when another caller's barrier round or a stop
                 // is under way it returns at once (after markDoneSema in
                 // Go) and the assist goes on to its debt below: parking, not
@@ -515,12 +539,18 @@ impl World {
             self.preempt_stop(m, false);
             return;
         }
+        let p = self.p_of(m);
+        if self.gc.claimed_stack(p).is_some() && self.stack_scan_suspend(m) {
+            return;
+        }
         // gcDrainN in steps, up to MARK_BATCH_NS of work: it checks for a
         // preemption request before every object.
         let mut ns = 0;
         let mut bytes = 0;
         let mut in_debt = false;
         let mut ran_out = false;
+        let running = self.running_for_stack_scans(gi);
+        self.gc.set_running_goroutines(&running);
         loop {
             match self
                 .gc
@@ -533,6 +563,9 @@ impl World {
                     in_debt = d;
                     ns += self.mark_cost_ns(&work);
                     bytes += work.total_bytes();
+                    if self.gc.claimed_stack(p).is_some() {
+                        break; // suspendG after this batch
+                    }
                     if work.total_bytes() == 0 && work.objects_scanned == 0 {
                         ran_out = true;
                         break;
@@ -543,9 +576,14 @@ impl World {
                 }
             }
         }
-        if ns == 0 && !in_debt {
-            self.exec_g(m);
-            return;
+        if ns == 0 {
+            if self.gc.claimed_stack(p).is_some() && self.stack_scan_suspend(m) {
+                return;
+            }
+            if !in_debt {
+                self.exec_g(m);
+                return;
+            }
         }
         let goid = self.goid(gi);
         self.emit(TraceEvent::GcAssist {
@@ -1040,6 +1078,131 @@ impl World {
         g
     }
 
+    /// Goroutines whose stacks a root job may not scan in place: those
+    /// running user code (Go's `_Grunning`), `scanner` excepted (it scans
+    /// its own stack in place). A goroutine in an assist or spinning in
+    /// suspendG is `_Gwaiting` in Go, and so is a mark worker.
+    fn running_for_stack_scans(&self, scanner: GIdx) -> Vec<Goid> {
+        self.ps
+            .iter()
+            .filter_map(|p| p.m.and_then(|m| self.ms[m.index()].curg))
+            .filter(|g| *g != scanner && self.stack_needs_suspend(*g))
+            .map(gc_key)
+            .collect()
+    }
+
+    /// G `g` runs user code, so suspendG must stop it before its stack is
+    /// scanned. The runtime's own goroutines (bgsweep, the scavenger,
+    /// forcegc) are scanned in place (a simplification: they run briefly
+    /// between yields).
+    fn stack_needs_suspend(&self, g: GIdx) -> bool {
+        let gg = &self.gs[g.index()];
+        let GStatus::Running { m } = gg.status else {
+            return false;
+        };
+        matches!(gg.kind, GKind::User { .. })
+            && !matches!(self.ms[m.index()].state, MState::StackScanWait { .. })
+            && !gg.gc_get(|x| matches!(x.work, Some(GcWork::Assist { .. })))
+    }
+
+    /// `suspendG` for the stack root M `m`'s P claimed: if its goroutine
+    /// still runs user code, ask it to stop at its next safe point (a
+    /// SIGURG too unless async preemption is off) and spin until it has
+    /// (true: M `m` waits). Otherwise the next drain scans it in place.
+    fn stack_scan_suspend(&mut self, m: MId) -> bool {
+        let p = self.p_of(m);
+        let Some(target) = self.gc.claimed_stack(p).map(from_gc_key) else {
+            return false;
+        };
+        if !self.stack_needs_suspend(target) {
+            self.clear_scan_preempt(target);
+            return false;
+        }
+        let GStatus::Running { m: target_m } = self.gs[target.index()].status else {
+            unreachable!("a goroutine that needs suspending runs");
+        };
+        let target_p = self.p_of(target_m);
+        let scanner = self.goid(self.ms[m.index()].curg.expect("M runs a G"));
+        let g = &mut self.gs[target.index()];
+        g.preempt = true;
+        g.preempt_for = PreemptFor::StackScan;
+        let target_goid = g.goid;
+        self.emit(TraceEvent::GcStackSuspend {
+            scanner,
+            target: target_goid,
+            p: target_p,
+            asynchronous: !self.config.runtime.godebug.asyncpreemptoff,
+        });
+        self.interrupt_compute_for_preempt(target_m, target);
+        let now = self.now_ns;
+        self.ms[m.index()].state = MState::StackScanWait {
+            target,
+            since_ns: now,
+        };
+        self.gc_driver.stack_scan_waits += 1;
+        self.schedule_m(m, now + SUSPEND_RETRY_NS);
+        true
+    }
+
+    /// suspendG found G `g` stopped by something else (it parked, entered
+    /// a syscall, was preempted to a run queue): its stop request is void.
+    fn clear_scan_preempt(&mut self, g: GIdx) {
+        let gg = &mut self.gs[g.index()];
+        if gg.preempt_for == PreemptFor::StackScan {
+            gg.preempt = false;
+            gg.preempt_for = PreemptFor::Slice;
+        }
+    }
+
+    /// G `g` stopped running: an M spinning in suspendG for it looks again.
+    pub(crate) fn stack_scan_target_left(&mut self, g: GIdx) {
+        if self.gc_driver.stack_scan_waits == 0 {
+            return;
+        }
+        for i in 0..self.ms.len() {
+            if let MState::StackScanWait { target, .. } = self.ms[i].state
+                && target == g
+            {
+                self.schedule_m(MId(i as u32), self.now_ns);
+            }
+        }
+    }
+
+    /// M `m`, spinning in suspendG since `since_ns`, looks at `target`
+    /// again: still running, it sends the request again; stopped, the
+    /// scanner scans the stack (its next drain starts with it), and a
+    /// goroutine suspendG parked goes to the scanner's P (`resumeG`:
+    /// `ready`, into runnext).
+    pub(crate) fn stack_scan_wait_event(&mut self, m: MId, target: GIdx, since_ns: u64) {
+        if self.stack_needs_suspend(target) {
+            if let GStatus::Running { m: target_m } = self.gs[target.index()].status {
+                self.interrupt_compute_for_preempt(target_m, target);
+            }
+            self.schedule_m(m, self.now_ns + SUSPEND_RETRY_NS);
+            return;
+        }
+        self.gc_driver.stack_scan_waits -= 1;
+        self.ms[m.index()].state = MState::RunningG;
+        let p = self.p_of(m);
+        if self.gs[target.index()].status == GStatus::Waiting(WaitReason::Preempted) {
+            self.ready(target, p, None);
+        } else {
+            self.clear_scan_preempt(target);
+        }
+        let scanner = self.ms[m.index()].curg.expect("M runs a G");
+        if self.gs[scanner.index()].kind == GKind::MarkWorker {
+            // gcDrain checks whether to stop after every root job.
+            if let Some(w) = self.gs[scanner.index()].gc_mut().worker.as_mut() {
+                w.work_since_check_bytes = DRAIN_CHECK_BYTES;
+            }
+            self.worker_run(m);
+        } else {
+            let now = self.now_ns;
+            self.gc.add_assist_time(now, now - since_ns);
+            self.assist(m);
+        }
+    }
+
     /// A mark worker runs (M `m`'s current G).
     pub(crate) fn worker_run(&mut self, m: MId) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
@@ -1061,36 +1224,44 @@ impl World {
             return;
         };
         let p = self.p_of(m);
-        let stop = self.gc_stw_pending()
-            || self.ps[p.index()].run_safe_point_fn
-            || match run.mode {
-                WorkerMode::Dedicated => {
-                    if self.gs[gi.index()].preempt && !run.kicked_runq {
-                        // Kick the run queue to the global queue so those Gs
-                        // run elsewhere, then keep marking.
-                        let pp = &mut self.ps[p.index()];
-                        let mut moved: Vec<GIdx> = pp.runnext.take().into_iter().collect();
-                        moved.extend(pp.runq.drain(..));
-                        self.sched.runq.extend(moved);
-                        let g = &mut self.gs[gi.index()];
-                        g.preempt = false;
-                        if let Some(w) = g.gc_mut().worker.as_mut() {
-                            w.kicked_runq = true;
+        // markroot is not interrupted: a stack root this P took is scanned
+        // (after suspendG stops its goroutine) before the worker may stop.
+        let claimed = self.gc.claimed_stack(p).is_some();
+        if claimed && self.stack_scan_suspend(m) {
+            return;
+        }
+        let stop = !claimed
+            && (self.gc_stw_pending()
+                || self.ps[p.index()].run_safe_point_fn
+                || match run.mode {
+                    WorkerMode::Dedicated => {
+                        if self.gs[gi.index()].preempt && !run.kicked_runq {
+                            // Kick the run queue to the global queue so those Gs
+                            // run elsewhere, then keep marking.
+                            let pp = &mut self.ps[p.index()];
+                            let mut moved: Vec<GIdx> = pp.runnext.take().into_iter().collect();
+                            moved.extend(pp.runq.drain(..));
+                            self.sched.runq.extend(moved);
+                            let g = &mut self.gs[gi.index()];
+                            g.preempt = false;
+                            if let Some(w) = g.gc_mut().worker.as_mut() {
+                                w.kicked_runq = true;
+                            }
+                            self.wakep();
                         }
-                        self.wakep();
+                        false
                     }
-                    false
-                }
-                WorkerMode::Fractional => {
-                    self.gs[gi.index()].preempt
-                        || (run.work_since_check_bytes >= DRAIN_CHECK_BYTES
-                            && self.fractional_worker_should_exit(p, run.since_ns))
-                }
-                WorkerMode::Idle => {
-                    self.gs[gi.index()].preempt
-                        || (run.work_since_check_bytes >= DRAIN_CHECK_BYTES && self.poll_work(p))
-                }
-            };
+                    WorkerMode::Fractional => {
+                        self.gs[gi.index()].preempt
+                            || (run.work_since_check_bytes >= DRAIN_CHECK_BYTES
+                                && self.fractional_worker_should_exit(p, run.since_ns))
+                    }
+                    WorkerMode::Idle => {
+                        self.gs[gi.index()].preempt
+                            || (run.work_since_check_bytes >= DRAIN_CHECK_BYTES
+                                && self.poll_work(p))
+                    }
+                });
         if stop {
             self.worker_stop(m);
             return;
@@ -1106,6 +1277,8 @@ impl World {
         let mut ns = 0;
         let mut bytes = 0;
         let mut mark_done_ready;
+        let running = self.running_for_stack_scans(gi);
+        self.gc.set_running_goroutines(&running);
         loop {
             let out = self.gc.mark_worker_drain(p, DRAIN_STEP_BYTES);
             mark_done_ready = out.mark_done_ready;
@@ -1120,6 +1293,9 @@ impl World {
             }
         }
         if ns == 0 {
+            if self.gc.claimed_stack(p).is_some() && self.stack_scan_suspend(m) {
+                return;
+            }
             if mark_done_ready {
                 self.worker_account_stop(m);
                 self.gc_mark_done(m);

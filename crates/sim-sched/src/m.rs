@@ -62,6 +62,11 @@ pub enum MState {
     /// holding its P, until every other P has run the safe-point function;
     /// the event re-preempts the Ps still running (every 100 µs).
     SafePointWait,
+    /// Its G (a mark worker or an assist) is in `suspendG`, spinning while
+    /// `target` runs, until `target` stops (the event: `target` left
+    /// running, or the next retry, when the preemption request is sent
+    /// again). `since_ns`: when the wait began.
+    StackScanWait { target: GIdx, since_ns: u64 },
 }
 
 /// One M.

@@ -130,7 +130,8 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
             }
             TraceEvent::ProcSteal { p, .. }
             | TraceEvent::RunqSpill { p, .. }
-            | TraceEvent::PreemptRequest { p, .. } => {
+            | TraceEvent::PreemptRequest { p, .. }
+            | TraceEvent::GcStackSuspend { p, .. } => {
                 events.push(instant(
                     PID_PS,
                     p.0,

@@ -555,6 +555,16 @@ pub enum TraceEvent {
     /// Goroutine `g` allocated while in assist debt and did `work_bytes` of
     /// mark work first (`gcAssistAlloc`).
     GcAssist { g: Goid, work_bytes: u64 },
+    /// `suspendG`: goroutine `scanner` (a mark worker or an assist) took the
+    /// stack root of `target`, which runs user code on `p`: it asks `target`
+    /// to stop at its next safe point (`asynchronous`: with a SIGURG too) and
+    /// spins until it has; after the scan `target` goes to `scanner`'s P.
+    GcStackSuspend {
+        scanner: Goid,
+        target: Goid,
+        p: PId,
+        asynchronous: bool,
+    },
     /// A round of `gcMarkDone`'s ragged barrier by goroutine `g` ended after
     /// `waited_ns`: every P flushed its write-barrier buffer. `flushed`: some
     /// object turned grey since the previous round, so marking goes on (or
@@ -722,6 +732,20 @@ impl fmt::Display for TraceEvent {
             TraceEvent::GcAssist { g, work_bytes } => write!(
                 f,
                 "GcAssist {g}: allocated in debt, did {work_bytes} B of mark work first"
+            ),
+            TraceEvent::GcStackSuspend {
+                scanner,
+                target,
+                p,
+                asynchronous,
+            } => write!(
+                f,
+                "GcStackSuspend by {scanner}: scanning the stack of {target}, which runs on {p}, needs it stopped (suspendG): preemption requested{}; after the scan it goes to {scanner}'s P",
+                if *asynchronous {
+                    ", SIGURG sent"
+                } else {
+                    " (cooperative only)"
+                }
             ),
             TraceEvent::GcMarkDoneRound {
                 g,
