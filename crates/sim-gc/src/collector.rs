@@ -376,6 +376,7 @@ impl Gc {
         self.work.t_sweep_term_ns = now_ns;
 
         let swept_in_stw = self.heap.finish_sweep();
+        self.heap.gc_has_run = true;
         self.work.cycles += 1;
         let mem = self.memory_inputs();
         let workers = self.pacer.start_cycle(

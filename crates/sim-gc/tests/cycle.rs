@@ -408,3 +408,31 @@ fn set_gc_percent_and_gomaxprocs_recommit_the_pacer() {
     assert_eq!(gc.stats.cpu.total_ns, 2 * 2_000_000 + 4 * 1_030_000);
     assert!(gc.stats.numgc == 2 && gc.stats.num_forced_gc == 2);
 }
+
+/// The collector's own metadata (GC bitmap arenas, work buffers, span-queue
+/// rings) counts as mapped memory from the first cycle on, so under a
+/// memory limit it lowers the goal by as much.
+#[test]
+fn the_collectors_metadata_counts_against_the_memory_limit_from_the_first_cycle() {
+    let mut gc = Gc::new(
+        GcConfig {
+            gogc: -1,
+            memory_limit_bytes: (32 * MIB) as i64,
+            gomaxprocs: 2,
+            ncpu: 2,
+            ..GcConfig::default()
+        },
+        0,
+    );
+    let before = gc.heap.mapped_ready_bytes();
+    let goal_before = gc.pacer.memory_limit_heap_goal(&gc.memory_inputs());
+    runtime_gc(&mut gc, 1_000_000);
+    let gc_metadata = sim_gc::heap::DEFAULT_GC_METADATA_BYTES;
+    assert_eq!(gc.heap.config.gc_metadata_bytes, gc_metadata);
+    assert_eq!(gc.heap.mapped_ready_bytes(), before + gc_metadata);
+    // goal = (limit − nonHeap) less the headroom, here 1 MiB (3 % of about
+    // 30 MiB is less): the goal drops by the metadata exactly.
+    let goal_after = gc.pacer.memory_limit_heap_goal(&gc.memory_inputs());
+    assert!(goal_after / 100 * 3 < MIB);
+    assert_eq!(goal_before - goal_after, gc_metadata);
+}
