@@ -72,8 +72,10 @@
 //! [`Gc::set_running_goroutines`] before each drain; a drain that reaches
 //! such a root claims it for its P ([`Gc::claimed_stack`]) and stops. Once
 //! the scheduler has stopped the goroutine, the P's next drain scans the
-//! claimed stack before anything else. A claimed root is mark work still
-//! to do, so marking cannot look complete meanwhile.
+//! claimed stack before anything else. A claimed root is not work another
+//! P could take (`gcMarkWorkAvailable` counts roots not yet taken), but
+//! marking cannot look complete while one is pending (in Go the scanner is
+//! not among the waiting workers `gcMarkDone` needs).
 
 use crate::collector::{Gc, GcPhase};
 
@@ -596,7 +598,6 @@ impl Gc {
     pub fn has_mark_work(&self) -> bool {
         !self.mark.grey.is_empty()
             || !self.mark.root_jobs.is_empty()
-            || self.mark.claimed_stacks.iter().any(Option::is_some)
             || !self.mark.global_spans.is_empty()
             || self.mark.span_chains.iter().any(|c| !c.is_empty())
     }
@@ -610,7 +611,9 @@ impl Gc {
     /// scan that every P can see (work buffers of other Ps and write-barrier
     /// buffers may still hide some: the ragged barrier flushes them).
     pub fn mark_done_ready(&self) -> bool {
-        self.phase == GcPhase::Mark && !self.has_mark_work()
+        self.phase == GcPhase::Mark
+            && !self.has_mark_work()
+            && self.mark.claimed_stacks.iter().all(Option::is_none)
     }
 
     /// [`Gc::mark_done_ready`] for a goroutine on P `p`, which does not
@@ -625,6 +628,12 @@ impl Gc {
         while done.total_bytes() < budget_bytes {
             if self.acting_claim_blocked() {
                 break; // suspendG first: the scheduler stops the goroutine
+            }
+            // A claimed stack whose goroutine has stopped comes before
+            // anything else (Go scans it inside the markroot that took it).
+            if let Some(work) = self.take_stopped_claim() {
+                done.add(work);
+                continue;
             }
             if self.mark.grey.is_empty() {
                 self.balance();
@@ -670,16 +679,16 @@ impl Gc {
             .is_some_and(|g| self.mark.running.contains(&g))
     }
 
+    /// Scans the acting P's claimed stack if its goroutine has stopped.
+    fn take_stopped_claim(&mut self) -> Option<ScanWork> {
+        let p = self.mark.acting_p?;
+        let slot = self.mark.claimed_stacks.get_mut(p.index())?;
+        let g = (*slot).filter(|g| !self.mark.running.contains(g))?;
+        *slot = None;
+        Some(self.scan_stack(g))
+    }
+
     fn next_root_job(&mut self) -> Option<ScanWork> {
-        // A claimed stack whose goroutine is stopped now comes first.
-        if let Some(p) = self.mark.acting_p
-            && let Some(slot) = self.mark.claimed_stacks.get_mut(p.index())
-            && let Some(g) = *slot
-            && !self.mark.running.contains(&g)
-        {
-            *slot = None;
-            return Some(self.scan_stack(g));
-        }
         let job = self.mark.root_jobs.pop_front()?;
         if let RootJob::Stack(g) = job
             && self.mark.running.contains(&g)

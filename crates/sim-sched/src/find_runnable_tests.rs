@@ -1,5 +1,6 @@
 //! Unit tests of `findRunnable`'s branches, each asserting the Decision's
-//! source and trail on a hand-built scheduler state.
+//! source and trail on a hand-built scheduler state ([`world`] also serves
+//! other modules' unit tests).
 
 use crate::find_runnable::Found;
 use crate::g::{GIdx, GKind};
@@ -13,7 +14,7 @@ use sim_core::trace::{PickSource, TraceEvent, TrailStep};
 use sim_core::workload::{Op, Program, Workload};
 use std::cmp::Reverse;
 
-fn world(gomaxprocs: u32) -> World {
+pub(crate) fn world(gomaxprocs: u32) -> World {
     let workload = Workload {
         programs: vec![Program {
             name: "main".into(),

@@ -123,6 +123,11 @@ impl World {
             if let Some(g) = m.curg {
                 seen(g, "an M's curg")?;
             }
+            if let MState::StackScanWait { target, .. } = m.state
+                && self.gs[target.index()].status == GStatus::Waiting(WaitReason::Preempted)
+            {
+                seen(target, "suspendG's wait to scan its stack")?;
+            }
             if m.locked_handoff_by.is_some() {
                 seen(
                     m.lockedg.expect("a handoff carries the locked G"),
