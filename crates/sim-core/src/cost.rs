@@ -110,7 +110,8 @@ pub struct CostModel {
     /// 2 CPUs (the reference AMD EPYC VM was not available): 8 KiB calls on
     /// resident pages scattered over 32 MiB, three runs 2.02, 2.31, 2.57 µs
     /// (it was 580 ns per page for one call over 512 MiB, the cost of a page
-    /// once the call's own cost is spread out).
+    /// once the call's own cost is spread out). `gmpsim calibrate` measures
+    /// it (`page_release_alone`).
     pub scavenge_ns_per_page: u64,
     /// What one such `madvise` costs more while another thread of the
     /// process runs on another CPU: the kernel must shoot down that CPU's
@@ -118,6 +119,7 @@ pub struct CostModel {
     /// machine). Same benchmark with a goroutine spinning on the other CPU:
     /// 25.80, 25.91, 26.82 µs per call, so 23.6 µs more than alone. (Page
     /// faults cost the same either way: 3.3-4.3 µs per 8 KiB page.)
+    /// `gmpsim calibrate` measures it (`page_release_spinning` minus alone).
     pub tlb_shootdown_ns: u64,
     /// The background scavenger's CPU time per 8 KiB page it returns to the
     /// OS (`scavengeOne` over 64 KiB quanta: finding free pages in the
