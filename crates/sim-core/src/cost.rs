@@ -102,25 +102,10 @@ pub struct CostModel {
     /// 4.5 µs per 8 KiB page on the quietest of 8 runs (up to 9.5 µs while
     /// another process compiled).
     pub page_fault_ns_per_page: u64,
-    /// Returning an 8 KiB page to the OS (`madvise(MADV_DONTNEED)`, one
-    /// call per page: the model's heap has no addresses, and a fragmented
-    /// heap's free runs are single pages), when allocation has to scavenge
-    /// to stay under GOMEMLIMIT, while no other thread of the process is on
-    /// a CPU. Measured with go1.27.3 on 2026-12-03 on an Intel Xeon VM with
-    /// 2 CPUs (the reference AMD EPYC VM was not available): 8 KiB calls on
-    /// resident pages scattered over 32 MiB, three runs 2.02, 2.31, 2.57 µs
-    /// (it was 580 ns per page for one call over 512 MiB, the cost of a page
-    /// once the call's own cost is spread out). `gmpsim calibrate` measures
-    /// it (`page_release_alone`).
+    /// Returning an 8 KiB page to the OS (`madvise(MADV_DONTNEED)`), when
+    /// allocation has to scavenge to stay under GOMEMLIMIT. Reference
+    /// machine: 580 ns per page over 512 MiB.
     pub scavenge_ns_per_page: u64,
-    /// What one such `madvise` costs more while another thread of the
-    /// process runs on another CPU: the kernel must shoot down that CPU's
-    /// TLB entries (an inter-processor interrupt, a VM exit on a virtual
-    /// machine). Same benchmark with a goroutine spinning on the other CPU:
-    /// 25.80, 25.91, 26.82 µs per call, so 23.6 µs more than alone. (Page
-    /// faults cost the same either way: 3.3-4.3 µs per 8 KiB page.)
-    /// `gmpsim calibrate` measures it (`page_release_spinning` minus alone).
-    pub tlb_shootdown_ns: u64,
     /// The background scavenger's CPU time per 8 KiB page it returns to the
     /// OS (`scavengeOne` over 64 KiB quanta: finding free pages in the
     /// scavenge index, `madvise`, the heap lock it shares with allocation).
@@ -281,8 +266,7 @@ impl Default for CostModel {
             malloc_large_ns: 1_500,
             sweep_span_ns: 876,
             page_fault_ns_per_page: 4_500,
-            scavenge_ns_per_page: 2_310,
-            tlb_shootdown_ns: 23_600,
+            scavenge_ns_per_page: 580,
             background_scavenge_ns_per_page: 5_800,
             write_barrier_ns: 5,
             malloc_marking_ns: 18,

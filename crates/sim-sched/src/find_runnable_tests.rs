@@ -1,6 +1,5 @@
 //! Unit tests of `findRunnable`'s branches, each asserting the Decision's
-//! source and trail on a hand-built scheduler state ([`world`] also serves
-//! other modules' unit tests).
+//! source and trail on a hand-built scheduler state.
 
 use crate::find_runnable::Found;
 use crate::g::{GIdx, GKind};
@@ -14,7 +13,7 @@ use sim_core::trace::{PickSource, TraceEvent, TrailStep};
 use sim_core::workload::{Op, Program, Workload};
 use std::cmp::Reverse;
 
-pub(crate) fn world(gomaxprocs: u32) -> World {
+fn world(gomaxprocs: u32) -> World {
     let workload = Workload {
         programs: vec![Program {
             name: "main".into(),

@@ -53,10 +53,7 @@
 //! function costs nothing; a P in a syscall flushes at the barrier's start
 //! without being taken from its M (Go hands it off); sim-gc knows
 //! goroutines by their G slot (`GIdx` as a `Goid`), which is unique among
-//! live goroutines; each page allocation returns to the OS to stay under
-//! GOMEMLIMIT is one `madvise` call, dearer by a TLB shootdown while another
-//! M computes (an M in the scheduler or spinning is not counted, though it
-//! is on a CPU too); the runtime's own goroutines are scanned in place even
+//! live goroutines; the runtime's own goroutines are scanned in place even
 //! while they run; a suspended goroutine is readied when its scan starts,
 //! the scan's cost charged to the scanner's next batch.
 
@@ -329,19 +326,13 @@ impl World {
         (c.faulted_in_pages, c.scavenge_assist_bytes)
     }
 
-    /// CPU time of the OS memory work M `m` did since `before`: page faults,
-    /// and pages returned to the OS, each dearer while another M of the
-    /// process computes on a CPU (its TLB must be shot down).
-    fn os_memory_cost_ns(&self, m: MId, before: (u64, u64)) -> u64 {
+    /// CPU time of the OS memory work done since `before`.
+    fn os_memory_cost_ns(&self, before: (u64, u64)) -> u64 {
         let (faulted, scavenged) = self.os_memory_work();
         let c = &self.config.cost;
-        let released_pages = (scavenged - before.1).div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES);
-        let per_release = if self.computing.iter().any(|other| *other != m) {
-            c.scavenge_ns_per_page + c.tlb_shootdown_ns
-        } else {
-            c.scavenge_ns_per_page
-        };
-        (faulted - before.0) * c.page_fault_ns_per_page + released_pages * per_release
+        (faulted - before.0) * c.page_fault_ns_per_page
+            + (scavenged - before.1).div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES)
+                * c.scavenge_ns_per_page
     }
 
     /// Objects in one allocation batch.
@@ -437,7 +428,7 @@ impl World {
             );
             return;
         }
-        let os_ns = self.os_memory_cost_ns(m, os_before);
+        let os_ns = self.os_memory_cost_ns(os_before);
         self.gs[gi.index()].gc_mut().alloc_left = Some(left - out.allocated);
         let stop = out.stop.expect("a loop reports why it stopped");
         if out.allocated == 0 {
@@ -1562,7 +1553,7 @@ impl World {
                 // calls touch them.
                 let copied = growth.new_size_bytes - growth.old_size_bytes;
                 let ns = copied * self.config.cost.stack_copy_ns_per_kib / 1024
-                    + self.os_memory_cost_ns(m, os_before);
+                    + self.os_memory_cost_ns(os_before);
                 self.gc_work_start(m, GcWork::StackCopy, ns);
             }
             None => {
@@ -1622,32 +1613,5 @@ impl World {
             d.forcegc_parked = true;
         }
         false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::find_runnable_tests::world;
-    use sim_core::cost::CostModel;
-    use sim_core::ids::MId;
-    use sim_gc::sizeclass::PAGE_SIZE_BYTES;
-
-    #[test]
-    fn returning_pages_costs_a_tlb_shootdown_while_another_m_computes() {
-        let mut w = world(2);
-        let before = w.os_memory_work();
-        w.gc.heap.counters.faulted_in_pages += 2;
-        w.gc.heap.counters.scavenge_assist_bytes += 3 * PAGE_SIZE_BYTES;
-        let c = CostModel::default();
-        let alone = 2 * c.page_fault_ns_per_page + 3 * c.scavenge_ns_per_page;
-        w.computing.clear();
-        assert_eq!(w.os_memory_cost_ns(MId(0), before), alone);
-        w.computing.push(MId(0)); // itself: no other CPU to interrupt
-        assert_eq!(w.os_memory_cost_ns(MId(0), before), alone);
-        w.computing.push(MId(1));
-        assert_eq!(
-            w.os_memory_cost_ns(MId(0), before),
-            alone + 3 * c.tlb_shootdown_ns
-        );
     }
 }

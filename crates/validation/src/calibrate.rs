@@ -357,50 +357,6 @@ func stderrWrite() float64 {{
 	return best
 }}
 
-// pageRelease is the median time of one madvise(MADV_DONTNEED) of a resident
-// 8 KiB page, the pages scattered over 32 MiB as in a fragmented heap,
-// over five rounds: with the process alone on the CPUs, or (spinning) while
-// a goroutine runs on another CPU, whose TLB the kernel must then shoot
-// down. The pages are touched back in between calls, outside the timing.
-func pageRelease(spinning bool) float64 {{
-	const size = 32 << 20
-	const page = 8192
-	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
-	if err != nil {{
-		panic(err)
-	}}
-	defer syscall.Munmap(mem)
-	var stop atomic.Bool
-	done := make(chan bool)
-	if spinning {{
-		go func() {{
-			for !stop.Load() {{
-			}}
-			done <- true
-		}}()
-		for start := clock(); clock()-start < 5_000_000; {{
-		}}
-	}}
-	n := size / page
-	var rounds []float64
-	for r := 0; r < 5; r++ {{
-		for i := 0; i < size; i += 4096 {{
-			mem[i] = 1
-		}}
-		start := clock()
-		for i := 0; i < n; i++ {{
-			off := (i * 37 % n) * page
-			syscall.Madvise(mem[off:off+page], 4) // MADV_DONTNEED
-		}}
-		rounds = append(rounds, float64(clock()-start)/float64(n))
-	}}
-	if spinning {{
-		stop.Store(true)
-		<-done
-	}}
-	return median(rounds)
-}}
-
 func main() {{
 	if len(os.Args) > 1 && os.Args[1] == "scanstats" {{
 		scanStats()
@@ -411,8 +367,6 @@ func main() {{
 		runtime.GOMAXPROCS(2)
 		report("thread_wake", threadWake())
 		report("thread_create", threadCreate())
-		report("page_release_alone", pageRelease(false))
-		report("page_release_spinning", pageRelease(true))
 	}}
 	report("stderr_write", stderrWrite())
 	runtime.GOMAXPROCS(1)
@@ -770,26 +724,6 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             ),
         );
     }
-    if let (Ok(alone), Ok(spinning)) = (get("page_release_alone"), get("page_release_spinning")) {
-        set(
-            "scavenge_ns_per_page",
-            &mut m.scavenge_ns_per_page,
-            d.scavenge_ns_per_page,
-            alone,
-            format!(
-                "madvise(DONTNEED) of a resident 8 KiB page, scattered, median of 5 rounds: {alone:.0} ns"
-            ),
-        );
-        set(
-            "tlb_shootdown_ns",
-            &mut m.tlb_shootdown_ns,
-            d.tlb_shootdown_ns,
-            spinning - alone,
-            format!(
-                "the same while a goroutine spins on another CPU, {spinning:.0} ns, minus alone"
-            ),
-        );
-    }
     let write = get("stderr_write")?;
     set(
         "stderr_write_ns",
@@ -1069,7 +1003,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_create 35000\nstderr_write 600\npage_release_alone 2100\npage_release_spinning 25600\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_create 35000\nstderr_write 600\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -1105,8 +1039,6 @@ mod tests {
         );
         assert_eq!(m.thread_create_ns, 35_000);
         assert_eq!(m.stderr_write_ns, 600);
-        assert_eq!(m.scavenge_ns_per_page, 2_100);
-        assert_eq!(m.tlb_shootdown_ns, 23_500);
         assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
         assert!(
             residuals
