@@ -540,7 +540,7 @@ impl World {
             return;
         }
         let p = self.p_of(m);
-        if self.gc.claimed_stack(p).is_some() && self.stack_scan_suspend(m) {
+        if self.stack_scan_suspend(m) {
             return;
         }
         // gcDrainN in steps, up to MARK_BATCH_NS of work: it checks for a
@@ -549,8 +549,7 @@ impl World {
         let mut bytes = 0;
         let mut in_debt = false;
         let mut ran_out = false;
-        let running = self.running_for_stack_scans(gi);
-        self.gc.set_running_goroutines(&running);
+        self.tell_gc_running_goroutines(gi);
         loop {
             match self
                 .gc
@@ -577,7 +576,7 @@ impl World {
             }
         }
         if ns == 0 {
-            if self.gc.claimed_stack(p).is_some() && self.stack_scan_suspend(m) {
+            if self.stack_scan_suspend(m) {
                 return;
             }
             if !in_debt {
@@ -1078,17 +1077,20 @@ impl World {
         g
     }
 
-    /// Goroutines whose stacks a root job may not scan in place: those
-    /// running user code (Go's `_Grunning`), `scanner` excepted (it scans
-    /// its own stack in place). A goroutine in an assist or spinning in
-    /// suspendG is `_Gwaiting` in Go, and so is a mark worker.
-    fn running_for_stack_scans(&self, scanner: GIdx) -> Vec<Goid> {
-        self.ps
+    /// Before a drain by `scanner`, tells sim-gc whose stacks a root job
+    /// may not scan in place: the goroutines running user code (Go's
+    /// `_Grunning`), `scanner` excepted (it scans its own stack in place).
+    /// A goroutine in an assist or spinning in suspendG is `_Gwaiting` in
+    /// Go, and so is a mark worker.
+    fn tell_gc_running_goroutines(&mut self, scanner: GIdx) {
+        let running: Vec<Goid> = self
+            .ps
             .iter()
             .filter_map(|p| p.m.and_then(|m| self.ms[m.index()].curg))
             .filter(|g| *g != scanner && self.stack_needs_suspend(*g))
             .map(gc_key)
-            .collect()
+            .collect();
+        self.gc.set_running_goroutines(&running);
     }
 
     /// G `g` runs user code, so suspendG must stop it before its stack is
@@ -1283,8 +1285,7 @@ impl World {
         let mut ns = 0;
         let mut bytes = 0;
         let mut mark_done_ready;
-        let running = self.running_for_stack_scans(gi);
-        self.gc.set_running_goroutines(&running);
+        self.tell_gc_running_goroutines(gi);
         loop {
             let out = self.gc.mark_worker_drain(p, DRAIN_STEP_BYTES);
             mark_done_ready = out.mark_done_ready;
@@ -1299,7 +1300,7 @@ impl World {
             }
         }
         if ns == 0 {
-            if self.gc.claimed_stack(p).is_some() && self.stack_scan_suspend(m) {
+            if self.stack_scan_suspend(m) {
                 return;
             }
             if mark_done_ready {

@@ -7,7 +7,7 @@ use common::*;
 use sim_core::ids::{Goid, ProgramId};
 use sim_core::trace::{Placement, TraceEvent, TraceRecord, WaitReason};
 use sim_core::workload::Op;
-use sim_sched::{RuntimeConfig, SimConfig, World};
+use sim_sched::World;
 
 /// main starts 2,000 sleeping goroutines (their stacks are root jobs
 /// ahead of the spinner's, so the workers reach the spinner's stack some
@@ -49,20 +49,7 @@ fn run(spinner: Vec<Op>, godebug: &str) -> World {
             }],
         ),
     ]);
-    let mut runtime = RuntimeConfig {
-        gomaxprocs: 3,
-        ..RuntimeConfig::default()
-    };
-    runtime.godebug.apply(godebug).expect("valid GODEBUG");
-    let mut world = World::new(
-        &w,
-        SimConfig {
-            seed: 3,
-            runtime,
-            cost: sim_core::cost::CostModel::default(),
-            record_trace: true,
-        },
-    );
+    let mut world = world(&w, 3, 3, godebug);
     world.run();
     assert_eq!(world.outcome().expect("finished").exit_code, 0);
     world
@@ -131,7 +118,8 @@ fn a_running_goroutine_parks_for_its_stack_scan_and_resumes_on_the_scanners_p() 
         })
         .expect("the scanner readies the spinner");
     assert_eq!(waker, Some(scanner));
-    let scanner_p = after
+    // The scanner's P: where it last started running before the park.
+    let scanner_p = trace
         .iter()
         .rev()
         .filter(|r| r.at_ns <= parked_ns)
@@ -139,16 +127,6 @@ fn a_running_goroutine_parks_for_its_stack_scan_and_resumes_on_the_scanners_p() 
             TraceEvent::GoStart { p, decision, .. } if decision.g == scanner => Some(*p),
             _ => None,
         });
-    let scanner_p = scanner_p.or_else(|| {
-        trace
-            .iter()
-            .rev()
-            .filter(|r| r.at_ns <= asked_ns)
-            .find_map(|r| match &r.event {
-                TraceEvent::GoStart { p, decision, .. } if decision.g == scanner => Some(*p),
-                _ => None,
-            })
-    });
     assert!(
         matches!(placement, Placement::Runnext { p, .. } if Some(p) == scanner_p),
         "{placement:?} scanner on {scanner_p:?}"
