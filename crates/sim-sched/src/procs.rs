@@ -12,7 +12,8 @@
 //!
 //! Simplification: netpoll has no file descriptors yet, so the netpoller is
 //! only the place where one M sleeps until the next timer (epoll_wait with a
-//! millisecond timeout, truncated as netpoll_epoll.go does, plus timer slack).
+//! millisecond timeout, truncated as netpoll_epoll.go does, plus timer slack,
+//! plus the thread's wake-up on its idle CPU once the timeout expires).
 
 use crate::g::{GIdx, GStatus};
 use crate::m::MState;
@@ -208,9 +209,13 @@ impl World {
     /// M `m` (without a P) blocks in netpoll until `until_ns`: epoll_wait's
     /// timeout is in whole milliseconds (at least 1 for a positive delay,
     /// truncated above that), and the kernel adds its timer slack.
-    /// Without a timer it blocks until network data arrives.
+    /// Without a timer it blocks until network data arrives. Whichever ends
+    /// the wait, the thread then has to be woken on its idle CPU (the
+    /// thread wake-up latency, one draw for the one wake-up): a timeout that
+    /// expires on an idle CPU wakes the thread as a futex wake does.
     pub(crate) fn block_in_netpoll(&mut self, m: MId, until_ns: Option<u64>, was_spinning: bool) {
         let now = self.now_ns;
+        let wake_latency = self.thread_wake_latency(m);
         let timeout_at = until_ns.map(|until| {
             let delay_ns = until.saturating_sub(now);
             let wait_ns = if delay_ns == 0 {
@@ -220,9 +225,8 @@ impl World {
             } else {
                 (delay_ns / MILLISECOND_NS) * MILLISECOND_NS + self.config.cost.os_timer_slack_ns
             };
-            now + wait_ns
+            now + wait_ns + wake_latency
         });
-        let wake_latency = self.thread_wake_latency(m);
         let data_at = self
             .netpoll_next_ready_ns()
             .map(|t| t.max(now) + wake_latency);
