@@ -109,33 +109,66 @@ impl DurationHistogram {
 
     /// Summarises the samples (quantiles by the nearest-rank method).
     pub fn summarize(&self) -> HistogramSummary {
+        self.summarize_with(|ns| ns as f64)
+    }
+
+    /// Summarises the samples as the generated Go program reads one of the
+    /// runtime's time histograms (`/sched/latencies:seconds`,
+    /// `/sched/pauses/total/gc:seconds`): the runtime keeps only bucket
+    /// counts, so each sample counts at its bucket's midpoint
+    /// ([`go_time_bucket_midpoint_ns`]), and the model's figures are read
+    /// with the same resolution as real Go's.
+    pub fn summarize_as_go_time_histogram(&self) -> HistogramSummary {
+        self.summarize_with(go_time_bucket_midpoint_ns)
+    }
+
+    fn summarize_with(&self, value_ns: impl Fn(u64) -> f64) -> HistogramSummary {
+        if self.samples_ns.is_empty() {
+            return HistogramSummary {
+                count: 0,
+                p50: 0.0,
+                p99: 0.0,
+                max: 0.0,
+                mean: 0.0,
+            };
+        }
         let mut sorted = self.samples_ns.clone();
         sorted.sort_unstable();
         let rank = |q_permille: u64| -> u64 {
-            if sorted.is_empty() {
-                return 0;
-            }
             let n = sorted.len() as u64;
             let idx = (q_permille * n).div_ceil(1000).clamp(1, n) - 1;
             sorted[idx as usize]
         };
-        let total: u128 = sorted.iter().map(|&v| u128::from(v)).sum();
+        let seconds = |ns: u64| value_ns(ns) / 1e9;
+        let total_ns: f64 = sorted.iter().map(|&v| value_ns(v)).sum();
         HistogramSummary {
             count: sorted.len() as u64,
-            p50: ns_to_seconds(rank(500)),
-            p99: ns_to_seconds(rank(990)),
-            max: ns_to_seconds(sorted.last().copied().unwrap_or(0)),
-            mean: if sorted.is_empty() {
-                0.0
-            } else {
-                total as f64 / sorted.len() as f64 / 1e9
-            },
+            p50: seconds(rank(500)),
+            p99: seconds(rank(990)),
+            max: seconds(sorted[sorted.len() - 1]),
+            mean: total_ns / sorted.len() as f64 / 1e9,
         }
     }
 }
 
-fn ns_to_seconds(ns: u64) -> f64 {
-    ns as f64 / 1e9
+/// Where a duration lands in the runtime's time histogram (go1.27.3
+/// `runtime/histogram.go`: `timeHistMinBucketBits` 9, `timeHistMaxBucketBits`
+/// 48, `timeHistSubBucketBits` 2), as the midpoint of its bucket, the value
+/// the generated Go program's `summarizeBuckets` gives each sample. Below
+/// 256 ns the buckets are 64 ns wide; from there each power of two is split
+/// in four; from 2^47 ns on is the overflow bucket, read at its lower bound.
+pub fn go_time_bucket_midpoint_ns(duration_ns: u64) -> f64 {
+    const MIN_BUCKET_BITS: u32 = 9;
+    const MAX_BUCKET_BITS: u32 = 48;
+    const SUB_BUCKET_BITS: u32 = 2;
+    let len = u64::BITS - duration_ns.leading_zeros();
+    if len >= MAX_BUCKET_BITS {
+        return (1u64 << (MAX_BUCKET_BITS - 1)) as f64;
+    }
+    let bucket_bit = len.max(MIN_BUCKET_BITS);
+    let width = 1u64 << (bucket_bit - 1 - SUB_BUCKET_BITS);
+    let lo = duration_ns / width * width;
+    lo as f64 + width as f64 / 2.0
 }
 
 /// The figures a histogram metric is compared by, in seconds.
@@ -224,8 +257,34 @@ mod tests {
     }
 
     #[test]
+    fn go_time_buckets_are_read_at_their_midpoints() {
+        // runtime/metrics' bucket boundaries for /sched/latencies: 0, 64,
+        // 128, 192, 256, 320, ... 448, 512, 640, ... and 2^47 ns overflow.
+        assert_eq!(go_time_bucket_midpoint_ns(0), 32.0);
+        assert_eq!(go_time_bucket_midpoint_ns(63), 32.0);
+        assert_eq!(go_time_bucket_midpoint_ns(64), 96.0);
+        assert_eq!(go_time_bucket_midpoint_ns(255), 224.0);
+        assert_eq!(go_time_bucket_midpoint_ns(256), 288.0);
+        assert_eq!(go_time_bucket_midpoint_ns(511), 480.0);
+        assert_eq!(go_time_bucket_midpoint_ns(512), 576.0);
+        // 1 ms lies in [2^19, 2^20), split in four buckets of 131072 ns:
+        // [917504, 1048576).
+        assert_eq!(go_time_bucket_midpoint_ns(1_000_000), 983_040.0);
+        assert_eq!(go_time_bucket_midpoint_ns(u64::MAX), (1u64 << 47) as f64);
+        let mut h = DurationHistogram::default();
+        for v in [0, 10, 1_000_000] {
+            h.record(v);
+        }
+        let s = h.summarize_as_go_time_histogram();
+        assert_eq!((s.p50, s.max), (32e-9, 983_040e-9));
+        assert_eq!(s.mean, (32.0 + 32.0 + 983_040.0) / 3.0 / 1e9);
+    }
+
+    #[test]
     fn an_empty_histogram_summarises_to_zeros() {
         let s = DurationHistogram::default().summarize();
         assert_eq!((s.count, s.p50, s.max), (0, 0.0, 0.0));
+        let s = DurationHistogram::default().summarize_as_go_time_histogram();
+        assert_eq!((s.count, s.p50, s.max, s.mean), (0, 0.0, 0.0, 0.0));
     }
 }

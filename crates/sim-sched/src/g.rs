@@ -421,6 +421,25 @@ impl G {
         sample
     }
 
+    /// A departure from running and a return straight to it, without the
+    /// scheduler (`casgstatus` from `_Grunning` to `_Gcopystack` or
+    /// `_Gwaiting` and back: a stack copy, a GC assist, a mark worker's
+    /// drain). It counts in the sampling sequence as every departure does;
+    /// when it starts tracking, the return records a latency of 0, as the
+    /// G was never runnable.
+    pub fn leave_and_return_to_running(&mut self) -> Option<u64> {
+        debug_assert!(matches!(self.status, GStatus::Running { .. }));
+        if self.tracking_seq.is_multiple_of(G_TRACKING_PERIOD) {
+            self.tracking = true;
+        }
+        self.tracking_seq = self.tracking_seq.wrapping_add(1);
+        if self.tracking {
+            self.tracking = false;
+            return Some(std::mem::take(&mut self.runnable_acc_ns));
+        }
+        None
+    }
+
     /// A new goroutine's sampling state (`newproc1`): `seq` is a random byte;
     /// the G is tracked from birth when it is a multiple of the period.
     pub fn start_tracking(&mut self, seq: u8) {

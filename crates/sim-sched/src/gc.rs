@@ -342,6 +342,17 @@ impl World {
         (ALLOC_BATCH_NS / per_object.max(1)).max(1)
     }
 
+    /// G `g`, running, leaves running and comes straight back `times`
+    /// times ([`crate::g::G::leave_and_return_to_running`]); the latency
+    /// samples that starts go to `/sched/latencies`.
+    fn running_round_trips(&mut self, g: GIdx, times: u32) {
+        for _ in 0..times {
+            if let Some(runnable_ns) = self.gs[g.index()].leave_and_return_to_running() {
+                self.stats.latencies.record(runnable_ns);
+            }
+        }
+    }
+
     /// Starts CPU work `work` of `ns` for M `m`'s G.
     fn gc_work_start(&mut self, m: MId, work: GcWork, ns: u64) {
         let g = self.ms[m.index()].curg.expect("M runs a G");
@@ -394,7 +405,7 @@ impl World {
                     ring
                 }
                 NewRing::AssistNeeded => {
-                    self.assist(m);
+                    self.assist(m, true);
                     return;
                 }
             },
@@ -433,7 +444,7 @@ impl World {
         let stop = out.stop.expect("a loop reports why it stopped");
         if out.allocated == 0 {
             debug_assert_eq!(stop, LoopStop::AssistNeeded);
-            self.assist(m);
+            self.assist(m, true);
             return;
         }
         let ns = self.alloc_cost_ns(shape, &out, marking, stores_per_object) + os_ns;
@@ -457,7 +468,7 @@ impl World {
                 LoopStop::AssistNeeded if self.gs[gi.index()].preempt => {
                     self.preempt_stop(m, false)
                 }
-                LoopStop::AssistNeeded => self.assist(m),
+                LoopStop::AssistNeeded => self.assist(m, true),
             },
             GcWork::Assist {
                 since_ns,
@@ -468,7 +479,7 @@ impl World {
                 self.gc.add_assist_time(now, now - since_ns);
                 if self.gc.claimed_stack(self.p_of(m)).is_some() {
                     // The batch stopped at a stack root whose goroutine runs.
-                    self.assist(m);
+                    self.assist(m, false);
                     return;
                 }
                 // gcMarkDone; when another caller's barrier round or a stop
@@ -490,7 +501,7 @@ impl World {
                     return;
                 }
                 if !ran_out {
-                    self.assist(m);
+                    self.assist(m, false);
                     return;
                 }
                 match self.gc.park_assist(gc_key(gi)) {
@@ -498,7 +509,7 @@ impl World {
                         self.park(m, WaitReason::GcAssistWait);
                         self.schedule(m);
                     }
-                    ParkAssist::Retry => self.assist(m),
+                    ParkAssist::Retry => self.assist(m, true),
                     ParkAssist::Proceed => self.exec_g(m),
                 }
             }
@@ -531,8 +542,10 @@ impl World {
         self.exec_g(m);
     }
 
-    /// `gcAssistAlloc` for M `m`'s G, which is in allocation debt.
-    fn assist(&mut self, m: MId) {
+    /// `gcAssistAlloc` for M `m`'s G, which is in allocation debt; `fresh`
+    /// when this is a new `gcAssistAlloc1` (from an allocation, or a retry
+    /// after `gcParkAssist`), not the next batch of one under way.
+    fn assist(&mut self, m: MId, fresh: bool) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         if self.gc_stw_pending() {
             self.gc.assist_stopped(gc_key(gi));
@@ -583,6 +596,10 @@ impl World {
                 self.exec_g(m);
                 return;
             }
+        }
+        if fresh {
+            // gcAssistAlloc1 marks with its G in _Gwaiting.
+            self.running_round_trips(gi, 1);
         }
         let goid = self.goid(gi);
         self.emit(TraceEvent::GcAssist {
@@ -1207,7 +1224,7 @@ impl World {
         } else {
             let now = self.now_ns;
             self.gc.add_assist_time(now, now - since_ns);
-            self.assist(m);
+            self.assist(m, false);
         }
     }
 
@@ -1346,6 +1363,8 @@ impl World {
         if let Some(run) = self.gs[gi.index()].gc_mut().worker.take() {
             let duration = self.now_ns - run.since_ns;
             self.gc.mark_worker_stop(p, run.mode, duration);
+            // gcBgMarkWorker drains in _Gwaiting and returns to _Grunning.
+            self.running_round_trips(gi, 1);
         }
     }
 
@@ -1553,6 +1572,9 @@ impl World {
                 // = new - old bytes. The new stack's pages fault in when the
                 // calls touch them.
                 let copied = growth.new_size_bytes - growth.old_size_bytes;
+                // Each doubling's copystack is a trip through _Gcopystack.
+                let doublings = (growth.new_size_bytes / growth.old_size_bytes).ilog2();
+                self.running_round_trips(gi, doublings);
                 let ns = copied * self.config.cost.stack_copy_ns_per_kib / 1024
                     + self.os_memory_cost_ns(os_before);
                 self.gc_work_start(m, GcWork::StackCopy, ns);

@@ -47,7 +47,7 @@ impl World {
         );
         m.insert(
             metrics::GC_PAUSES.to_string(),
-            MetricValue::Histogram(self.stats.gc_pauses.summarize()),
+            MetricValue::Histogram(self.stats.gc_pauses.summarize_as_go_time_histogram()),
         );
         // heapStatsAggregate.totalAllocs: small and large objects; a tiny
         // object packed into an existing block is not one (Mallocs counts it).
@@ -105,7 +105,7 @@ impl World {
         );
         m.insert(
             metrics::SCHED_LATENCIES.to_string(),
-            MetricValue::Histogram(self.stats.latencies.summarize()),
+            MetricValue::Histogram(self.stats.latencies.summarize_as_go_time_histogram()),
         );
         m.insert(
             metrics::SCHED_THREADS_TOTAL.to_string(),
