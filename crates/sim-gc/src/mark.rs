@@ -888,6 +888,32 @@ impl Gc {
     /// for the rest.
     pub fn assist_up_to(&mut self, p: PId, g: Goid, max_work_bytes: u64) -> AssistOutcome {
         self.mark.acting_p = Some(p);
+        // A stack root this assist claimed is a root job under way (markroot
+        // waits in suspendG, then scans): once its goroutine has stopped, it
+        // is scanned before the assist may end for any reason, the CPU
+        // limiter included, or marking could never finish.
+        if let Some(work) = self.take_stopped_claim() {
+            let credit = self.pacer.assist_credit_for(work.total_bytes() as i64);
+            self.add_assist_bytes(g, credit);
+            if let Some(left) = self.mark.assist_plans.get_mut(&g) {
+                *left = left.saturating_sub(work.total_bytes());
+                if *left == 0 {
+                    self.mark.assist_plans.remove(&g);
+                }
+            }
+            let in_debt = self.mark.assist_plans.contains_key(&g)
+                || self
+                    .graph
+                    .goroutines
+                    .get(&g)
+                    .is_some_and(|s| s.assist_bytes < 0);
+            return AssistOutcome::Scanned {
+                stolen_work_bytes: 0,
+                work,
+                in_debt,
+                mark_done_ready: self.mark_done_ready_on(p),
+            };
+        }
         if !self.blacken_enabled || self.limiter.limiting() {
             self.mark.assist_plans.remove(&g);
             if !self.blacken_enabled {
