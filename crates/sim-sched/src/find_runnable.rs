@@ -129,14 +129,17 @@ impl World {
         let now = self.now_ns;
         let mm = &mut self.ms[m.index()];
         // Go changes the status in execute, after findRunnable's own work
-        // (timers run, steal probes: the g0 cost) and before the switch.
-        let execute_ns = now + mm.g0_cost_ns;
-        let start_ns = execute_ns + self.config.cost.context_switch_ns;
+        // (timers run, steal probes: the g0 cost) and the rest of the
+        // switch (gosched_m or park_m, schedule, the run-queue pick), just
+        // before gogo: the status changes when the modelled switch ends
+        // (`context_switch_ns`, calibrated as that whole path), gogo's few
+        // nanoseconds included.
+        let start_ns = now + mm.g0_cost_ns + self.config.cost.context_switch_ns;
         mm.g0_cost_ns = 0;
         mm.curg = Some(g);
         mm.state = MState::Switching;
         let gg = &mut self.gs[g.index()];
-        let sampled = gg.set_status(GStatus::Running { m }, execute_ns);
+        let sampled = gg.set_status(GStatus::Running { m }, start_ns);
         self.stats.g_transitions += 1;
         gg.preempt = false;
         gg.running_since_ns = start_ns;
