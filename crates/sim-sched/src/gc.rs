@@ -790,7 +790,10 @@ impl World {
         let barrier = self.gc_driver.barrier.take().expect("in a barrier");
         self.ms[m.index()].state = MState::RunningG;
         let flushed = self.gc.take_flushed_work();
-        let g = self.goid(self.ms[m.index()].curg.expect("M runs a G"));
+        let gi = self.ms[m.index()].curg.expect("M runs a G");
+        // forEachP waits for the Ps with its caller in _Gwaiting.
+        self.running_round_trips(gi, 1);
+        let g = self.goid(gi);
         self.emit(TraceEvent::GcMarkDoneRound {
             g,
             waited_ns: self.now_ns - barrier.started_ns,
@@ -833,6 +836,18 @@ impl World {
     /// once; running Ps are asked to stop at their next safe point.
     fn stop_the_world(&mut self, m: MId, kind: StwKind, pause_work_ns: u64) {
         self.emit(TraceEvent::StwStart { m, kind });
+        // stopTheWorld waits with its caller in _Gwaiting, and
+        // gcMarkTermination runs with it in _Gwaiting once more.
+        if let Some(gi) = self.ms[m.index()].curg
+            && matches!(self.gs[gi.index()].status, GStatus::Running { .. })
+        {
+            let trips = if kind == StwKind::GcMarkTermination {
+                2
+            } else {
+                1
+            };
+            self.running_round_trips(gi, trips);
+        }
         let me = self.p_of(m);
         let mut remaining = 0;
         while let Some(p) = self.pidleget() {
