@@ -470,6 +470,28 @@ mod tests {
     }
 
     #[test]
+    fn a_round_trip_out_of_running_counts_as_a_departure_and_samples_zero() {
+        let m = MId(0);
+        let mut g = G::new_dead();
+        g.set_status(GStatus::Runnable, 0);
+        g.start_tracking(1);
+        assert_eq!(g.set_status(GStatus::Running { m }, 10), None);
+        // Departures 1..=7 are not tracked; the 8th (sequence 8) is, and
+        // its return to running records 0: the G was never runnable.
+        let samples: Vec<Option<u64>> = (0..8).map(|_| g.leave_and_return_to_running()).collect();
+        assert_eq!(samples[..7], [None; 7]);
+        assert_eq!(samples[7], Some(0));
+        assert!(!g.tracking);
+        // A round trip moves the sequence like a park does: the next tracked
+        // departure is 8 later, and its wait is what it records.
+        for _ in 0..7 {
+            assert_eq!(g.leave_and_return_to_running(), None);
+        }
+        g.set_status(GStatus::Runnable, 100);
+        assert_eq!(g.set_status(GStatus::Running { m }, 350), Some(250));
+    }
+
+    #[test]
     #[cfg(debug_assertions)]
     #[should_panic(expected = "illegal G status transition")]
     fn an_illegal_transition_is_caught() {
