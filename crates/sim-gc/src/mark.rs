@@ -893,26 +893,13 @@ impl Gc {
         // is scanned before the assist may end for any reason, the CPU
         // limiter included, or marking could never finish.
         if let Some(work) = self.take_stopped_claim() {
-            let credit = self.pacer.assist_credit_for(work.total_bytes() as i64);
-            self.add_assist_bytes(g, credit);
             if let Some(left) = self.mark.assist_plans.get_mut(&g) {
                 *left = left.saturating_sub(work.total_bytes());
                 if *left == 0 {
                     self.mark.assist_plans.remove(&g);
                 }
             }
-            let in_debt = self.mark.assist_plans.contains_key(&g)
-                || self
-                    .graph
-                    .goroutines
-                    .get(&g)
-                    .is_some_and(|s| s.assist_bytes < 0);
-            return AssistOutcome::Scanned {
-                stolen_work_bytes: 0,
-                work,
-                in_debt,
-                mark_done_ready: self.mark_done_ready_on(p),
-            };
+            return self.assist_scanned(p, g, 0, work);
         }
         if !self.blacken_enabled || self.limiter.limiting() {
             self.mark.assist_plans.remove(&g);
@@ -941,14 +928,27 @@ impl Gc {
             }
         };
         let work = self.drain(target_bytes.min(max_work_bytes), false);
-        let credit = self.pacer.assist_credit_for(work.total_bytes() as i64);
-        self.add_assist_bytes(g, credit);
         let left = target_bytes.saturating_sub(work.total_bytes());
         if left > 0 && (work.total_bytes() > 0 || self.claimed_stack(p).is_some()) {
             self.mark.assist_plans.insert(g, left);
         } else {
             self.mark.assist_plans.remove(&g);
         }
+        self.assist_scanned(p, g, stolen_work_bytes, work)
+    }
+
+    /// `gcAssistAlloc1`'s end, once the plan of `g` is brought up to date:
+    /// credit `work` to the goroutine and report whether it is still in
+    /// debt (work planned and not done, or a negative balance).
+    fn assist_scanned(
+        &mut self,
+        p: PId,
+        g: Goid,
+        stolen_work_bytes: i64,
+        work: ScanWork,
+    ) -> AssistOutcome {
+        let credit = self.pacer.assist_credit_for(work.total_bytes() as i64);
+        self.add_assist_bytes(g, credit);
         let in_debt = self.mark.assist_plans.contains_key(&g)
             || self
                 .graph
