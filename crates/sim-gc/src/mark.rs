@@ -47,14 +47,18 @@
 //!   (two work buffers of 253 pointers, `_WorkbufSize`), which only that P
 //!   drains: a full buffer is published to the global list (`putfull`), and
 //!   `balance` publishes one (or half of one) when the global list is empty.
+//!   The global list holds whole buffers; a P that takes one (`trygetfull`)
+//!   makes it its own `gcWork`, so the oblets in it are that P's alone
+//!   until it publishes them in turn.
 //! - A drain takes, in `gcDrain`'s order, its P's `gcWork`, its ring, the
 //!   global list, its own chain; then the same after flushing its P's
 //!   write-barrier buffer; root jobs; then a span stolen from another P's
 //!   chain. `gcMarkDone`'s condition sees roots, the global list and the
 //!   chains; the ragged barrier publishes each P's `gcWork` and ring.
 //!
-//! Simplified: the global list is one LIFO of objects, not a list of full
-//! buffers; a thief takes one span from a victim's chain (Go's `refill`
+//! Simplified: a published buffer holds up to 253 of the oldest objects of
+//! the P's two buffers, which the model keeps as one list (Go publishes
+//! whichever buffer is full); a thief takes one span from a victim's chain (Go's `refill`
 //! takes up to half of a ring) and visits victims in P order after its own
 //! (Go's order is random); the span queues take no note of concurrent
 //! scanners (Go's span ownership bits); `flushedWork` is one flag for all Ps,
@@ -151,7 +155,9 @@ struct WbBuf {
 /// The mark phase's work lists.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct MarkState {
-    grey: Vec<GreyItem>,
+    /// `work.full`: published work buffers (at most `WORKBUF_OBJS` each),
+    /// a LIFO of buffers; a P that takes one makes it its own `gcWork`.
+    full: Vec<Vec<GreyItem>>,
     /// Per P, indexed by `PId`.
     wb_bufs: Vec<WbBuf>,
     /// Each P's `gcWork` (its two work buffers, oldest first), indexed by
@@ -191,10 +197,6 @@ pub(crate) struct MarkState {
 
 impl MarkState {
     pub(crate) fn reset(&mut self) {
-        // As `MarkState::default()`, keeping the grey list's memory for the
-        // next cycle (it grows to the live heap's object count every cycle).
-        let mut grey = std::mem::take(&mut self.grey);
-        grey.clear();
         debug_assert!(
             self.span_rings
                 .iter()
@@ -203,10 +205,7 @@ impl MarkState {
                 && self.global_spans.is_empty(),
             "span queues are empty between cycles"
         );
-        *self = MarkState {
-            grey,
-            ..MarkState::default()
-        };
+        *self = MarkState::default();
     }
 }
 
@@ -373,7 +372,10 @@ impl Gc {
     /// list when no P acts), publishing its older buffer when both are full.
     fn push_grey(&mut self, item: GreyItem) {
         let Some(p) = self.mark.acting_p else {
-            self.mark.grey.push(item);
+            match self.mark.full.last_mut() {
+                Some(buf) if buf.len() < WORKBUF_OBJS => buf.push(item),
+                _ => self.mark.full.push(vec![item]),
+            }
             self.mark.flushed_work = true;
             return;
         };
@@ -389,13 +391,16 @@ impl Gc {
     }
 
     /// `putfull`: the oldest `n` items of P `i`'s `gcWork` go to the global
-    /// list.
+    /// list, as work buffers of up to `WORKBUF_OBJS` items.
     fn publish(&mut self, i: usize, n: usize) {
         let n = n.min(self.mark.local[i].len());
         if n == 0 {
             return;
         }
-        self.mark.grey.extend(self.mark.local[i].drain(..n));
+        let items: Vec<GreyItem> = self.mark.local[i].drain(..n).collect();
+        self.mark
+            .full
+            .extend(items.chunks(WORKBUF_OBJS).map(<[GreyItem]>::to_vec));
         self.mark.flushed_work = true;
     }
 
@@ -438,7 +443,7 @@ impl Gc {
                     return Some(Work::Span(span));
                 }
             }
-            if let Some(item) = self.mark.grey.pop() {
+            if let Some(item) = self.take_full_buffer(p) {
                 return Some(Work::Object(item));
             }
             if let Some(span) = self.mark.global_spans.pop_front() {
@@ -464,6 +469,26 @@ impl Gc {
             .filter(|&v| Some(v) != p)
             .find_map(|v| self.mark.span_chains[v].pop_front())
             .map(Work::Span)
+    }
+
+    /// `trygetfull` in `tryGetObj`: the newest published buffer becomes the
+    /// acting P's `gcWork` (empty when it gets here), and its newest object
+    /// is the work to do now; the rest stays with that P.
+    fn take_full_buffer(&mut self, p: Option<usize>) -> Option<GreyItem> {
+        let mut buf = self.mark.full.pop()?;
+        let item = buf.pop();
+        match p {
+            Some(i) => {
+                if self.mark.local.len() <= i {
+                    self.mark.local.resize_with(i + 1, Vec::new);
+                }
+                debug_assert!(self.mark.local[i].is_empty());
+                self.mark.local[i] = buf;
+            }
+            None if !buf.is_empty() => self.mark.full.push(buf),
+            None => {}
+        }
+        item
     }
 
     /// Whether P `p` has grey work only it can take (its `gcWork` and its
@@ -596,7 +621,7 @@ impl Gc {
     /// True while root jobs or grey objects on the global list remain
     /// (`gcMarkWorkAvailable(nil)`: what every P can see).
     pub fn has_mark_work(&self) -> bool {
-        !self.mark.grey.is_empty()
+        !self.mark.full.is_empty()
             || !self.mark.root_jobs.is_empty()
             || !self.mark.global_spans.is_empty()
             || self.mark.span_chains.iter().any(|c| !c.is_empty())
@@ -635,7 +660,7 @@ impl Gc {
                 done.add(work);
                 continue;
             }
-            if self.mark.grey.is_empty() {
+            if self.mark.full.is_empty() {
                 self.balance();
             }
             let did = if roots_first && !self.mark.root_jobs.is_empty() {

@@ -83,13 +83,19 @@ fn balance_publishes_half_of_a_ps_oblets_when_no_work_buffer_is_global() {
     // P0's next drain balances first: 7 > 4 objects, so 4 are published.
     gc.mark_worker_drain(P0, 1);
     assert!(gc.has_mark_work());
-    let mut stolen = 0;
-    while gc.has_mark_work() {
+    // P1 takes the published buffer whole (`trygetfull`): it scans one
+    // oblet now, and the other 3 become its own, hidden from P0.
+    let d = gc.mark_worker_drain(P1, 1);
+    assert_eq!(d.work.heap_bytes, 128 << 10, "one oblet per step");
+    assert!(!gc.has_mark_work(), "the buffer left the global list whole");
+    assert!(gc.has_mark_work_for(P1));
+    let mut scanned_by_p1 = 1;
+    while gc.has_mark_work_for(P1) {
         let d = gc.mark_worker_drain(P1, 1);
-        assert_eq!(d.work.heap_bytes, 128 << 10, "one oblet at a time");
-        stolen += 1;
+        assert_eq!(d.work.heap_bytes, 128 << 10, "one oblet per step");
+        scanned_by_p1 += 1;
     }
-    assert_eq!(stolen, 4);
+    assert_eq!(scanned_by_p1, 4);
     assert_eq!(gc.color(array), Color::Grey, "2 oblets still with P0");
     gc.mark_worker_drain(P0, u64::MAX);
     assert_eq!(gc.color(array), Color::Black);
