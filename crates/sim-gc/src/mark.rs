@@ -49,7 +49,9 @@
 //!   `balance` publishes one (or half of one) when the global list is empty.
 //!   The global list holds whole buffers; a P that takes one (`trygetfull`)
 //!   makes it its own `gcWork`, so the oblets in it are that P's alone
-//!   until it publishes them in turn.
+//!   until it publishes them in turn. Spilling spans to the chain and
+//!   publishing a buffer set the P's `mayNeedWorker` hint, which the
+//!   scheduler takes after each drain step (`enlistWorker`).
 //! - A drain takes, in `gcDrain`'s order, its P's `gcWork`, its ring, the
 //!   global list, its own chain; then the same after flushing its P's
 //!   write-barrier buffer; root jobs; then a span stolen from another P's
@@ -169,6 +171,10 @@ pub(crate) struct MarkState {
     span_chains: Vec<VecDeque<SpanId>>,
     /// `putsSinceDrain` of each P's span queue.
     span_puts: Vec<u32>,
+    /// `gcWork.mayNeedWorker` of each P: it published work other Ps can
+    /// take (spilled spans, a full work buffer, `balance`) since its drain
+    /// last asked ([`Gc::take_may_need_worker`]).
+    may_need_worker: Vec<bool>,
     /// Spans queued with no P acting (every P can take them).
     global_spans: VecDeque<SpanId>,
     /// The P whose goroutine is marking or storing now: where objects it
@@ -347,6 +353,7 @@ impl Gc {
         }
         if self.mark.span_rings[i].len() == SPAN_RING_LEN {
             self.spill_spans(i, SPAN_RING_LEN / 2);
+            self.set_may_need_worker(i);
         } else {
             self.mark.span_puts[i] += 1;
             if self.mark.span_puts[i] >= SPAN_SPILL_PERIOD {
@@ -354,6 +361,7 @@ impl Gc {
                 let n = (self.mark.span_rings[i].len() / 2).min(SPAN_SPILL_MAX);
                 if n > 4 && self.mark.span_chains[i].is_empty() {
                     self.spill_spans(i, n);
+                    self.set_may_need_worker(i);
                 }
             }
         }
@@ -386,6 +394,7 @@ impl Gc {
         let local = &mut self.mark.local[i];
         if local.len() == 2 * WORKBUF_OBJS {
             self.publish(i, WORKBUF_OBJS);
+            self.set_may_need_worker(i);
         }
         self.mark.local[i].push(item);
     }
@@ -416,7 +425,29 @@ impl Gc {
             self.publish(i, len - WORKBUF_OBJS);
         } else if len > 4 {
             self.publish(i, len - len / 2);
+        } else {
+            return;
         }
+        self.set_may_need_worker(i);
+    }
+
+    fn set_may_need_worker(&mut self, i: usize) {
+        if self.mark.may_need_worker.len() <= i {
+            self.mark.may_need_worker.resize(i + 1, false);
+        }
+        self.mark.may_need_worker[i] = true;
+    }
+
+    /// Takes P `p`'s `mayNeedWorker` hint, as `gcDrain` and `gcDrainN` do
+    /// after each piece of work: true if the P published work other Ps can
+    /// take since it last asked, during the mark phase.
+    pub fn take_may_need_worker(&mut self, p: PId) -> bool {
+        let hint = self
+            .mark
+            .may_need_worker
+            .get_mut(p.index())
+            .is_some_and(std::mem::take);
+        hint && self.phase == GcPhase::Mark
     }
 
     /// The next work for the acting P, in `gcDrain`'s order: its `gcWork`,

@@ -19,8 +19,14 @@
 //! and an idle-priority worker instead of dropping the P; `gcBgMarkWorker`'s
 //! three modes (dedicated: until no work, kicking its run queue to the global
 //! queue when preempted; fractional: until `pollFractionalWorkerExit`; idle:
-//! until `pollWork`), draining in batches of `drainCheckThreshold` work and
-//! calling `gcMarkDone` when no work is left; `gcMarkDone`'s ragged barrier
+//! until `pollWork`), draining in batches of `drainCheckThreshold` work;
+//! `gcEndWork` (a worker that stops, or an assist whose `gcAssistAlloc1`
+//! ends, calls `gcMarkDone` when no work is left that every P can see and no
+//! other worker or assist is inside its drain: `work.nwait == work.nproc`,
+//! whatever its own `gcWork` still holds); Green Tea's `enlistWorker` (a
+//! drain step that spilled spans to its P's stealable chain or published a
+//! work buffer wakes an idle P for an idle-priority worker, when one may
+//! still start and no M spins); `gcMarkDone`'s ragged barrier
 //! (`forEachP`: the caller's P, idle Ps and Ps in syscalls flush their
 //! write-barrier buffer and `gcWork` at once, every other P at its next
 //! safe point, its G preempted to the global queue as `gopreempt_m` does;
@@ -49,7 +55,11 @@
 //! not interrupted by preemption (mallocgc and the system stack are not
 //! preemptible), the request takes effect after the batch; the pause work of
 //! each STW is one cost; a second caller of `gcMarkDone` while a barrier
-//! round runs goes on instead of waiting on `markDoneSema`; the safe-point
+//! round runs goes on instead of waiting on `markDoneSema`; `enlistWorker`
+//! wakes an idle P but never preempts a running one for a missing dedicated
+//! worker (the dedicated worker starts at that P's next `schedule`); the
+//! `mayNeedWorker` hint is taken after each drain step of up to 2 KiB of
+//! work, not after each object; the safe-point
 //! function costs nothing; a P in a syscall flushes at the barrier's start
 //! without being taken from its M (Go hands it off); sim-gc knows
 //! goroutines by their G slot (`GIdx` as a `Goid`), which is unique among
@@ -64,7 +74,8 @@ use crate::world::World;
 use sim_core::ids::{Goid, MId, PId};
 use sim_core::time::MICROSECOND_NS;
 use sim_core::trace::{
-    Decision, GcWorkerMode, PickSource, Placement, StopReason, StwKind, TraceEvent, WaitReason,
+    Decision, GcWorkerMode, MStartReason, PickSource, Placement, StopReason, StwKind, TraceEvent,
+    WaitReason,
 };
 use sim_gc::{
     AllocLoopOutcome, AssistOutcome, GcTrigger, LoopStop, NewRing, ObjectShape, ParkAssist,
@@ -482,11 +493,14 @@ impl World {
                     self.assist(m, false);
                     return;
                 }
-                // gcMarkDone; when another caller's barrier round or a stop
-                // is under way it returns at once (after markDoneSema in
-                // Go) and the assist goes on to its debt below: parking, not
-                // allocating again and re-assisting in a loop.
-                if self.gc.mark_done_ready_on(self.p_of(m)) && self.gc_mark_done_may_start() {
+                // gcEndWork: the last one out with no work any P can see
+                // calls gcMarkDone, whatever its own gcWork still holds (the
+                // ragged barrier publishes it). When another caller's
+                // barrier round or a stop is under way it returns at once
+                // (after markDoneSema in Go) and the assist goes on to its
+                // debt below: parking, not allocating again and
+                // re-assisting in a loop.
+                if self.mark_done_may_be_called(m) {
                     self.gc_mark_done(m);
                     return;
                 }
@@ -572,6 +586,7 @@ impl World {
                 AssistOutcome::Scanned {
                     work, in_debt: d, ..
                 } => {
+                    self.enlist_worker(p);
                     in_debt = d;
                     ns += self.mark_cost_ns(&work);
                     bytes += work.total_bytes();
@@ -681,13 +696,39 @@ impl World {
         !self.gc_stw_pending() && self.gc_driver.barrier.is_none()
     }
 
+    /// `gcEndWork`'s answer for M `m`'s G, which has just stopped marking:
+    /// it was the last to stop (`work.nwait == work.nproc`: no mark worker
+    /// on another M is inside its drain, no assist inside
+    /// `gcAssistAlloc1`) and no work is left that every P can see, so it
+    /// calls `gcMarkDone` (and no round or stop is under way).
+    fn mark_done_may_be_called(&self, m: MId) -> bool {
+        self.gc_mark_done_may_start()
+            && self.gc.mark_done_ready()
+            && !self.mark_work_in_progress_elsewhere(m)
+    }
+
+    /// Whether a mark worker or an assist on an M other than `m` is inside
+    /// its drain (Go's `work.nwait < work.nproc`). A worker counts from its
+    /// start until it stops, between batches too; an assist while its batch
+    /// of `gcAssistAlloc1` runs.
+    fn mark_work_in_progress_elsewhere(&self, m: MId) -> bool {
+        self.ms.iter().enumerate().any(|(i, other)| {
+            i != m.index()
+                && other.curg.is_some_and(|g| {
+                    self.gs[g.index()].gc_get(|x| {
+                        x.worker.is_some() || matches!(x.work, Some(GcWork::Assist { .. }))
+                    })
+                })
+        })
+    }
+
     /// `gcMarkDone` by M `m`'s G, marking looking complete: rounds of the
     /// ragged barrier until one finds that no object turned grey since the
     /// previous round, then mark termination. A second caller while a
     /// round runs goes on (in Go it waits on `markDoneSema`, then finds
     /// marking not complete or the cycle over).
     fn gc_mark_done(&mut self, m: MId) {
-        if !self.gc_mark_done_may_start() || !self.gc.mark_done_ready_on(self.p_of(m)) {
+        if !self.mark_done_may_be_called(m) {
             self.exec_g(m);
             return;
         }
@@ -801,7 +842,8 @@ impl World {
         });
         if !flushed {
             self.mark_termination_start(m);
-        } else if self.gc.mark_done_ready_on(self.p_of(m)) {
+        } else if self.gc.mark_done_ready() && !self.mark_work_in_progress_elsewhere(m) {
+            // gcMarkDone's `goto top`: marking still looks complete.
             self.ragged_barrier_start(m);
         } else {
             self.exec_g(m);
@@ -1038,7 +1080,7 @@ impl World {
                 self.pidleput(q);
             } else {
                 self.ps[i].status = PStatus::Idle;
-                self.startm(q, false, sim_core::trace::MStartReason::StartTheWorld);
+                self.startm(q, false, MStartReason::StartTheWorld);
             }
         }
         self.wakep();
@@ -1320,6 +1362,7 @@ impl World {
         self.tell_gc_running_goroutines(gi);
         loop {
             let out = self.gc.mark_worker_drain(p, DRAIN_STEP_BYTES);
+            self.enlist_worker(p);
             mark_done_ready = out.mark_done_ready;
             let w = &out.work;
             if w.total_bytes() == 0 && w.objects_scanned == 0 && w.stacks_scanned == 0 {
@@ -1347,6 +1390,21 @@ impl World {
             w.work_since_check_bytes += bytes;
         }
         self.gc_work_start(m, GcWork::MarkDrain, ns);
+    }
+
+    /// `enlistWorker` after a drain step on P `p` (Green Tea's
+    /// `mayNeedWorker`): if the step published work other Ps can take and
+    /// another idle-priority worker may run, wake an idle P when no M spins.
+    /// (Go also preempts a running P when a dedicated worker is missing;
+    /// the model's dedicated workers start at the next `schedule` instead.)
+    fn enlist_worker(&mut self, p: PId) {
+        if self.gc.take_may_need_worker(p)
+            && self.gc.pacer.need_idle_mark_worker()
+            && self.npidle() != 0
+            && self.sched.nmspinning == 0
+        {
+            self.wakep_for(MStartReason::EnlistWorker);
+        }
     }
 
     /// `pollFractionalWorkerExit`.
@@ -1383,9 +1441,15 @@ impl World {
         }
     }
 
-    /// The worker stops and parks in the pool.
+    /// The worker stops and parks in the pool; if it was the last one out
+    /// and no work is left that every P can see, it calls `gcMarkDone`
+    /// first (`gcEndWork`).
     fn worker_stop(&mut self, m: MId) {
         self.worker_account_stop(m);
+        if self.mark_done_may_be_called(m) {
+            self.gc_mark_done(m);
+            return;
+        }
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         self.park(m, WaitReason::GcWorkerIdle);
         self.gc_driver.worker_pool.push(gi);

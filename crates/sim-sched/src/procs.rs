@@ -91,12 +91,17 @@ impl World {
 
     /// `wakep`: if nobody spins and a P is idle, start a spinning M on it.
     pub(crate) fn wakep(&mut self) {
+        self.wakep_for(MStartReason::Wakep);
+    }
+
+    /// [`World::wakep`], recording `reason` as why the M starts.
+    pub(crate) fn wakep_for(&mut self, reason: MStartReason) {
         if self.sched.nmspinning != 0 {
             return;
         }
         self.sched.nmspinning = 1;
         match self.pidleget_spinning() {
-            Some(p) => self.startm(p, true, MStartReason::Wakep),
+            Some(p) => self.startm(p, true, reason),
             None => self.sched.nmspinning = 0,
         }
     }

@@ -441,6 +441,10 @@ pub enum MStartReason {
     Netpoll,
     /// The world restarts after a stop-the-world and this P has work.
     StartTheWorld,
+    /// `enlistWorker` (Green Tea): marking made work other Ps can take
+    /// (spans spilled to a stealable chain, a work buffer published), a P
+    /// is idle and another idle-priority mark worker may run.
+    EnlistWorker,
 }
 
 impl fmt::Display for MStartReason {
@@ -455,6 +459,10 @@ impl fmt::Display for MStartReason {
             MStartReason::StartTheWorld => {
                 write!(f, "startTheWorld: the P has runnable work after the pause")
             }
+            MStartReason::EnlistWorker => write!(
+                f,
+                "enlistWorker: marking published work other Ps can take, so an idle P runs an idle mark worker"
+            ),
             MStartReason::TemplateThread => write!(
                 f,
                 "template thread: the first LockOSThread starts it to create threads for locked Ms"
