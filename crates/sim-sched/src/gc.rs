@@ -8,7 +8,8 @@
 //! goroutines Go runs it on.
 //!
 //! Mirrors go1.27.3: `mallocgc`'s path into `gcStart` (the allocating
-//! goroutine starts the cycle) and into `gcAssistAlloc` (an assist scans
+//! goroutine starts the cycle, first sweeping what the last cycle left while
+//! the world runs, 10 spans per batch) and into `gcAssistAlloc` (an assist scans
 //! before the allocation; `gcParkAssist` parks in "GC assist wait");
 //! `gcBgMarkStartWorkers` (one `go gcBgMarkWorker` per P, the starter
 //! waiting for each to start); `stopTheWorldWithSema` (`gcwaiting`,
@@ -657,6 +658,23 @@ impl World {
             return false;
         }
         let gi = self.ms[m.index()].curg.expect("M runs a G");
+        // The sweeping left of the last cycle, while the world runs (`for
+        // trigger.test() && sweepone() != ^uintptr(0) {}`, before
+        // work.startSema): a batch of spans at a time, coming back here
+        // through `starting_gc` when the batch's time has passed.
+        let mut spans = 0;
+        while spans < SWEEP_BATCH_SPANS
+            && self.gc.trigger_test(trigger)
+            && self.gc.sweep_one().is_some()
+        {
+            spans += 1;
+        }
+        if spans > 0 {
+            self.gs[gi.index()].gc_mut().starting_gc = Some(trigger);
+            let ns = u64::from(spans) * self.config.cost.sweep_span_ns;
+            self.gc_work_start(m, GcWork::Sweep { spans }, ns);
+            return true;
+        }
         if self.gc_driver.worker_count < self.gomaxprocs() {
             // gcBgMarkStartWorkers: go gcBgMarkWorker(ready); <-ready.
             self.gs[gi.index()].gc_mut().starting_gc = Some(trigger);
@@ -1473,6 +1491,11 @@ impl World {
     }
 
     fn sweep_batch_done(&mut self, m: MId, gi: GIdx, _spans: u32) {
+        if self.gs[gi.index()].gc_get(|x| x.starting_gc.is_some()) {
+            // gcStart's sweep loop goes on (exec_g re-enters gcStart).
+            self.exec_g(m);
+            return;
+        }
         if Some(gi) == self.gc_driver.bgsweep {
             // goschedIfBusy: yield unless a P is idle and nobody asked us to stop.
             if self.gs[gi.index()].preempt || self.npidle() == 0 {
