@@ -20,7 +20,9 @@
 //! and an idle-priority worker instead of dropping the P; `gcBgMarkWorker`'s
 //! three modes (dedicated: until no work, kicking its run queue to the global
 //! queue when preempted; fractional: until `pollFractionalWorkerExit`; idle:
-//! until `pollWork`), draining in batches of `drainCheckThreshold` work;
+//! until `pollWork`), draining in batches of `drainCheckThreshold` work and
+//! checking whether to stop after every root job as well (`gcDrain`'s
+//! markroot loop);
 //! `gcEndWork` (a worker that stops, or an assist whose `gcAssistAlloc1`
 //! ends, calls `gcMarkDone` when no work is left that every P can see and no
 //! other worker or assist is inside its drain: `work.nwait == work.nproc`,
@@ -1377,6 +1379,7 @@ impl World {
         let mut ns = 0;
         let mut bytes = 0;
         let mut mark_done_ready;
+        let mut root_job = false;
         self.tell_gc_running_goroutines(gi);
         loop {
             let out = self.gc.mark_worker_drain(p, DRAIN_STEP_BYTES);
@@ -1388,7 +1391,10 @@ impl World {
             }
             ns += self.mark_cost_ns(w);
             bytes += w.total_bytes();
-            if ns >= MARK_BATCH_NS || mark_done_ready {
+            // gcDrain checks whether to stop after every root job (its
+            // markroot loop), not only every drainCheckThreshold of work.
+            root_job = w.stacks_scanned > 0 || w.globals_bytes > 0;
+            if ns >= MARK_BATCH_NS || mark_done_ready || root_job {
                 break;
             }
         }
@@ -1406,6 +1412,9 @@ impl World {
         }
         if let Some(w) = self.gs[gi.index()].gc_mut().worker.as_mut() {
             w.work_since_check_bytes += bytes;
+            if root_job {
+                w.work_since_check_bytes = w.work_since_check_bytes.max(DRAIN_CHECK_BYTES);
+            }
         }
         self.gc_work_start(m, GcWork::MarkDrain, ns);
     }
