@@ -21,6 +21,16 @@ fn run_toml(source: &str) -> World {
 
 /// Seed 1, the committed costs; the run must complete.
 fn run_scenario(scenario: &scenarios::Scenario, godebug: &str) -> World {
+    simulate(scenario, godebug, false)
+}
+
+/// Runs a library scenario with its trace recorded (seed 1, committed costs).
+fn run_traced(name: &str) -> World {
+    let scenario = library::get(name).unwrap_or_else(|| panic!("library scenario {name}"));
+    simulate(&scenario, "", true)
+}
+
+fn simulate(scenario: &scenarios::Scenario, godebug: &str, record_trace: bool) -> World {
     let name = &scenario.name;
     let mut runtime = scenario.runtime.clone();
     runtime.godebug.apply(godebug).expect("valid GODEBUG");
@@ -30,7 +40,7 @@ fn run_scenario(scenario: &scenarios::Scenario, godebug: &str) -> World {
             seed: 1,
             runtime,
             cost: CostModel::default(),
-            record_trace: false,
+            record_trace,
         },
     );
     let code = world.run().exit_code;
@@ -249,17 +259,7 @@ ops = [ { op = "alloc", size = "64B", count = 1000, keep = 10 } ]
 #[test]
 fn mark_termination_follows_a_ragged_barrier_round_that_found_no_new_work() {
     use sim_core::trace::{StopReason, TraceEvent};
-    let scenario = library::get("alloc-steady").unwrap();
-    let mut world = World::new(
-        &scenario.workload,
-        SimConfig {
-            seed: 1,
-            runtime: scenario.runtime.clone(),
-            cost: CostModel::default(),
-            record_trace: true,
-        },
-    );
-    assert_eq!(world.run().exit_code, 0);
+    let world = run_traced("alloc-steady");
     let (mut cycles, mut rounds, mut restarts, mut safe_point_stops) = (0, 0, 0, 0);
     let mut last_round_flushed = None;
     for r in world.trace() {
@@ -291,23 +291,6 @@ fn mark_termination_follows_a_ragged_barrier_round_that_found_no_new_work() {
         safe_point_stops >= cycles,
         "{safe_point_stops} safe-point stops"
     );
-}
-
-/// Runs a library scenario with its trace recorded (seed 1, committed costs).
-fn run_traced(name: &str) -> World {
-    let scenario = library::get(name).unwrap_or_else(|| panic!("library scenario {name}"));
-    let mut world = World::new(
-        &scenario.workload,
-        SimConfig {
-            seed: 1,
-            runtime: scenario.runtime.clone(),
-            cost: CostModel::default(),
-            record_trace: true,
-        },
-    );
-    let code = world.run().exit_code;
-    assert_eq!(code, 0, "{name}: {}", world.stderr());
-    world
 }
 
 /// gcStart sweeps what the last cycle left before it stops the world

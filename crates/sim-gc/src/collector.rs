@@ -349,19 +349,28 @@ impl Gc {
         }
     }
 
+    /// `gcStart`'s sweep of what the last cycle left while the world runs
+    /// (`for trigger.test() && sweepone() != ^uintptr(0) {}`), at most
+    /// `max_spans` spans: the scheduler sweeps in batches before it calls
+    /// [`Gc::gc_start`].
+    pub fn sweep_for_start(&mut self, trigger: GcTrigger, max_spans: u64) -> SweepWork {
+        let mut swept = SweepWork::default();
+        while swept.spans < max_spans && self.trigger_test(trigger) {
+            match self.heap.sweep_one() {
+                Some(span) => swept.add(span.into()),
+                None => break,
+            }
+        }
+        swept
+    }
+
     /// `gcStart`: when the trigger still holds, sweep what is left, stop the
     /// world at `now_ns` (tSweepTerm) and do sweep termination: the cycle
     /// starts, background workers are planned, the write barrier goes on,
     /// roots are queued and blackening begins. The world restarts when the
     /// scheduler calls [`Gc::sweep_termination_done`].
     pub fn gc_start(&mut self, now_ns: u64, trigger: GcTrigger) -> Option<GcStartOutcome> {
-        let mut swept_before_stw = SweepWork::default();
-        while self.trigger_test(trigger) {
-            match self.heap.sweep_one() {
-                Some(swept) => swept_before_stw.add(swept.into()),
-                None => break,
-            }
-        }
+        let swept_before_stw = self.sweep_for_start(trigger, u64::MAX);
         if !self.trigger_test(trigger) {
             return None;
         }

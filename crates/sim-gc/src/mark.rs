@@ -402,14 +402,16 @@ impl Gc {
     /// `putfull`: the oldest `n` items of P `i`'s `gcWork` go to the global
     /// list, as work buffers of up to `WORKBUF_OBJS` items.
     fn publish(&mut self, i: usize, n: usize) {
-        let n = n.min(self.mark.local[i].len());
+        let mut n = n.min(self.mark.local[i].len());
         if n == 0 {
             return;
         }
-        let items: Vec<GreyItem> = self.mark.local[i].drain(..n).collect();
-        self.mark
-            .full
-            .extend(items.chunks(WORKBUF_OBJS).map(<[GreyItem]>::to_vec));
+        while n > 0 {
+            let take = n.min(WORKBUF_OBJS);
+            let buf = self.mark.local[i].drain(..take).collect();
+            self.mark.full.push(buf);
+            n -= take;
+        }
         self.mark.flushed_work = true;
     }
 

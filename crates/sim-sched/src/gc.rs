@@ -503,8 +503,7 @@ impl World {
                 // (after markDoneSema in Go) and the assist goes on to its
                 // debt below: parking, not allocating again and
                 // re-assisting in a loop.
-                if self.mark_done_may_be_called(m) {
-                    self.gc_mark_done(m);
+                if self.gc_mark_done(m) {
                     return;
                 }
                 if !in_debt {
@@ -534,8 +533,7 @@ impl World {
                 let woken = self.gc.mark_worker_flush_credit(self.p_of(m));
                 self.ready_assists(m, woken);
                 if self.gc.mark_done_ready_on(self.p_of(m)) {
-                    self.worker_account_stop(m);
-                    self.gc_mark_done(m);
+                    self.worker_stop(m);
                 } else {
                     self.exec_g(m);
                 }
@@ -664,16 +662,13 @@ impl World {
         // trigger.test() && sweepone() != ^uintptr(0) {}`, before
         // work.startSema): a batch of spans at a time, coming back here
         // through `starting_gc` when the batch's time has passed.
-        let mut spans = 0;
-        while spans < SWEEP_BATCH_SPANS
-            && self.gc.trigger_test(trigger)
-            && self.gc.sweep_one().is_some()
-        {
-            spans += 1;
-        }
-        if spans > 0 {
+        let swept = self
+            .gc
+            .sweep_for_start(trigger, u64::from(SWEEP_BATCH_SPANS));
+        if swept.spans > 0 {
             self.gs[gi.index()].gc_mut().starting_gc = Some(trigger);
-            let ns = u64::from(spans) * self.config.cost.sweep_span_ns;
+            let ns = swept.spans * self.config.cost.sweep_span_ns;
+            let spans = swept.spans as u32;
             self.gc_work_start(m, GcWork::Sweep { spans }, ns);
             return true;
         }
@@ -742,17 +737,18 @@ impl World {
         })
     }
 
-    /// `gcMarkDone` by M `m`'s G, marking looking complete: rounds of the
-    /// ragged barrier until one finds that no object turned grey since the
-    /// previous round, then mark termination. A second caller while a
-    /// round runs goes on (in Go it waits on `markDoneSema`, then finds
-    /// marking not complete or the cycle over).
-    fn gc_mark_done(&mut self, m: MId) {
+    /// `gcMarkDone` by M `m`'s G when `gcEndWork` says so
+    /// ([`World::mark_done_may_be_called`]): rounds of the ragged barrier
+    /// until one finds that no object turned grey since the previous round,
+    /// then mark termination. Returns false, doing nothing, otherwise: a
+    /// second caller while a round runs goes on (in Go it waits on
+    /// `markDoneSema`, then finds marking not complete or the cycle over).
+    fn gc_mark_done(&mut self, m: MId) -> bool {
         if !self.mark_done_may_be_called(m) {
-            self.exec_g(m);
-            return;
+            return false;
         }
         self.ragged_barrier_start(m);
+        true
     }
 
     /// `forEachP(flush write-barrier buffer)`: M `m`'s own P, idle Ps and
@@ -1402,12 +1398,7 @@ impl World {
             if self.stack_scan_suspend(m) {
                 return;
             }
-            if mark_done_ready {
-                self.worker_account_stop(m);
-                self.gc_mark_done(m);
-            } else {
-                self.worker_stop(m);
-            }
+            self.worker_stop(m);
             return;
         }
         if let Some(w) = self.gs[gi.index()].gc_mut().worker.as_mut() {
@@ -1473,8 +1464,7 @@ impl World {
     /// first (`gcEndWork`).
     fn worker_stop(&mut self, m: MId) {
         self.worker_account_stop(m);
-        if self.mark_done_may_be_called(m) {
-            self.gc_mark_done(m);
+        if self.gc_mark_done(m) {
             return;
         }
         let gi = self.ms[m.index()].curg.expect("M runs a G");
