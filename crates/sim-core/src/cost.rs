@@ -106,6 +106,37 @@ pub struct CostModel {
     /// allocation has to scavenge to stay under GOMEMLIMIT. Reference
     /// machine: 580 ns per page over 512 MiB.
     pub scavenge_ns_per_page: u64,
+    /// The first touch of a released 8 KiB page by a read and then a write,
+    /// over `page_fault_ns_per_page` (write first): each 4 KiB page faults
+    /// twice, once to map the shared zero page and once to copy it on write,
+    /// which also flushes this CPU's TLB entry. go1.27.3 takes this path
+    /// when it allocates an object with a malloc header (pointerful, over
+    /// 512 bytes) while the write barrier is on: the barrier loads the
+    /// header word's old value before the header is stored (`perf record -e
+    /// minor-faults` of memlimit-death-spiral's loop: 48% of its faults at
+    /// that load in `mallocgcSmallScanHeader`, 52% at the store; 4.1 faults
+    /// per 8 KiB page released, 0.01 outside marking). Measured with a C
+    /// loop over 64 MiB (`madvise(MADV_DONTNEED)` of 8 KiB, then read and
+    /// write each 4 KiB page, against write only): 6.76 against 4.85 µs per
+    /// page on a 2-CPU AMD EPYC KVM guest, 2026-12-05 (not the reference
+    /// machine; its fault costs are close: 4.5 µs above).
+    pub page_fault_read_first_extra_ns_per_page: u64,
+    /// A TLB shootdown's cost to the thread that changes the page tables
+    /// (`madvise(MADV_DONTNEED)`, or the copy on write that replaces a zero
+    /// page) while another thread of the process runs on another CPU: Linux
+    /// interrupts that CPU (an IPI, which a VM's hypervisor relays) and waits
+    /// for it to flush. CPUs running other processes, or idle, are not
+    /// interrupted. Measured with the C loop above and a second thread of
+    /// the process spinning on the other CPU: madvise then write 17.67 µs
+    /// per 8 KiB page (one flush) against 4.85 alone; madvise, read, write
+    /// 44.18 against 6.76 (three flushes): 12.5 µs per flush, 2-CPU AMD EPYC
+    /// KVM guest, 2026-12-05, quiet (not the reference machine).
+    pub tlb_shootdown_ns: u64,
+    /// The same shootdown's cost to the CPU it interrupts: the thread
+    /// running there loses this much time. The spinning thread of the
+    /// measurement above did half its work while the other thread flushed
+    /// three times per 33.3 µs page: 5.5 µs per flush.
+    pub tlb_shootdown_received_ns: u64,
     /// The background scavenger's CPU time per 8 KiB page it returns to the
     /// OS (`scavengeOne` over 64 KiB quanta: finding free pages in the
     /// scavenge index, `madvise`, the heap lock it shares with allocation).
@@ -267,6 +298,9 @@ impl Default for CostModel {
             sweep_span_ns: 876,
             page_fault_ns_per_page: 4_500,
             scavenge_ns_per_page: 580,
+            page_fault_read_first_extra_ns_per_page: 1_900,
+            tlb_shootdown_ns: 12_500,
+            tlb_shootdown_received_ns: 5_500,
             background_scavenge_ns_per_page: 5_800,
             write_barrier_ns: 5,
             malloc_marking_ns: 18,

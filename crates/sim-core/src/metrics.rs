@@ -55,6 +55,9 @@ pub const MEMORY_HEAP_RELEASED: &str = "/memory/classes/heap/released:bytes";
 pub const MODEL_PAGES_FAULTED: &str = "/gmpsim/model/memory/faulted-in:pages";
 /// Model-only: bytes returned to the OS by allocation (scavenge assists).
 pub const MODEL_SCAVENGE_ASSIST: &str = "/gmpsim/model/memory/scavenge-assist:bytes";
+/// Model-only: TLB flushes (`madvise`, copy on write of a zero page) that
+/// interrupted another CPU running a thread of the process.
+pub const MODEL_TLB_SHOOTDOWNS: &str = "/gmpsim/model/memory/tlb-shootdowns:events";
 /// `/memory/classes/heap/stacks:bytes` (MemStats.StackInuse).
 pub const MEMORY_STACKS: &str = "/memory/classes/heap/stacks:bytes";
 /// The median over cycles of each cycle's heap goal in whole MiB, as

@@ -600,6 +600,9 @@ pub struct HeapCounters {
     pub pacer_total_alloc_bytes: u64,
     /// Bytes returned to the OS by scavenge assists at allocation.
     pub scavenge_assist_bytes: u64,
+    /// Scavenge assists that released memory: one `madvise` each (the model
+    /// keeps no addresses, so one contiguous run per assist).
+    pub scavenge_assist_calls: u64,
     /// Bytes returned to the OS by the background scavenger.
     pub scavenge_background_bytes: u64,
     /// Pages made ready from released memory (fresh from the OS, or
@@ -621,6 +624,7 @@ impl Default for HeapCounters {
             total_free_bytes: 0,
             pacer_total_alloc_bytes: 0,
             scavenge_assist_bytes: 0,
+            scavenge_assist_calls: 0,
             scavenge_background_bytes: 0,
             faulted_in_pages: 0,
         }
@@ -832,7 +836,9 @@ impl Heap {
             }
         }
         if bytes_to_scavenge > 0 {
-            self.counters.scavenge_assist_bytes += self.pages.scavenge(bytes_to_scavenge);
+            let released = self.pages.scavenge(bytes_to_scavenge);
+            self.counters.scavenge_assist_bytes += released;
+            self.counters.scavenge_assist_calls += u64::from(released > 0);
         }
     }
 

@@ -277,6 +277,14 @@ pub fn heap_bits_in_span(object_bytes: u64) -> bool {
     object_bytes <= MIN_SIZE_FOR_MALLOC_HEADER_BYTES
 }
 
+/// Whether `mallocgc` gives an object of `size_bytes` a malloc header (a
+/// small pointerful object over 512 bytes: `mallocgcSmallScanHeader`).
+pub fn has_malloc_header(size_bytes: u64, noscan: bool) -> bool {
+    matches!(alloc_route(size_bytes, noscan), AllocRoute::Small { .. })
+        && !noscan
+        && !heap_bits_in_span(size_bytes)
+}
+
 /// How many objects a span of this span class holds in go1.27.3
 /// (`mheap.initSpan` with Green Tea): the span's bytes minus the inline mark
 /// bits (objects of 16..=512 bytes) and the pointer bitmap (pointerful objects

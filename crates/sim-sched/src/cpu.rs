@@ -11,9 +11,18 @@
 //! while every computing M has a CPU of its own, the others' end times do not
 //! move and only the M that starts is scheduled.
 //!
+//! TLB shootdowns: when an M changes the page tables in a way other CPUs
+//! must hear of (`madvise`, a copy on write), each other computing M loses
+//! the time its CPU spends on the interrupt, and the M pays for waiting on
+//! them ([`World::tlb_shootdowns`]).
+//!
 //! Simplifications: only compute steps are CPU work; the scheduler's own
 //! costs (context switches, steals, parks) and sysmon run at full speed; no
-//! CPU affinity or time-slice granularity is modelled.
+//! CPU affinity or time-slice granularity is modelled. A shootdown's cost
+//! does not grow with the number of CPUs interrupted, and an M that computes
+//! only briefly (a `go` statement, a spinning M's search) is not counted as
+//! running there; the interrupts are spread evenly over the initiator's
+//! work, and Ms that start computing during it are not interrupted.
 
 use crate::world::World;
 use sim_core::ids::MId;
@@ -138,6 +147,50 @@ impl World {
             self.reschedule_computing();
         }
         left
+    }
+
+    /// M `m` is about to run `own_ns` of work during which it changes the
+    /// process's page tables `flushes` times in ways that other CPUs must
+    /// hear of (TLB shootdowns); returns how much longer that work takes `m`,
+    /// waiting for them. Only CPUs running another thread of the process are
+    /// interrupted: the other computing Ms, at most `ncpu - 1` of them at a
+    /// time (when more Ms compute than the other CPUs hold, they share the
+    /// loss). The interrupts are spread over `m`'s work: an M whose compute
+    /// ends sooner loses the part of `tlb_shootdown_received_ns` per flush
+    /// that falls within its compute, one that outlasts `m`'s work loses all.
+    pub(crate) fn tlb_shootdowns(&mut self, m: MId, flushes: u64, own_ns: u64) -> u64 {
+        let ncpu = u64::from(self.config.runtime.ncpu.max(1));
+        let others = self.computing.iter().filter(|&&o| o != m).count() as u64;
+        if flushes == 0 || others == 0 || ncpu < 2 {
+            return 0;
+        }
+        self.stats.tlb_shootdowns += flushes;
+        let cost = &self.config.cost;
+        let interrupted = others.min(ncpu - 1);
+        let lost_each_ns = flushes * cost.tlb_shootdown_received_ns * interrupted / others;
+        let initiator_ns = flushes * cost.tlb_shootdown_ns;
+        // Over m's work (own_ns + initiator_ns of wall time) each other M
+        // computes at the rate (span - lost) / span.
+        let span_ns = own_ns + initiator_ns;
+        let (num, den) = self.cpu_share();
+        for i in 0..self.computing.len() {
+            let o = self.computing[i];
+            if o == m {
+                continue;
+            }
+            self.settle_one(o, num, den);
+            let work_left_ns = self.ms[o.index()].compute_work_left_ns;
+            let lost_ns = if span_ns > lost_each_ns {
+                let within_ns = u128::from(work_left_ns) * u128::from(lost_each_ns)
+                    / u128::from(span_ns - lost_each_ns);
+                within_ns.min(u128::from(lost_each_ns)) as u64
+            } else {
+                lost_each_ns
+            };
+            self.ms[o.index()].compute_work_left_ns += lost_ns;
+            self.schedule_compute_end(o, num, den);
+        }
+        initiator_ns
     }
 
     /// A preemption request will stop M `m`'s compute at `at_ns` if it has not

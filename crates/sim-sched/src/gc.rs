@@ -48,7 +48,11 @@
 //! once sweeping drains, it returns free pages to the OS 64 KiB at a time
 //! until 1 ms of work or its goals are met, as a goroutine competing for Ps
 //! with the idle mark workers, then sleeps as its pacing says or parks when
-//! it released nothing).
+//! it released nothing). Allocation and stack growth pay for the OS work
+//! their pages need: faults on released pages (twice per 4 KiB page when
+//! the write barrier reads a malloc header's word first), scavenge assists'
+//! `madvise`, and the TLB shootdowns both send to the other CPUs running the
+//! process ([`World::tlb_shootdowns`]).
 //!
 //! Simplifications: a goroutine that finds another inside `gcStart` goes
 //! on at once instead of waiting on `work.startSema` to find the trigger
@@ -105,6 +109,25 @@ pub const INITIAL_STACK_USED_BYTES: u64 = 512;
 /// `suspendG` sends its preemption request again (`preemptM`) every this
 /// long while the goroutine it waits for runs on (`yieldDelay / 2`).
 pub const SUSPEND_RETRY_NS: u64 = 5 * MICROSECOND_NS;
+
+/// The kernel's page size on the machine modelled (x86-64 Linux): a
+/// runtime page of 8 KiB is two of them.
+const OS_PAGE_BYTES: u64 = 4_096;
+
+/// The CPU cost of some of the page heap's work with the OS.
+#[derive(Clone, Copy, Debug)]
+struct OsMemoryCost {
+    ns: u64,
+    tlb_flushes: u64,
+}
+
+/// The page heap's work with the OS, counted since the run began.
+#[derive(Clone, Copy, Debug)]
+struct OsMemoryWork {
+    faulted_in_pages: u64,
+    scavenged_bytes: u64,
+    madvise_calls: u64,
+}
 
 /// A stop-the-world in progress.
 #[derive(Clone, Debug)]
@@ -333,20 +356,45 @@ impl World {
             + out.sweep.spans * c.sweep_span_ns
     }
 
-    /// The page heap's work with the OS so far: pages faulted in, bytes
-    /// scavenged by allocation.
-    fn os_memory_work(&self) -> (u64, u64) {
+    /// The page heap's work with the OS so far.
+    fn os_memory_work(&self) -> OsMemoryWork {
         let c = &self.gc.heap.counters;
-        (c.faulted_in_pages, c.scavenge_assist_bytes)
+        OsMemoryWork {
+            faulted_in_pages: c.faulted_in_pages,
+            scavenged_bytes: c.scavenge_assist_bytes,
+            madvise_calls: c.scavenge_assist_calls,
+        }
     }
 
-    /// CPU time of the OS memory work done since `before`.
-    fn os_memory_cost_ns(&self, before: (u64, u64)) -> u64 {
-        let (faulted, scavenged) = self.os_memory_work();
+    /// The OS memory work done since `before`: its CPU time and the TLB
+    /// flushes other CPUs must hear of (one per `madvise`). `read_first`:
+    /// the pages faulted in were first read, then written (see
+    /// `page_fault_read_first_extra_ns_per_page`), so each 4 KiB page's copy
+    /// on write flushes the TLB too.
+    fn os_memory_cost(&self, before: OsMemoryWork, read_first: bool) -> OsMemoryCost {
+        let now = self.os_memory_work();
         let c = &self.config.cost;
-        (faulted - before.0) * c.page_fault_ns_per_page
-            + (scavenged - before.1).div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES)
-                * c.scavenge_ns_per_page
+        let faulted = now.faulted_in_pages - before.faulted_in_pages;
+        let mut cost = OsMemoryCost {
+            ns: faulted * c.page_fault_ns_per_page
+                + (now.scavenged_bytes - before.scavenged_bytes)
+                    .div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES)
+                    * c.scavenge_ns_per_page,
+            tlb_flushes: now.madvise_calls - before.madvise_calls,
+        };
+        if read_first {
+            cost.ns += faulted * c.page_fault_read_first_extra_ns_per_page;
+            cost.tlb_flushes += faulted * (sim_gc::sizeclass::PAGE_SIZE_BYTES / OS_PAGE_BYTES);
+        }
+        cost
+    }
+
+    /// M `m`'s work of `work_ns` plus `os`: its OS memory work, whose TLB
+    /// flushes interrupt the CPUs where other threads of the process run
+    /// ([`World::tlb_shootdowns`]).
+    fn with_os_memory_ns(&mut self, m: MId, work_ns: u64, os: OsMemoryCost) -> u64 {
+        let own_ns = work_ns + os.ns;
+        own_ns + self.tlb_shootdowns(m, os.tlb_flushes, own_ns)
     }
 
     /// Objects in one allocation batch.
@@ -453,7 +501,11 @@ impl World {
             );
             return;
         }
-        let os_ns = self.os_memory_cost_ns(os_before);
+        // With the write barrier on, a malloc header's store is preceded by
+        // the barrier's load of the old header word.
+        let read_first =
+            marking && sim_gc::sizeclass::has_malloc_header(shape.size_bytes, shape.is_noscan());
+        let os = self.os_memory_cost(os_before, read_first);
         self.gs[gi.index()].gc_mut().alloc_left = Some(left - out.allocated);
         let stop = out.stop.expect("a loop reports why it stopped");
         if out.allocated == 0 {
@@ -461,7 +513,8 @@ impl World {
             self.assist(m, true);
             return;
         }
-        let ns = self.alloc_cost_ns(shape, &out, marking, stores_per_object) + os_ns;
+        let work_ns = self.alloc_cost_ns(shape, &out, marking, stores_per_object);
+        let ns = self.with_os_memory_ns(m, work_ns, os);
         self.gc_work_start(m, GcWork::Alloc { stop }, ns);
     }
 
@@ -1676,8 +1729,9 @@ impl World {
                 // Each doubling's copystack is a trip through _Gcopystack.
                 let doublings = (growth.new_size_bytes / growth.old_size_bytes).ilog2();
                 self.running_round_trips(gi, doublings);
-                let ns = copied * self.config.cost.stack_copy_ns_per_kib / 1024
-                    + self.os_memory_cost_ns(os_before);
+                let os = self.os_memory_cost(os_before, false);
+                let copy_ns = copied * self.config.cost.stack_copy_ns_per_kib / 1024;
+                let ns = self.with_os_memory_ns(m, copy_ns, os);
                 self.gc_work_start(m, GcWork::StackCopy, ns);
             }
             None => {

@@ -133,6 +133,10 @@ impl World {
                 metrics::MODEL_SCAVENGE_ASSIST.to_string(),
                 count(c.scavenge_assist_bytes),
             );
+            model_only.insert(
+                metrics::MODEL_TLB_SHOOTDOWNS.to_string(),
+                count(self.stats.tlb_shootdowns),
+            );
         }
         model_only.insert(
             metrics::MODEL_PREEMPTIONS.to_string(),

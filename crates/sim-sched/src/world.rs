@@ -119,6 +119,8 @@ pub(crate) struct Stats {
     pub preemptions: u64,
     pub steals: u64,
     pub syscall_retakes: u64,
+    /// TLB flushes that interrupted another computing M.
+    pub tlb_shootdowns: u64,
     pub events: u64,
     /// G status changes (`casgstatus`), the unit of the engine's speed.
     pub g_transitions: u64,

@@ -353,3 +353,86 @@ fn an_assist_that_finds_no_work_during_a_barrier_round_parks_instead_of_spinning
         world.now_ns()
     );
 }
+
+/// A live heap close to GOMEMLIMIT (GOGC=off): allocation keeps scavenging
+/// and faulting pages back in, as memlimit-death-spiral does.
+fn near_the_limit(gomaxprocs: u32, pointer_words: u32, cost: sim_core::cost::CostModel) -> World {
+    let w = workload(vec![program(
+        "main",
+        vec![alloc(1024, pointer_words, 48 * 1024, 10 * 1024)],
+    )]);
+    let runtime = RuntimeConfig {
+        gomaxprocs,
+        gogc: -1,
+        memory_limit_bytes: 16 << 20,
+        ..RuntimeConfig::default()
+    };
+    let mut world = World::new(
+        &w,
+        SimConfig {
+            seed: 7,
+            runtime,
+            cost,
+            record_trace: false,
+        },
+    );
+    world.run();
+    assert_eq!(world.outcome().expect("finished").exit_code, 0);
+    world
+}
+
+fn model_count(world: &World, name: &str) -> u64 {
+    match world.summary().model_only.get(name) {
+        Some(metrics::MetricValue::Count(n)) => *n,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// Pages faulted back in by a write barrier's read and then the header's
+/// write flush the TLB of the other CPU running the process, slowing both
+/// threads; with one P no other thread of the process runs, and only the
+/// read-first fault's own cost remains.
+#[test]
+fn refaulting_released_pages_while_marking_interrupts_the_other_cpu() {
+    use sim_core::cost::CostModel;
+    let no_shootdowns = || CostModel {
+        tlb_shootdown_ns: 0,
+        tlb_shootdown_received_ns: 0,
+        ..CostModel::default()
+    };
+    let elapsed = |w: &World| w.now_ns();
+
+    let two = near_the_limit(2, 128, CostModel::default());
+    let two_free = near_the_limit(2, 128, no_shootdowns());
+    let shootdowns = model_count(&two, metrics::MODEL_TLB_SHOOTDOWNS);
+    let faulted = model_count(&two, metrics::MODEL_PAGES_FAULTED);
+    assert!(
+        shootdowns > faulted,
+        "{shootdowns} shootdowns for {faulted} pages faulted in"
+    );
+    assert!(elapsed(&two) > elapsed(&two_free));
+
+    // Pointer-free objects have no malloc header: only madvise flushes.
+    let noscan = near_the_limit(2, 0, CostModel::default());
+    let noscan_shootdowns = model_count(&noscan, metrics::MODEL_TLB_SHOOTDOWNS);
+    assert!(
+        noscan_shootdowns * 10 < shootdowns,
+        "noscan {noscan_shootdowns}, pointerful {shootdowns}"
+    );
+
+    let one = near_the_limit(1, 128, CostModel::default());
+    assert_eq!(model_count(&one, metrics::MODEL_TLB_SHOOTDOWNS), 0);
+    assert_eq!(
+        elapsed(&one),
+        elapsed(&near_the_limit(1, 128, no_shootdowns()))
+    );
+    let write_first = near_the_limit(
+        1,
+        128,
+        CostModel {
+            page_fault_read_first_extra_ns_per_page: 0,
+            ..CostModel::default()
+        },
+    );
+    assert!(elapsed(&one) > elapsed(&write_first));
+}
