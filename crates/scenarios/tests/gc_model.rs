@@ -197,7 +197,7 @@ ops = [
     };
     let (at_once, assist) = released(r#"{ op = "compute", duration = "1us" },"#);
     let (after_50ms, _) = released(r#"{ op = "sleep", duration = "50ms" },"#);
-    let (after_1500ms, _) = released(r#"{ op = "sleep", duration = "1500ms" },"#);
+    let (after_2500ms, _) = released(r#"{ op = "sleep", duration = "2500ms" },"#);
     // No memory limit: the allocator never scavenged itself.
     assert_eq!(assist, Some(MetricValue::Count(0)));
     // The 32 MiB heap died. Woken by the forced cycles' sweep terminations,
@@ -210,15 +210,18 @@ ops = [
         per_run >= 0.5 * mib && per_run <= 4.0 * mib,
         "released {at_once} B at once, {after_50ms} B after 50 ms"
     );
-    // After its 1 s sleep it runs again. Its PI controller measured about
-    // 0.05% of the CPU over that second against a 1% target; over a period
-    // that long the integral term jumps (kp × period / ti ≈ 100 per unit of
+    // Then it runs once a second. Its PI controller measures about 0.05% of
+    // the CPU over each such period against a 1% target; over a period that
+    // long the integral term jumps (kp × period / ti ≈ 100 per unit of
     // error), the sleep ratio goes to about 1, and the scavenger works about
     // as long as it sleeps until the dead heap's pages are all returned.
-    let second = after_1500ms - after_50ms;
+    // Here the first ramp takes two periods: the sleep before them was cut
+    // short by the second forced cycle's sweep termination (0.15 ms slept
+    // after 1 ms of work, 44% of the CPU), which left the integral negative.
+    let second = after_2500ms - after_50ms;
     assert!(
-        second > 10.0 * per_run && after_1500ms >= 28.0 * mib,
-        "first run {per_run} B, second {second} B (at once {at_once}, 50 ms {after_50ms}, 1.5 s {after_1500ms})"
+        second > 10.0 * per_run && after_2500ms >= 28.0 * mib,
+        "first run {per_run} B, later {second} B (at once {at_once}, 50 ms {after_50ms}, 2.5 s {after_2500ms})"
     );
 }
 

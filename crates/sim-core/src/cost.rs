@@ -144,8 +144,24 @@ pub struct CostModel {
     /// over the bytes `scavtrace` reports released, in three alloc-steady
     /// runs: 0.66, 0.80 and 0.70 µs per KiB.
     pub background_scavenge_ns_per_page: u64,
-    /// Sweeping one span (free slots counted, mark bits swapped in).
+    /// Sweeping one span that keeps objects (`sweepone`: the span taken
+    /// from the unswept sets, free slots counted, mark bits swapped in, the
+    /// span filed as partial or full). Not fitted by `gmpsim calibrate`:
+    /// measured in memlimit-death-spiral-p1's real run (2-CPU AMD EPYC KVM
+    /// host, 2026-12-06), where `perf record -F 20000` finds 1.62% of the
+    /// run's 1.53 s of CPU (24.8 ms) under `sweepone` and a uprobe counts
+    /// 442,000 spans swept, 32,700 of them freed: 34 ns per span kept if a
+    /// freed span costs `sweep_span_freed_ns` more, 47 ns if only the
+    /// samples under `freeSpan` (4.2 ms) are the freeing. The model charged
+    /// 876 ns for every span until 2026-12-06 (calibrate's dead-span figure,
+    /// which timed a second, empty `runtime.GC` with the sweep).
     pub sweep_span_ns: u64,
+    /// Returning a swept span in which nothing survived to the page heap
+    /// (`mheap.freeSpan`), on top of `sweep_span_ns`. `gmpsim calibrate`:
+    /// `runtime.GC` over 8192 dead 8 KiB spans of 64-byte objects minus an
+    /// empty `runtime.GC`, best of five, minus `sweep_span_ns`: 323, 366,
+    /// 376 and 441 ns per span in four runs on the host above.
+    pub sweep_span_freed_ns: u64,
     /// A heap pointer store while the GC marks, over the same store outside
     /// marking: the hybrid write barrier records the overwritten and the
     /// new pointer in the P's barrier buffer, and the buffer's flush (on the
@@ -295,7 +311,8 @@ impl Default for CostModel {
             malloc_tiny_ns: 5,
             mcache_refill_ns: 400,
             malloc_large_ns: 1_500,
-            sweep_span_ns: 876,
+            sweep_span_ns: 40,
+            sweep_span_freed_ns: 330,
             page_fault_ns_per_page: 4_500,
             scavenge_ns_per_page: 580,
             page_fault_read_first_extra_ns_per_page: 1_900,

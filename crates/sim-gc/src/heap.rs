@@ -636,14 +636,18 @@ impl Default for HeapCounters {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SweepWork {
     pub spans: u64,
+    /// Of those, the spans in which nothing survived: their pages went back
+    /// to the page heap (`mheap.freeSpan`).
+    pub freed_spans: u64,
     pub pages: u64,
     /// Objects freed by that sweeping.
     pub freed_objects: u64,
 }
 
 impl SweepWork {
-    pub(crate) fn add(&mut self, other: SweepWork) {
+    pub fn add(&mut self, other: SweepWork) {
         self.spans += other.spans;
+        self.freed_spans += other.freed_spans;
         self.pages += other.pages;
         self.freed_objects += other.freed_objects;
     }
@@ -1699,6 +1703,7 @@ impl From<SweptSpan> for SweepWork {
     fn from(s: SweptSpan) -> SweepWork {
         SweepWork {
             spans: 1,
+            freed_spans: u64::from(s.span_freed),
             pages: s.npages,
             freed_objects: s.freed_objects as u64,
         }

@@ -86,7 +86,7 @@ use sim_core::trace::{
 };
 use sim_gc::{
     AllocLoopOutcome, AssistOutcome, GcTrigger, LoopStop, NewRing, ObjectShape, ParkAssist,
-    StwTiming, WorkerMode,
+    StwTiming, SweepWork, WorkerMode,
 };
 
 /// Allocation batches are cut to about this much CPU work.
@@ -353,7 +353,13 @@ impl World {
         out.allocated * per_object
             + out.slot_bytes * c.malloc_ns_per_kib / 1024
             + out.spans_refilled * c.mcache_refill_ns
-            + out.sweep.spans * c.sweep_span_ns
+            + self.sweep_cost_ns(out.sweep)
+    }
+
+    /// CPU time of sweeping `swept`.
+    fn sweep_cost_ns(&self, swept: SweepWork) -> u64 {
+        let c = &self.config.cost;
+        swept.spans * c.sweep_span_ns + swept.freed_spans * c.sweep_span_freed_ns
     }
 
     /// The page heap's work with the OS so far.
@@ -720,7 +726,7 @@ impl World {
             .sweep_for_start(trigger, u64::from(SWEEP_BATCH_SPANS));
         if swept.spans > 0 {
             self.gs[gi.index()].gc_mut().starting_gc = Some(trigger);
-            let ns = swept.spans * self.config.cost.sweep_span_ns;
+            let ns = self.sweep_cost_ns(swept);
             let spans = swept.spans as u32;
             self.gc_work_start(m, GcWork::Sweep { spans }, ns);
             return true;
@@ -752,9 +758,9 @@ impl World {
             heap_live_bytes,
             heap_goal_bytes,
         });
-        let c = &self.config.cost;
-        let pause_work_ns = c.stw_sweep_termination_ns
-            + (start.swept_in_stw.spans + start.swept_before_stw.spans) * c.sweep_span_ns;
+        let mut swept = start.swept_in_stw;
+        swept.add(start.swept_before_stw);
+        let pause_work_ns = self.config.cost.stw_sweep_termination_ns + self.sweep_cost_ns(swept);
         self.stop_the_world(m, StwKind::GcSweepTermination, pause_work_ns);
         true
     }
@@ -1528,17 +1534,21 @@ impl World {
 
     /// `bgsweep` runs: sweep a batch of spans, or park when none is left.
     pub(crate) fn bgsweep_run(&mut self, m: MId) {
-        let mut spans = 0;
-        while spans < SWEEP_BATCH_SPANS && self.gc.sweep_one().is_some() {
-            spans += 1;
+        let mut swept = SweepWork::default();
+        while swept.spans < u64::from(SWEEP_BATCH_SPANS) {
+            match self.gc.sweep_one() {
+                Some(span) => swept.add(span.into()),
+                None => break,
+            }
         }
+        let spans = swept.spans as u32;
         if spans == 0 {
             self.gc_driver.bgsweep_parked = true;
             self.park(m, WaitReason::GcSweepWait);
             self.schedule(m);
             return;
         }
-        let ns = u64::from(spans) * self.config.cost.sweep_span_ns;
+        let ns = self.sweep_cost_ns(swept);
         self.gc_work_start(m, GcWork::Sweep { spans }, ns);
     }
 
@@ -1698,8 +1708,10 @@ impl World {
                     self.schedule(m);
                     return;
                 }
-                if self.gc.cycles() == n + 1 && self.gc.sweep_one().is_some() {
-                    let ns = self.config.cost.sweep_span_ns;
+                if self.gc.cycles() == n + 1
+                    && let Some(span) = self.gc.sweep_one()
+                {
+                    let ns = self.sweep_cost_ns(span.into());
                     self.gc_work_start(m, GcWork::Sweep { spans: 1 }, ns);
                     return;
                 }
