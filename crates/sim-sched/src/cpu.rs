@@ -22,10 +22,40 @@
 //! does not grow with the number of CPUs interrupted, and an M that computes
 //! only briefly (a `go` statement, a spinning M's search) is not counted as
 //! running there; the interrupts are spread evenly over the initiator's
-//! work, and Ms that start computing during it are not interrupted.
+//! work, the number of CPUs interrupted is fixed when it starts, and an M
+//! that starts computing during it is slowed as if it ran from then to the
+//! end at the same rate (its CPU share changing under oversubscription is
+//! not taken into account).
 
 use crate::world::World;
 use sim_core::ids::MId;
+
+/// One M's batch of work whose TLB shootdowns interrupt the CPUs of the
+/// other computing Ms while it lasts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TlbStorm {
+    pub initiator: MId,
+    pub until_ns: u64,
+    pub span_ns: u64,
+    /// What an M computing through the whole batch loses.
+    pub lost_ns: u64,
+}
+
+impl TlbStorm {
+    /// How much longer `work_ns` of compute from `now_ns` on takes: the M
+    /// computes at the rate `(span - lost) / span` until the batch ends.
+    fn loss_ns(&self, work_ns: u64, now_ns: u64) -> u64 {
+        let left_ns = self.until_ns.saturating_sub(now_ns);
+        let lost_left_ns =
+            u128::from(self.lost_ns) * u128::from(left_ns) / u128::from(self.span_ns);
+        if self.span_ns <= self.lost_ns {
+            return lost_left_ns as u64;
+        }
+        let within_ns = u128::from(work_ns) * u128::from(self.lost_ns)
+            / u128::from(self.span_ns - self.lost_ns);
+        within_ns.min(lost_left_ns) as u64
+    }
+}
 
 impl World {
     /// This moment's share of a CPU per computing M, as `num / den`.
@@ -102,6 +132,7 @@ impl World {
 
     /// M `m` starts `work_ns` of compute.
     pub(crate) fn compute_start(&mut self, m: MId, work_ns: u64) {
+        let work_ns = work_ns + self.tlb_storm_loss_ns(m, work_ns);
         let ncpu = u64::from(self.config.runtime.ncpu.max(1));
         if self.oversubscribed() || self.computing.len() as u64 + 1 > ncpu {
             self.settle_computing();
@@ -155,9 +186,9 @@ impl World {
     /// waiting for them. Only CPUs running another thread of the process are
     /// interrupted: the other computing Ms, at most `ncpu - 1` of them at a
     /// time (when more Ms compute than the other CPUs hold, they share the
-    /// loss). The interrupts are spread over `m`'s work: an M whose compute
-    /// ends sooner loses the part of `tlb_shootdown_received_ns` per flush
-    /// that falls within its compute, one that outlasts `m`'s work loses all.
+    /// loss). The interrupts are spread over `m`'s work: each M computing
+    /// during it, now or from a later start, loses its overlap's share of
+    /// `tlb_shootdown_received_ns` per flush.
     pub(crate) fn tlb_shootdowns(&mut self, m: MId, flushes: u64, own_ns: u64) -> u64 {
         let ncpu = u64::from(self.config.runtime.ncpu.max(1));
         let others = self.computing.iter().filter(|&&o| o != m).count() as u64;
@@ -167,11 +198,16 @@ impl World {
         self.stats.tlb_shootdowns += flushes;
         let cost = &self.config.cost;
         let interrupted = others.min(ncpu - 1);
-        let lost_each_ns = flushes * cost.tlb_shootdown_received_ns * interrupted / others;
         let initiator_ns = flushes * cost.tlb_shootdown_ns;
-        // Over m's work (own_ns + initiator_ns of wall time) each other M
-        // computes at the rate (span - lost) / span.
-        let span_ns = own_ns + initiator_ns;
+        let storm = TlbStorm {
+            initiator: m,
+            until_ns: self.now_ns + own_ns + initiator_ns,
+            span_ns: own_ns + initiator_ns,
+            lost_ns: flushes * cost.tlb_shootdown_received_ns * interrupted / others,
+        };
+        let now = self.now_ns;
+        self.tlb_storms.retain(|s| s.until_ns > now);
+        self.tlb_storms.push(storm);
         let (num, den) = self.cpu_share();
         for i in 0..self.computing.len() {
             let o = self.computing[i];
@@ -180,17 +216,22 @@ impl World {
             }
             self.settle_one(o, num, den);
             let work_left_ns = self.ms[o.index()].compute_work_left_ns;
-            let lost_ns = if span_ns > lost_each_ns {
-                let within_ns = u128::from(work_left_ns) * u128::from(lost_each_ns)
-                    / u128::from(span_ns - lost_each_ns);
-                within_ns.min(u128::from(lost_each_ns)) as u64
-            } else {
-                lost_each_ns
-            };
-            self.ms[o.index()].compute_work_left_ns += lost_ns;
+            self.ms[o.index()].compute_work_left_ns += storm.loss_ns(work_left_ns, self.now_ns);
             self.schedule_compute_end(o, num, den);
         }
         initiator_ns
+    }
+
+    /// How much longer `work_ns` of compute that M `m` starts now takes
+    /// because of other Ms' shootdowns under way.
+    fn tlb_storm_loss_ns(&mut self, m: MId, work_ns: u64) -> u64 {
+        let now = self.now_ns;
+        self.tlb_storms.retain(|s| s.until_ns > now);
+        self.tlb_storms
+            .iter()
+            .filter(|s| s.initiator != m)
+            .map(|s| s.loss_ns(work_ns, now))
+            .sum()
     }
 
     /// A preemption request will stop M `m`'s compute at `at_ns` if it has not
@@ -204,5 +245,34 @@ impl World {
             mm.interrupt_at_ns = Some(at_ns);
             self.schedule_m(m, at_ns);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TlbStorm;
+    use sim_core::ids::MId;
+
+    /// A batch from 0 to 100 µs that costs an M computing through it 25 µs.
+    const STORM: TlbStorm = TlbStorm {
+        initiator: MId(0),
+        until_ns: 100_000,
+        span_ns: 100_000,
+        lost_ns: 25_000,
+    };
+
+    #[test]
+    fn compute_inside_the_storm_runs_at_the_reduced_rate() {
+        // 30 µs of work at 75% speed takes 40 µs: 10 µs longer.
+        assert_eq!(STORM.loss_ns(30_000, 0), 10_000);
+        // Starting halfway, the same work still ends inside the storm.
+        assert_eq!(STORM.loss_ns(30_000, 50_000), 10_000);
+    }
+
+    #[test]
+    fn compute_that_outlasts_the_storm_loses_only_what_is_left_of_it() {
+        assert_eq!(STORM.loss_ns(1_000_000, 0), 25_000);
+        assert_eq!(STORM.loss_ns(1_000_000, 60_000), 10_000);
+        assert_eq!(STORM.loss_ns(1_000_000, 100_000), 0);
     }
 }

@@ -202,6 +202,8 @@ pub struct World {
     pub(crate) decider: crate::decide::Decider,
     /// Ms running a compute step, sharing the machine's CPUs.
     pub(crate) computing: Vec<MId>,
+    /// Batches under way whose TLB shootdowns interrupt the other CPUs.
+    pub(crate) tlb_storms: Vec<crate::cpu::TlbStorm>,
     /// The `workload-jitter` stream: run-to-run variation of compute steps.
     pub(crate) jitter: sim_core::rng::SimRng,
     /// The collector and allocator (sim-gc).
@@ -353,6 +355,7 @@ impl World {
             netpoll_seq: 0,
             jitter: seeds.stream("workload-jitter"),
             computing: Vec::new(),
+            tlb_storms: Vec::new(),
             decider: crate::decide::Decider::new(strategy, record, seeds),
             gc: sim_gc::Gc::new(
                 sim_gc::GcConfig {
