@@ -46,6 +46,9 @@ impl TlbStorm {
     /// computes at the rate `(span - lost) / span` until the batch ends.
     fn loss_ns(&self, work_ns: u64, now_ns: u64) -> u64 {
         let left_ns = self.until_ns.saturating_sub(now_ns);
+        if left_ns == 0 {
+            return 0;
+        }
         let lost_left_ns =
             u128::from(self.lost_ns) * u128::from(left_ns) / u128::from(self.span_ns);
         if self.span_ns <= self.lost_ns {
@@ -205,8 +208,7 @@ impl World {
             span_ns: own_ns + initiator_ns,
             lost_ns: flushes * cost.tlb_shootdown_received_ns * interrupted / others,
         };
-        let now = self.now_ns;
-        self.tlb_storms.retain(|s| s.until_ns > now);
+        // Expired storms are dropped when the next compute starts.
         self.tlb_storms.push(storm);
         let (num, den) = self.cpu_share();
         for i in 0..self.computing.len() {

@@ -27,12 +27,21 @@ fn run(w: &sim_core::workload::Workload, gomaxprocs: u32, gogc: i32, godebug: &s
         ..RuntimeConfig::default()
     };
     runtime.godebug.apply(godebug).expect("valid GODEBUG");
+    simulate(w, runtime, sim_core::cost::CostModel::default())
+}
+
+/// Runs `w` with seed 7 to a clean exit.
+fn simulate(
+    w: &sim_core::workload::Workload,
+    runtime: RuntimeConfig,
+    cost: sim_core::cost::CostModel,
+) -> World {
     let mut world = World::new(
         w,
         SimConfig {
             seed: 7,
             runtime,
-            cost: sim_core::cost::CostModel::default(),
+            cost,
             record_trace: true,
         },
     );
@@ -367,18 +376,7 @@ fn near_the_limit(gomaxprocs: u32, pointer_words: u32, cost: sim_core::cost::Cos
         memory_limit_bytes: 16 << 20,
         ..RuntimeConfig::default()
     };
-    let mut world = World::new(
-        &w,
-        SimConfig {
-            seed: 7,
-            runtime,
-            cost,
-            record_trace: false,
-        },
-    );
-    world.run();
-    assert_eq!(world.outcome().expect("finished").exit_code, 0);
-    world
+    simulate(&w, runtime, cost)
 }
 
 fn model_count(world: &World, name: &str) -> u64 {
