@@ -303,6 +303,7 @@ impl Lanes {
                 | TraceEvent::MWake { .. }
                 | TraceEvent::MSchedLockWait { .. }
                 | TraceEvent::GcStackSuspend { .. }
+                | TraceEvent::StopBeforeTriggerTest { .. }
                 | TraceEvent::MLockedHandoff { .. }
                 | TraceEvent::MExit { .. }
                 | TraceEvent::RunqSpill { .. }

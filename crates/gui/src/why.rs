@@ -176,6 +176,7 @@ pub fn history_entry(event: &TraceEvent, g: Goid) -> Option<String> {
         TraceEvent::GcAssist { g: x, work_bytes } if *x == g => {
             format!("assisted the GC: {work_bytes} B of mark work before allocating")
         }
+        TraceEvent::StopBeforeTriggerTest { g: x } if *x == g => "stopped inside a mallocgc that took a new span: it tests the heap trigger when it runs again".to_string(),
         TraceEvent::GcStart { g: x, cycle, .. } if *x == g => format!("started GC cycle {cycle}"),
         TraceEvent::MLockedPark { g: x, m } if *x == g => {
             format!("its locked thread {m} parked, waiting for it")

@@ -19,8 +19,11 @@
 //!
 //! Batching: [`Gc::alloc_loop`] advances an allocation loop until it is done,
 //! until the allocation whose span refill made heapLive reach the trigger (that
-//! allocation included, exactly where Go calls `gcStart`), or until an
-//! allocation needs an assist (that allocation not done). No observation is
+//! allocation included, exactly where Go calls `gcStart`), until an
+//! allocation needs an assist (that allocation not done), or after an
+//! allocation whose span needed the OS (pages faulted in, a scavenge
+//! assist): such a call costs more than a whole batch, and a preemption
+//! request waits for the batch (Go stops at the next mallocgc). No observation is
 //! lost: every state change Go could observe between two such points (which
 //! slot, which span, heapLive, the barrier's shading) is applied per object.
 //!
@@ -674,7 +677,8 @@ impl Gc {
     /// `for i := 0; i < max_count; i++ { n := new(T); if link { prev.next = n };
     /// ring[i % K] = n; prev = n }`, run by `g` on `p`, through `ring`.
     /// Stops early at the allocation that makes heapLive reach the trigger
-    /// (included) or before one that needs an assist.
+    /// (included), before one that needs an assist, or after one whose span
+    /// needed the OS (`Completed`, with allocations left).
     pub fn alloc_loop(
         &mut self,
         p: PId,
@@ -730,6 +734,7 @@ impl Gc {
                     continue;
                 }
             }
+            let os_work_before = self.heap.os_work_count();
             let Some(a) = self.malloc_routed(p, g, shape, route) else {
                 out.stop = Some(LoopStop::AssistNeeded);
                 return out;
@@ -745,6 +750,13 @@ impl Gc {
                 return out;
             }
             left -= 1;
+            if self.heap.os_work_count() != os_work_before {
+                // The span this allocation took needed the OS (pages
+                // faulted in, a scavenge assist's madvise): that costs far
+                // more than the batch's budget, so the batch ends here, and
+                // a preemption request waits for at most one such call.
+                break;
+            }
         }
         out.stop = Some(LoopStop::Completed);
         out

@@ -772,6 +772,12 @@ impl Heap {
             .is_some_and(|s| s.state == SpanState::InUse && s.is_allocated(obj.slot))
     }
 
+    /// How many times the page heap has done work with the OS so far:
+    /// pages faulted in plus scavenge assists' `madvise` calls.
+    pub(crate) fn os_work_count(&self) -> u64 {
+        self.counters.faulted_in_pages + self.counters.scavenge_assist_calls
+    }
+
     /// `procresize`: Ps beyond the new count flush their caches first.
     pub(crate) fn resize_mcaches(&mut self, gomaxprocs: u32, heap_live: &mut u64) {
         while self.mcaches.len() > gomaxprocs as usize {

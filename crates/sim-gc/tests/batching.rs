@@ -6,10 +6,38 @@ mod common;
 
 use common::{new_gc, stw};
 use sim_core::ids::{Goid, PId};
-use sim_gc::{AssistOutcome, Gc, GcTrigger, LoopStop, NewRing, ObjectShape, ParkAssist, RingId};
+use sim_gc::{
+    AllocLoopOutcome, AssistOutcome, Gc, GcTrigger, LoopStop, NewRing, ObjectShape, ParkAssist,
+    RingId,
+};
 
 const G: Goid = Goid(1);
 const P0: PId = PId(0);
+
+/// `alloc_loop` again and again while it stops only because a span needed
+/// the OS (`Completed` with objects left), as the scheduler runs batch after
+/// batch: the sum of what those batches did.
+fn alloc_until_stop(
+    gc: &mut Gc,
+    r: RingId,
+    shape: ObjectShape,
+    link: bool,
+    max_count: u64,
+) -> AllocLoopOutcome {
+    let mut sum = AllocLoopOutcome::default();
+    loop {
+        let out = gc.alloc_loop(P0, G, r, shape, link, max_count - sum.allocated);
+        sum.allocated += out.allocated;
+        sum.slot_bytes += out.slot_bytes;
+        sum.requested_bytes += out.requested_bytes;
+        sum.spans_refilled += out.spans_refilled;
+        sum.sweep.add(out.sweep);
+        sum.stop = out.stop;
+        if out.stop != Some(LoopStop::Completed) || sum.allocated == max_count {
+            return sum;
+        }
+    }
+}
 
 fn ring(gc: &mut Gc, capacity: u32) -> RingId {
     match gc.new_ring(P0, G, capacity) {
@@ -28,9 +56,8 @@ fn a_batch_stops_at_the_allocation_whose_refill_reaches_the_trigger() {
     // 64-byte objects per span).
     let (trigger, _) = gc.trigger_and_goal();
     assert_eq!(trigger, 3_997_696);
-    let out = gc.alloc_loop(
-        P0,
-        G,
+    let out = alloc_until_stop(
+        &mut gc,
         r,
         ObjectShape::with_pointers(64, 1),
         false,
@@ -103,7 +130,7 @@ fn during_mark_a_batch_stops_before_the_allocation_that_needs_an_assist() {
     gc.goroutine_created(G, 512);
     let r = ring(&mut gc, 10_000);
     let shape = ObjectShape::with_pointers(64, 1);
-    let out = gc.alloc_loop(P0, G, r, shape, true, u64::MAX);
+    let out = alloc_until_stop(&mut gc, r, shape, true, u64::MAX);
     assert_eq!(out.stop, Some(LoopStop::GcTriggered));
     gc.gc_start(1_000_000, GcTrigger::Heap).expect("starts");
     gc.sweep_termination_done(1_010_000, stw(1_000_000));
@@ -181,7 +208,13 @@ fn marking_by_size_class_counts_each_objects_colour_from_the_span_bits() {
     let mut gc = new_gc(1, 100);
     gc.goroutine_created(G, 512);
     let r = ring(&mut gc, 10_000);
-    let out = gc.alloc_loop(P0, G, r, ObjectShape::with_pointers(64, 1), true, u64::MAX);
+    let out = alloc_until_stop(
+        &mut gc,
+        r,
+        ObjectShape::with_pointers(64, 1),
+        true,
+        u64::MAX,
+    );
     assert_eq!(out.stop, Some(LoopStop::GcTriggered));
     gc.gc_start(1_000_000, GcTrigger::Heap).expect("starts");
     gc.sweep_termination_done(1_010_000, stw(1_000_000));
@@ -213,4 +246,25 @@ fn marking_by_size_class_counts_each_objects_colour_from_the_span_bits() {
         black >= 10_000,
         "the ring's objects are reachable and end black: {black}"
     );
+}
+
+/// A span whose pages the OS must fault in costs far more than a batch's
+/// budget: the batch ends after the allocation that took it, so a
+/// preemption request waits for at most one such call.
+#[test]
+fn a_batch_ends_after_the_allocation_whose_span_needed_the_os() {
+    let mut gc = new_gc(1, 100);
+    gc.goroutine_created(G, 512);
+    let r = ring(&mut gc, 0);
+    let shape = ObjectShape::with_pointers(64, 1);
+    // A new heap's pages are fresh from the OS: the first allocation takes
+    // a span of them and ends the batch.
+    let out = gc.alloc_loop(P0, G, r, shape, false, 1_000_000);
+    assert_eq!((out.allocated, out.spans_refilled), (1, 1));
+    assert_eq!(out.stop, Some(LoopStop::Completed));
+    // The next batch fills the span's other 123 slots without the OS, then
+    // takes the next fresh span.
+    let out = gc.alloc_loop(P0, G, r, shape, false, 1_000_000);
+    assert_eq!((out.allocated, out.spans_refilled), (124, 1));
+    assert_eq!(out.stop, Some(LoopStop::Completed));
 }

@@ -99,7 +99,10 @@ pub enum GKind {
 pub enum GcWork {
     /// A batch of allocations of the current `alloc` op; then handle why the
     /// batch stopped.
-    Alloc { stop: sim_gc::LoopStop },
+    Alloc {
+        stop: sim_gc::LoopStop,
+        span_calls: SpanCalls,
+    },
     /// Mark assist work (`gcAssistAlloc1`), started at `since_ns`.
     Assist {
         since_ns: u64,
@@ -115,6 +118,22 @@ pub enum GcWork {
     StackCopy,
     /// The background scavenger returning a batch of quanta to the OS.
     Scavenge,
+}
+
+/// The `mallocgc` calls of an allocation batch that took a new span (an
+/// mcache refill or a large allocation). Such a call is not preemptible
+/// (`mallocing`), and its first safe point is the heap-trigger test right
+/// after it (`gcTrigger.test`'s prologue): a preemption request that
+/// arrives during one stops the G there, and the G runs the test when it
+/// runs again, after whatever stopped it (a mark termination resets
+/// `heapLive` to the marked heap meanwhile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpanCalls {
+    /// When the batch started.
+    pub batch_started_ns: u64,
+    pub count: u64,
+    /// Their share of the batch's time, in parts per million.
+    pub share_ppm: u64,
 }
 
 /// Where a G stands in runtime work that spans several steps.
@@ -138,9 +157,15 @@ pub struct GcG {
     pub rings: Vec<(u32, sim_gc::RingId)>,
     /// runtime.GC() in progress.
     pub gc_stage: Option<GcStage>,
-    /// `gcStart` is waiting for a new mark worker to start
-    /// (gcBgMarkStartWorkers); then it starts a cycle for this trigger.
+    /// The G is inside `gcStart` for this trigger, or about to test it,
+    /// when it runs next: `gcStart` waits for a new mark worker to start
+    /// (gcBgMarkStartWorkers), or a preemption stopped the G between a
+    /// `mallocgc` that took a span and its heap-trigger test
+    /// ([`SpanCalls`]).
     pub starting_gc: Option<sim_gc::GcTrigger>,
+    /// When a preemption request reached the G during its current
+    /// allocation batch (the request takes effect after the batch).
+    pub preempt_requested_ns: Option<u64>,
     /// For a mark worker: its current run.
     pub worker: Option<WorkerRun>,
 }

@@ -54,13 +54,30 @@
 //! `madvise`, and the TLB shootdowns both send to the other CPUs running the
 //! process ([`World::tlb_shootdowns`]).
 //!
+//! A preemption request that reaches a goroutine inside a `mallocgc` call
+//! that took a new span stops it at the call's first safe point, the
+//! heap-trigger test's prologue (`gcTrigger.test` is a call): the test runs
+//! when the goroutine runs again. After a mark termination that test sees
+//! heapLive reset to the marked heap; when the memory-limit goal is clamped
+//! to the marked heap, the next cycle starts with no runway and assists
+//! hold the allocator back for all of it (real go1.27.3 starts about a
+//! quarter of memlimit-death-spiral's cycles so). `forEachP` and
+//! `stopTheWorldWithSema` sleep in `notetsleep` until the last P is done;
+//! its `notewakeup` costs their thread a wake-up.
+//!
 //! Simplifications: a goroutine that finds another inside `gcStart` goes
 //! on at once instead of waiting on `work.startSema` to find the trigger
 //! gone; a batch of allocations changes the heap at its start and
-//! is charged afterwards (at most `ALLOC_BATCH_NS` of CPU), so another P may
-//! see a heap up to one batch ahead; allocation, assist and drain batches are
-//! not interrupted by preemption (mallocgc and the system stack are not
-//! preemptible), the request takes effect after the batch; the pause work of
+//! is charged afterwards (at most `ALLOC_BATCH_NS` of CPU plus one span's
+//! work with the OS: a batch ends after an allocation whose span needed
+//! the OS), so another P may see a heap up to one batch ahead; allocation,
+//! assist and drain batches are not interrupted by preemption (mallocgc and
+//! the system stack are not preemptible), the request takes effect after the
+//! batch, and whether it arrived inside a call that took a span is read off
+//! the request's place in the batch, laid out as equal stretches that each
+//! end with such a call (`SpanCalls`; the call carries its refill, sweeping
+//! and the page heap's OS work, and the fault of its span's first 4 KiB
+//! page); the pause work of
 //! each STW is one cost; a second caller of `gcMarkDone` while a barrier
 //! round runs goes on instead of waiting on `markDoneSema`; `enlistWorker`
 //! wakes an idle P but never preempts a running one for a missing dedicated
@@ -74,7 +91,7 @@
 //! while they run; a suspended goroutine is readied when its scan starts,
 //! the scan's cost charged to the scanner's next batch.
 
-use crate::g::{GIdx, GKind, GStatus, GcStage, GcWork, PreemptFor, WorkerRun};
+use crate::g::{GIdx, GKind, GStatus, GcStage, GcWork, PreemptFor, SpanCalls, WorkerRun};
 use crate::m::MState;
 use crate::p::PStatus;
 use crate::world::World;
@@ -114,11 +131,27 @@ pub const SUSPEND_RETRY_NS: u64 = 5 * MICROSECOND_NS;
 /// runtime page of 8 KiB is two of them.
 const OS_PAGE_BYTES: u64 = 4_096;
 
-/// The CPU cost of some of the page heap's work with the OS.
+/// The CPU cost of some of the page heap's work with the OS, by kind.
 #[derive(Clone, Copy, Debug)]
 struct OsMemoryCost {
-    ns: u64,
-    tlb_flushes: u64,
+    /// Faulting released pages in (twice per 4 KiB page when read first).
+    fault_ns: u64,
+    /// The scavenge assists' `madvise` work.
+    scavenge_ns: u64,
+    /// TLB flushes of the scavenge assists' `madvise` calls.
+    madvise_flushes: u64,
+    /// TLB flushes of the copies on write of pages that were read first.
+    cow_flushes: u64,
+}
+
+impl OsMemoryCost {
+    fn ns(&self) -> u64 {
+        self.fault_ns + self.scavenge_ns
+    }
+
+    fn tlb_flushes(&self) -> u64 {
+        self.madvise_flushes + self.cow_flushes
+    }
 }
 
 /// The page heap's work with the OS, counted since the run began.
@@ -330,13 +363,16 @@ impl World {
     /// CPU time of a batch of allocations of `shape`, each object making
     /// `stores_per_object` pointer stores; `marking`: the GC marked when the
     /// batch started, so the write barrier is on and allocation is black.
+    /// Also returns, of that time, the part inside the `mallocgc` calls that
+    /// took a new span: each call's own allocation, the refill and the
+    /// sweeping it did.
     fn alloc_cost_ns(
         &self,
         shape: ObjectShape,
         out: &AllocLoopOutcome,
         marking: bool,
         stores_per_object: u64,
-    ) -> u64 {
+    ) -> (u64, u64) {
         let c = &self.config.cost;
         let route = sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan());
         let mut per_object = match route {
@@ -350,10 +386,16 @@ impl World {
                 per_object += c.malloc_marking_ns;
             }
         }
-        out.allocated * per_object
-            + out.slot_bytes * c.malloc_ns_per_kib / 1024
+        let zeroing_ns = out.slot_bytes * c.malloc_ns_per_kib / 1024;
+        let sweep_ns = self.sweep_cost_ns(out.sweep);
+        let total_ns = out.allocated * per_object
+            + zeroing_ns
             + out.spans_refilled * c.mcache_refill_ns
-            + self.sweep_cost_ns(out.sweep)
+            + sweep_ns;
+        let per_call_zeroing_ns = zeroing_ns / out.allocated.max(1);
+        let span_calls_ns =
+            out.spans_refilled * (per_object + per_call_zeroing_ns + c.mcache_refill_ns) + sweep_ns;
+        (total_ns, span_calls_ns.min(total_ns))
     }
 
     /// CPU time of sweeping `swept`.
@@ -382,25 +424,28 @@ impl World {
         let c = &self.config.cost;
         let faulted = now.faulted_in_pages - before.faulted_in_pages;
         let mut cost = OsMemoryCost {
-            ns: faulted * c.page_fault_ns_per_page
-                + (now.scavenged_bytes - before.scavenged_bytes)
-                    .div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES)
-                    * c.scavenge_ns_per_page,
-            tlb_flushes: now.madvise_calls - before.madvise_calls,
+            fault_ns: faulted * c.page_fault_ns_per_page,
+            scavenge_ns: (now.scavenged_bytes - before.scavenged_bytes)
+                .div_ceil(sim_gc::sizeclass::PAGE_SIZE_BYTES)
+                * c.scavenge_ns_per_page,
+            madvise_flushes: now.madvise_calls - before.madvise_calls,
+            cow_flushes: 0,
         };
         if read_first {
-            cost.ns += faulted * c.page_fault_read_first_extra_ns_per_page;
-            cost.tlb_flushes += faulted * (sim_gc::sizeclass::PAGE_SIZE_BYTES / OS_PAGE_BYTES);
+            cost.fault_ns += faulted * c.page_fault_read_first_extra_ns_per_page;
+            cost.cow_flushes = faulted * (sim_gc::sizeclass::PAGE_SIZE_BYTES / OS_PAGE_BYTES);
         }
         cost
     }
 
     /// M `m`'s work of `work_ns` plus `os`: its OS memory work, whose TLB
     /// flushes interrupt the CPUs where other threads of the process run
-    /// ([`World::tlb_shootdowns`]).
-    fn with_os_memory_ns(&mut self, m: MId, work_ns: u64, os: OsMemoryCost) -> u64 {
-        let own_ns = work_ns + os.ns;
-        own_ns + self.tlb_shootdowns(m, os.tlb_flushes, own_ns)
+    /// ([`World::tlb_shootdowns`]). Returns the total and, of it, the time
+    /// M `m` waited for the other CPUs to flush.
+    fn with_os_memory_ns(&mut self, m: MId, work_ns: u64, os: OsMemoryCost) -> (u64, u64) {
+        let own_ns = work_ns + os.ns();
+        let flush_wait_ns = self.tlb_shootdowns(m, os.tlb_flushes(), own_ns);
+        (own_ns + flush_wait_ns, flush_wait_ns)
     }
 
     /// Objects in one allocation batch.
@@ -467,7 +512,14 @@ impl World {
                         } else {
                             LoopStop::Completed
                         };
-                        self.gc_work_start(m, GcWork::Alloc { stop }, ns);
+                        // One large allocation: the whole batch is the
+                        // call that took its span.
+                        let span_calls = SpanCalls {
+                            batch_started_ns: self.now_ns,
+                            count: 1,
+                            share_ppm: 1_000_000,
+                        };
+                        self.gc_work_start(m, GcWork::Alloc { stop, span_calls }, ns);
                         return;
                     }
                     ring
@@ -519,9 +571,41 @@ impl World {
             self.assist(m, true);
             return;
         }
-        let work_ns = self.alloc_cost_ns(shape, &out, marking, stores_per_object);
-        let ns = self.with_os_memory_ns(m, work_ns, os);
-        self.gc_work_start(m, GcWork::Alloc { stop }, ns);
+        let (work_ns, span_calls_ns) = self.alloc_cost_ns(shape, &out, marking, stores_per_object);
+        let (ns, flush_wait_ns) = self.with_os_memory_ns(m, work_ns, os);
+        // The span a call takes comes with the page heap's work with the
+        // OS (scavenge assists, their madvise flushes) and the fault of its
+        // first 4 KiB page; the faults of its other pages come in the calls
+        // that first touch them.
+        let span_os_pages =
+            match sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()) {
+                sim_gc::sizeclass::AllocRoute::Small { span_class, .. } => {
+                    span_class.size_class().span_pages()
+                }
+                sim_gc::sizeclass::AllocRoute::Tiny => {
+                    sim_gc::sizeclass::size_to_class(sim_gc::sizeclass::TINY_SIZE_BYTES)
+                        .map_or(1, |class| class.span_pages())
+                }
+                _ => 0,
+            } * sim_gc::sizeclass::PAGE_SIZE_BYTES
+                / OS_PAGE_BYTES;
+        let span_os_pages = span_os_pages.max(1);
+        let flushes = os.tlb_flushes();
+        let span_flush_wait_ns = if flushes == 0 {
+            0
+        } else {
+            flush_wait_ns * (os.madvise_flushes * span_os_pages + os.cow_flushes)
+                / (flushes * span_os_pages)
+        };
+        let span_calls_ns =
+            span_calls_ns + os.scavenge_ns + os.fault_ns / span_os_pages + span_flush_wait_ns;
+        let span_calls = SpanCalls {
+            batch_started_ns: self.now_ns,
+            count: out.spans_refilled,
+            share_ppm: (u128::from(span_calls_ns.min(ns)) * 1_000_000 / u128::from(ns.max(1)))
+                as u64,
+        };
+        self.gc_work_start(m, GcWork::Alloc { stop, span_calls }, ns);
     }
 
     /// The G's runtime CPU work ended: continue.
@@ -529,7 +613,23 @@ impl World {
         let left = self.compute_stop(m);
         debug_assert_eq!(left, 0, "runtime work is not interrupted");
         match work {
-            GcWork::Alloc { stop } => match stop {
+            GcWork::Alloc { stop, span_calls } => match stop {
+                _ if self.stopped_in_a_span_call(gi, span_calls)
+                    && stop != LoopStop::GcTriggered =>
+                {
+                    // Stopped at the heap-trigger test after the call
+                    // (gcTrigger.test's prologue): the test runs when the G
+                    // runs again.
+                    let g = &mut self.gs[gi.index()];
+                    if g.gc_get(|x| x.alloc_left) == Some(0) {
+                        g.gc_mut().alloc_left = None;
+                        g.pc += 1;
+                    }
+                    g.gc_mut().starting_gc = Some(GcTrigger::Heap);
+                    let goid = g.goid;
+                    self.emit(TraceEvent::StopBeforeTriggerTest { g: goid });
+                    self.preempt_stop(m, false);
+                }
                 LoopStop::Completed => self.alloc_batch_done(m, gi),
                 LoopStop::GcTriggered => {
                     if !self.gc_start(m, GcTrigger::Heap) {
@@ -604,6 +704,34 @@ impl World {
                 self.exec_g(m);
             }
         }
+    }
+
+    /// Whether the preemption request G `gi` received during the allocation
+    /// batch that just ended arrived inside one of its `mallocgc` calls that
+    /// took a span ([`SpanCalls`]). The batch is laid out as `count` equal
+    /// stretches, each ending with such a call of `share_ppm` of it (a span
+    /// is taken when the cached one has run out): the request's place in
+    /// the batch says whether it fell inside one.
+    fn stopped_in_a_span_call(&mut self, gi: GIdx, calls: SpanCalls) -> bool {
+        let Some(requested_ns) = self.gs[gi.index()]
+            .gc
+            .as_mut()
+            .and_then(|x| x.preempt_requested_ns.take())
+        else {
+            return false;
+        };
+        if calls.count == 0 || !self.gs[gi.index()].preempt {
+            return false;
+        }
+        let batch_ns = self.now_ns.saturating_sub(calls.batch_started_ns).max(1);
+        let offset_ns = requested_ns
+            .saturating_sub(calls.batch_started_ns)
+            .min(batch_ns - 1);
+        // The request's place within its stretch, in parts per million.
+        let place_ppm = (u128::from(offset_ns) * u128::from(calls.count) * 1_000_000
+            / u128::from(batch_ns))
+            % 1_000_000;
+        place_ppm >= 1_000_000 - u128::from(calls.share_ppm.min(1_000_000))
     }
 
     /// An allocation batch ended without starting a cycle.
@@ -876,8 +1004,11 @@ impl World {
             .expect("a safe-point request belongs to a barrier");
         barrier.remaining -= 1;
         if barrier.remaining == 0 {
+            // notewakeup(&sched.safePointNote): the barrier's M sleeps in
+            // notetsleep until its thread is woken.
             let initiator = barrier.initiator;
-            self.schedule_m(initiator, self.now_ns);
+            let at = self.now_ns + self.thread_wake_latency(initiator);
+            self.schedule_m(initiator, at);
         }
     }
 
@@ -1743,7 +1874,7 @@ impl World {
                 self.running_round_trips(gi, doublings);
                 let os = self.os_memory_cost(os_before, false);
                 let copy_ns = copied * self.config.cost.stack_copy_ns_per_kib / 1024;
-                let ns = self.with_os_memory_ns(m, copy_ns, os);
+                let (ns, _) = self.with_os_memory_ns(m, copy_ns, os);
                 self.gc_work_start(m, GcWork::StackCopy, ns);
             }
             None => {

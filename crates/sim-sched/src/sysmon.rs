@@ -274,9 +274,19 @@ impl World {
     /// signal lands if asynchronous preemption is on. Runtime work (an
     /// allocation batch, an assist, a mark drain) is not interrupted.
     pub(crate) fn interrupt_compute_for_preempt(&mut self, m: MId, g: crate::g::GIdx) {
-        if self.ms[m.index()].state != MState::RunningG
-            || self.gs[g.index()].gc_get(|x| x.work.is_some())
-        {
+        if self.ms[m.index()].state != MState::RunningG {
+            return;
+        }
+        if let Some(work) = self.gs[g.index()].gc_get(|x| x.work) {
+            // Runtime work is not interrupted; an allocation batch notes
+            // when the request came (see `SpanCalls`).
+            if matches!(work, crate::g::GcWork::Alloc { .. }) {
+                let now = self.now_ns;
+                self.gs[g.index()]
+                    .gc_mut()
+                    .preempt_requested_ns
+                    .get_or_insert(now);
+            }
             return;
         }
         let pc = self.gs[g.index()].pc as usize;

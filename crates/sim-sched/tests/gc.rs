@@ -434,3 +434,73 @@ fn refaulting_released_pages_while_marking_interrupts_the_other_cpu() {
     );
     assert!(elapsed(&one) > elapsed(&write_first));
 }
+
+/// A goroutine asked to stop inside a mallocgc that took a span stops at
+/// the heap-trigger test after the call and runs the test when it runs
+/// again. When the request was mark termination's, the test then sees
+/// heapLive reset to the marked heap, which is the memory-limit goal once
+/// the heap is past the limit: the next cycle starts at once with no runway
+/// (heapLive = goal), and assists hold the allocator back until it ends.
+/// Real go1.27.3 starts 30 of ~115 death-spiral cycles that way
+/// (instrumented `revise`: live = heapMarked = triggered, no work done).
+#[test]
+fn a_goroutine_stopped_in_a_span_refill_tests_the_trigger_after_the_stop() {
+    let world = near_the_limit(2, 128, sim_core::cost::CostModel::default());
+    let mut deferred = 0;
+    let mut stopped_since_last_start = false;
+    let mut no_runway_starts = 0;
+    let mut starts = 0;
+    for r in world.trace() {
+        match &r.event {
+            TraceEvent::StopBeforeTriggerTest { .. } => {
+                deferred += 1;
+                stopped_since_last_start = true;
+            }
+            TraceEvent::GcStart {
+                heap_live_bytes,
+                heap_goal_bytes,
+                ..
+            } => {
+                starts += 1;
+                if heap_live_bytes == heap_goal_bytes {
+                    assert!(
+                        stopped_since_last_start,
+                        "cycle {starts} started with no runway without a deferred trigger test"
+                    );
+                    no_runway_starts += 1;
+                }
+                stopped_since_last_start = false;
+            }
+            _ => {}
+        }
+    }
+    assert!(deferred > 0, "no deferred trigger test in {starts} cycles");
+    assert!(
+        no_runway_starts > 0 && no_runway_starts * 2 < starts,
+        "{no_runway_starts} of {starts} cycles started with no runway"
+    );
+}
+
+/// `forEachP` sleeps in `notetsleep` until the last P has run the
+/// safe-point function; that P's `notewakeup` wakes its thread, which takes
+/// a thread wake-up. A round that had to wait for a running goroutine lasts
+/// at least that (real go1.27.3, memlimit-gogc-off: rounds of 41-99 µs).
+#[test]
+fn a_ragged_barrier_round_that_waits_ends_with_a_thread_wake_up() {
+    let cost = sim_core::cost::CostModel::default();
+    let least_wake_ns = cost.thread_wake_ns * cost.thread_latency_p10_ppm / 1_000_000;
+    let world = run(&steady(), 2, 100, "");
+    let waits: Vec<u64> = world
+        .trace()
+        .iter()
+        .filter_map(|r| match r.event {
+            TraceEvent::GcMarkDoneRound { waited_ns, .. } if waited_ns > 0 => Some(waited_ns),
+            _ => None,
+        })
+        .collect();
+    assert!(!waits.is_empty(), "no round waited for a running goroutine");
+    assert!(
+        waits.iter().all(|&w| w >= least_wake_ns),
+        "rounds shorter than a wake-up ({least_wake_ns} ns): {waits:?}"
+    );
+}

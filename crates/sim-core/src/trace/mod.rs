@@ -563,6 +563,13 @@ pub enum TraceEvent {
     /// Goroutine `g` allocated while in assist debt and did `work_bytes` of
     /// mark work first (`gcAssistAlloc`).
     GcAssist { g: Goid, work_bytes: u64 },
+    /// Goroutine `g` was asked to stop while inside a `mallocgc` call that
+    /// took a new span (not preemptible): it stops at the call's first safe
+    /// point, the heap-trigger test after it, and runs the test when it
+    /// runs again. If a mark termination happens meanwhile, the test sees
+    /// the heap reset to what was marked and can start the next cycle at
+    /// once.
+    StopBeforeTriggerTest { g: Goid },
     /// `suspendG`: goroutine `scanner` (a mark worker or an assist) took the
     /// stack root of `target`, which runs user code on `p`: it asks `target`
     /// to stop at its next safe point (`asynchronous`: with a SIGURG too) and
@@ -740,6 +747,10 @@ impl fmt::Display for TraceEvent {
             TraceEvent::GcAssist { g, work_bytes } => write!(
                 f,
                 "GcAssist {g}: allocated in debt, did {work_bytes} B of mark work first"
+            ),
+            TraceEvent::StopBeforeTriggerTest { g } => write!(
+                f,
+                "StopBeforeTriggerTest {g}: asked to stop inside a mallocgc that took a new span; stops at the heap trigger test after it and runs the test when it runs again"
             ),
             TraceEvent::GcStackSuspend {
                 scanner,
