@@ -30,11 +30,13 @@
 //!   allocations counted in both Mallocs and Frees).
 //!
 //! Simplified (each a documented choice, not an accident):
-//! - Pages have no addresses. The page heap counts in-use, free (ready) and
-//!   released pages; any run of free pages satisfies a request (no page-level
-//!   fragmentation), free ready pages are used before released ones (Go's
-//!   allocator takes the lowest address and the scavenger releases from the
-//!   top). The randomised heap base padding of the first arena is not modelled.
+//! - Pages have addresses (page indexes from the first arena's base) and the
+//!   page heap keeps free and released pages as runs: a request takes the
+//!   lowest free run that fits (`pageAlloc.alloc`'s first fit; the heap grows
+//!   at the top when none does, whatever the free pages add up to), and the
+//!   scavenger releases the highest free pages first. Go finds them through
+//!   radix summaries and a chunk index; the model searches the runs. The
+//!   randomised heap base padding of the first arena is not modelled.
 //! - Statistics are exact at every allocation (Go batches them per mcache until
 //!   `refill`; `ReadMemStats` flushes them, so MemStats agree). The pacer's
 //!   `totalAlloc`, which feeds the memory-limit goal, is updated at `refill`,
@@ -57,7 +59,7 @@ use crate::sizeclass::{
 };
 use serde::{Deserialize, Serialize};
 use sim_core::ids::PId;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 /// `pallocChunkPages`: the heap grows by whole 4 MiB chunks of 512 pages.
@@ -197,6 +199,9 @@ pub struct Span {
     pub state: SpanState,
     pub span_class: SpanClass,
     pub npages: u64,
+    /// Its first page's index in the heap's address space (page 0 is the
+    /// first arena's base).
+    pub base_page: u64,
     /// Bytes per slot (`elemsize`); a large object's span is one slot of
     /// `npages × 8 KiB`.
     pub elem_bytes: u64,
@@ -271,6 +276,7 @@ impl Span {
             state: SpanState::InUse,
             span_class,
             npages,
+            base_page: 0,
             elem_bytes,
             nelems,
             alloc_count: 0,
@@ -434,7 +440,8 @@ impl MCache {
     }
 }
 
-/// Page counts of the page heap (`mheap_.pages` plus the arena bookkeeping).
+/// The page heap (`mheap_.pages` plus the arena bookkeeping): page counts,
+/// and where the free pages are, by address.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageHeap {
     /// Pages of heap spans (`heapInUse`).
@@ -449,11 +456,76 @@ pub struct PageHeap {
     pub arenas: u64,
     /// Reserved address space not yet grown into.
     pub arena_unused_bytes: u64,
+    /// Pages of address space grown into: the next growth starts here.
+    end_page: u64,
+    /// Free pages, ready or released, as runs by first page.
+    free_runs: Runs,
+    /// Released pages (each also free), as runs by first page.
+    released_runs: Runs,
+}
+
+/// Disjoint runs of pages, `first page -> pages`; no two runs touch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Runs(BTreeMap<u64, u64>);
+
+impl Runs {
+    /// Adds `[first, first + pages)`, which overlaps no run, merging it with
+    /// the runs it touches.
+    fn insert(&mut self, first: u64, pages: u64) {
+        let (mut first, mut pages) = (first, pages);
+        if let Some((&before, &len)) = self.0.range(..first).next_back()
+            && before + len == first
+        {
+            self.0.remove(&before);
+            first = before;
+            pages += len;
+        }
+        if let Some(len) = self.0.remove(&(first + pages)) {
+            pages += len;
+        }
+        self.0.insert(first, pages);
+    }
+
+    /// Removes whatever of `[first, first + pages)` the runs hold; returns
+    /// how many pages that was.
+    fn remove(&mut self, first: u64, pages: u64) -> u64 {
+        let end = first + pages;
+        let mut overlapping: Vec<(u64, u64)> = Vec::new();
+        if let Some((&a, &len)) = self.0.range(..first).next_back()
+            && a + len > first
+        {
+            overlapping.push((a, len));
+        }
+        overlapping.extend(self.0.range(first..end).map(|(&a, &len)| (a, len)));
+        let mut removed = 0;
+        for (a, len) in overlapping {
+            let b = a + len;
+            self.0.remove(&a);
+            if a < first {
+                self.0.insert(a, first - a);
+            }
+            if b > end {
+                self.0.insert(end, b - end);
+            }
+            removed += b.min(end) - a.max(first);
+        }
+        removed
+    }
+
+    /// The lowest first page of a run of at least `pages`.
+    fn first_fit(&self, pages: u64) -> Option<u64> {
+        self.0
+            .iter()
+            .find(|&(_, &len)| len >= pages)
+            .map(|(&a, _)| a)
+    }
 }
 
 /// What taking pages from the page heap did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct PagesTaken {
+    /// The run's first page.
+    base_page: u64,
     /// Pages that came from released memory (`scav`), made ready again.
     scavenged_pages: u64,
     /// Bytes the heap grew by to satisfy the request.
@@ -461,8 +533,9 @@ struct PagesTaken {
 }
 
 impl PageHeap {
-    /// `mheap.grow`: map whole 4 MiB chunks, reserving arenas as needed. The
-    /// new memory counts as released until a span uses it.
+    /// `mheap.grow`: map whole 4 MiB chunks at the top of the address space,
+    /// reserving arenas as needed. The new memory counts as released until
+    /// a span uses it.
     fn grow(&mut self, npages: u64) -> u64 {
         let ask_bytes = npages.next_multiple_of(HEAP_GROWTH_CHUNK_PAGES) * PAGE_SIZE_BYTES;
         while self.arena_unused_bytes < ask_bytes {
@@ -470,30 +543,84 @@ impl PageHeap {
             self.arena_unused_bytes += HEAP_ARENA_BYTES;
         }
         self.arena_unused_bytes -= ask_bytes;
-        self.released_pages += ask_bytes / PAGE_SIZE_BYTES;
+        let pages = ask_bytes / PAGE_SIZE_BYTES;
+        self.free_runs.insert(self.end_page, pages);
+        self.released_runs.insert(self.end_page, pages);
+        self.end_page += pages;
+        self.released_pages += pages;
         ask_bytes
     }
 
+    /// `pageAlloc.alloc`: the free run at the lowest address that fits, the
+    /// heap grown first when none does (whatever the free pages add up to).
     fn take(&mut self, npages: u64) -> PagesTaken {
         let mut taken = PagesTaken::default();
-        if self.free_pages + self.released_pages < npages {
-            // Go asks for the whole request rounded up to chunks, not the
-            // shortfall: the page allocator then finds the run anywhere.
-            taken.growth_bytes = self.grow(npages);
-        }
-        let from_free = npages.min(self.free_pages);
-        self.free_pages -= from_free;
-        taken.scavenged_pages = npages - from_free;
+        let base = match self.free_runs.first_fit(npages) {
+            Some(base) => base,
+            None => {
+                taken.growth_bytes = self.grow(npages);
+                self.free_runs
+                    .first_fit(npages)
+                    .expect("the heap grew by enough")
+            }
+        };
+        self.free_runs.remove(base, npages);
+        taken.base_page = base;
+        taken.scavenged_pages = self.released_runs.remove(base, npages);
+        self.free_pages -= npages - taken.scavenged_pages;
         self.released_pages -= taken.scavenged_pages;
         taken
     }
 
-    /// Returns up to `bytes` (rounded up to pages) of free memory to the OS.
+    /// `pageAlloc.free`: the pages are free again, still backed by memory.
+    fn give_back(&mut self, base_page: u64, npages: u64) {
+        self.free_runs.insert(base_page, npages);
+        self.free_pages += npages;
+    }
+
+    /// `pageAlloc.scavenge`: returns up to `bytes` (rounded up to pages) of
+    /// free memory to the OS, the highest addresses first.
     fn scavenge(&mut self, bytes: u64) -> u64 {
-        let pages = bytes.div_ceil(PAGE_SIZE_BYTES).min(self.free_pages);
-        self.free_pages -= pages;
-        self.released_pages += pages;
-        pages * PAGE_SIZE_BYTES
+        let mut todo = bytes.div_ceil(PAGE_SIZE_BYTES).min(self.free_pages);
+        let wanted = todo;
+        let mut below = u64::MAX;
+        while todo > 0 {
+            let Some((&first, &len)) = self.free_runs.0.range(..below).next_back() else {
+                break;
+            };
+            below = first;
+            // The run's ready stretches, from its top down: the gaps
+            // between the released runs inside it.
+            let mut top = first + len;
+            let released: Vec<(u64, u64)> = self
+                .released_runs
+                .0
+                .range(first..top)
+                .map(|(&a, &n)| (a, n))
+                .collect();
+            let mut gaps: Vec<(u64, u64)> = Vec::new();
+            for &(a, n) in released.iter().rev() {
+                if a + n < top {
+                    gaps.push((a + n, top));
+                }
+                top = a;
+            }
+            if first < top {
+                gaps.push((first, top));
+            }
+            for (lo, hi) in gaps {
+                let pages = todo.min(hi - lo);
+                self.released_runs.insert(hi - pages, pages);
+                todo -= pages;
+                if todo == 0 {
+                    break;
+                }
+            }
+        }
+        let released = wanted - todo;
+        self.free_pages -= released;
+        self.released_pages += released;
+        released * PAGE_SIZE_BYTES
     }
 }
 
@@ -527,14 +654,16 @@ impl StackHandle {
 enum StackHome {
     /// A pool span of order `order` (index into that order's spans).
     Pool { order: u8, span: u32 },
-    /// A span of its own (`stackLarge` or `allocManual`).
-    Dedicated,
+    /// A span of its own (`stackLarge` or `allocManual`) at page `base_page`.
+    Dedicated { base_page: u32 },
 }
 
 #[derive(Clone, Debug, Default)]
 struct StackPoolSpan {
     /// Stacks allocated from this span; `None` once its pages went back.
     in_use: Option<u32>,
+    /// Its first page.
+    base_page: u64,
 }
 
 /// `stackpool`: per order, the 32 KiB spans stacks are carved from.
@@ -812,7 +941,7 @@ impl Heap {
         self.counters.faulted_in_pages += taken.scavenged_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.in_use_pages += npages;
-        match self.dead_spans.pop() {
+        let id = match self.dead_spans.pop() {
             Some(id) => {
                 self.spans[id.index()].reuse(span_class, npages, self.sweepgen);
                 id
@@ -822,7 +951,9 @@ impl Heap {
                     .push(Span::new(span_class, npages, self.sweepgen));
                 SpanId(self.spans.len() as u32 - 1)
             }
-        }
+        };
+        self.spans[id.index()].base_page = taken.base_page;
+        id
     }
 
     /// `allocSpan`'s scavenge assist: when the memory limit would be exceeded,
@@ -857,7 +988,7 @@ impl Heap {
         let span = &mut self.spans[id.index()];
         debug_assert_eq!(span.state, SpanState::InUse);
         self.pages.in_use_pages -= span.npages;
-        self.pages.free_pages += span.npages;
+        let (base_page, npages) = (span.base_page, span.npages);
         span.state = SpanState::Dead;
         span.nelems = 0;
         span.alloc_count = 0;
@@ -867,6 +998,7 @@ impl Heap {
         span.grey_bits.words.clear();
         span.requested_bytes.clear();
         span.pointers.clear();
+        self.pages.give_back(base_page, npages);
         self.dead_spans.push(id);
     }
 
@@ -1499,15 +1631,19 @@ impl Heap {
                 Some(i) => i as usize,
                 None => {
                     let pages = STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES;
-                    self.take_stack_pages(pages, env);
+                    let base_page = self.take_stack_pages(pages, env);
                     let stacks = &mut self.stacks;
+                    let fresh = StackPoolSpan {
+                        in_use: Some(0),
+                        base_page,
+                    };
                     match stacks.released[order].pop_first() {
                         Some(i) => {
-                            stacks.spans[order][i as usize].in_use = Some(0);
+                            stacks.spans[order][i as usize] = fresh;
                             i as usize
                         }
                         None => {
-                            stacks.spans[order].push(StackPoolSpan { in_use: Some(0) });
+                            stacks.spans[order].push(fresh);
                             stacks.spans[order].len() - 1
                         }
                     }
@@ -1529,25 +1665,29 @@ impl Heap {
                 },
             }
         } else {
-            self.take_stack_pages(size_bytes / PAGE_SIZE_BYTES, env);
+            let base_page = self.take_stack_pages(size_bytes / PAGE_SIZE_BYTES, env);
             StackHandle {
                 size_bytes,
-                home: StackHome::Dedicated,
+                home: StackHome::Dedicated {
+                    base_page: u32::try_from(base_page).expect("a heap under 32 TiB"),
+                },
             }
         }
     }
 
-    fn take_stack_pages(&mut self, npages: u64, env: &AllocEnv) {
+    /// Pages for a stack span; returns its first page.
+    fn take_stack_pages(&mut self, npages: u64, env: &AllocEnv) -> u64 {
         let mapped_ready_before = self.mapped_ready_bytes();
         let taken = self.pages.take(npages);
         self.counters.faulted_in_pages += taken.scavenged_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.stack_pages += npages;
+        taken.base_page
     }
 
-    fn return_stack_pages(&mut self, npages: u64) {
+    fn return_stack_pages(&mut self, base_page: u64, npages: u64) {
         self.pages.stack_pages -= npages;
-        self.pages.free_pages += npages;
+        self.pages.give_back(base_page, npages);
     }
 
     /// `stackfree`. An emptied pool span goes back to the heap at once when the
@@ -1565,13 +1705,16 @@ impl Heap {
                         entry.in_use = None;
                         self.stacks.nonfull[order as usize].remove(&span);
                         self.stacks.released[order as usize].insert(span);
-                        self.return_stack_pages(STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES);
+                        let base_page = entry.base_page;
+                        self.return_stack_pages(base_page, STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES);
                     } else {
                         self.stacks.deferred_free.push((order, span));
                     }
                 }
             }
-            StackHome::Dedicated => self.return_stack_pages(stack.size_bytes / PAGE_SIZE_BYTES),
+            StackHome::Dedicated { base_page } => {
+                self.return_stack_pages(u64::from(base_page), stack.size_bytes / PAGE_SIZE_BYTES)
+            }
         }
     }
 
@@ -1583,7 +1726,8 @@ impl Heap {
                 entry.in_use = None;
                 self.stacks.nonfull[order as usize].remove(&span);
                 self.stacks.released[order as usize].insert(span);
-                self.return_stack_pages(STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES);
+                let base_page = entry.base_page;
+                self.return_stack_pages(base_page, STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES);
             }
         }
     }
@@ -1778,5 +1922,93 @@ impl ClassOccupancy {
     /// bitmap bytes (`HeapInuse − HeapAlloc` for this class).
     pub fn unused_span_bytes(&self) -> u64 {
         self.span_bytes - self.slot_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_merge_when_they_touch_and_split_when_cut() {
+        let mut runs = Runs::default();
+        runs.insert(10, 5);
+        runs.insert(20, 5);
+        runs.insert(15, 5);
+        assert_eq!(runs.0.iter().collect::<Vec<_>>(), vec![(&10, &15)]);
+        assert_eq!(runs.remove(12, 3), 3);
+        assert_eq!(
+            runs.0.iter().collect::<Vec<_>>(),
+            vec![(&10, &2), (&15, &10)]
+        );
+        // A cut across a gap counts only what the runs held.
+        assert_eq!(runs.remove(11, 6), 3);
+        assert_eq!(
+            runs.0.iter().collect::<Vec<_>>(),
+            vec![(&10, &1), (&17, &8)]
+        );
+        assert_eq!(runs.first_fit(2), Some(17));
+        assert_eq!(runs.first_fit(9), None);
+    }
+
+    /// A heap of one 4 MiB chunk whose pages 0..8 are in use.
+    fn heap_with_eight_pages_in_use() -> PageHeap {
+        let mut heap = PageHeap::default();
+        for page in 0..8 {
+            let taken = heap.take(1);
+            assert_eq!(taken.base_page, page);
+            assert_eq!(taken.scavenged_pages, 1, "fresh memory faults in");
+        }
+        assert_eq!(heap.end_page, HEAP_GROWTH_CHUNK_PAGES);
+        heap
+    }
+
+    #[test]
+    fn pages_come_from_the_lowest_free_address_that_fits() {
+        let mut heap = heap_with_eight_pages_in_use();
+        heap.give_back(5, 2);
+        heap.give_back(1, 1);
+        assert_eq!(heap.take(1).base_page, 1);
+        let taken = heap.take(2);
+        assert_eq!((taken.base_page, taken.scavenged_pages), (5, 0));
+        // Nothing below page 8 is free now: the chunk's untouched rest.
+        assert_eq!(heap.take(1).base_page, 8);
+    }
+
+    #[test]
+    fn a_fragmented_heap_grows_though_its_free_pages_add_up() {
+        let mut heap = PageHeap::default();
+        let all = heap.take(HEAP_GROWTH_CHUNK_PAGES);
+        assert_eq!(all.base_page, 0);
+        for page in (0..HEAP_GROWTH_CHUNK_PAGES).step_by(2) {
+            heap.give_back(page, 1);
+        }
+        assert_eq!(heap.free_pages, HEAP_GROWTH_CHUNK_PAGES / 2);
+        let taken = heap.take(2);
+        assert_eq!(taken.base_page, HEAP_GROWTH_CHUNK_PAGES);
+        assert_eq!(
+            taken.growth_bytes,
+            HEAP_GROWTH_CHUNK_PAGES * PAGE_SIZE_BYTES
+        );
+    }
+
+    #[test]
+    fn the_scavenger_releases_the_highest_free_pages_first() {
+        let mut heap = heap_with_eight_pages_in_use();
+        // Pages 8.. of the chunk are untouched (released); free 2, 3 and 6.
+        heap.give_back(2, 2);
+        heap.give_back(6, 1);
+        assert_eq!(heap.scavenge(2 * PAGE_SIZE_BYTES), 2 * PAGE_SIZE_BYTES);
+        assert_eq!(
+            (heap.free_pages, heap.released_pages),
+            (1, HEAP_GROWTH_CHUNK_PAGES - 8 + 2)
+        );
+        // Page 6 and then page 3 went back to the OS; page 2 is still ready.
+        let low = heap.take(1);
+        assert_eq!((low.base_page, low.scavenged_pages), (2, 0));
+        let next = heap.take(1);
+        assert_eq!((next.base_page, next.scavenged_pages), (3, 1));
+        // Nothing ready is left to release.
+        assert_eq!(heap.scavenge(PAGE_SIZE_BYTES), 0);
     }
 }
