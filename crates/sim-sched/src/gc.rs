@@ -398,6 +398,44 @@ impl World {
         (total_ns, span_calls_ns.min(total_ns))
     }
 
+    /// The `mallocgc` calls of a batch of `ns` that took a span: `calls_ns`
+    /// of their own CPU work, plus what comes with the span they take, the
+    /// page heap's work with the OS (scavenge assists and their flushes)
+    /// and the fault of its first 4 KiB page; the faults of its other pages
+    /// come in the calls that first touch them.
+    fn span_calls(
+        &self,
+        shape: ObjectShape,
+        out: &AllocLoopOutcome,
+        calls_ns: u64,
+        os: OsMemoryCost,
+        flush_wait_ns: u64,
+        ns: u64,
+    ) -> SpanCalls {
+        use sim_gc::sizeclass::{AllocRoute, PAGE_SIZE_BYTES, TINY_SIZE_BYTES, size_to_class};
+        let span_pages = match sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()) {
+            AllocRoute::Small { span_class, .. } => span_class.size_class().span_pages(),
+            AllocRoute::Tiny => size_to_class(TINY_SIZE_BYTES).map_or(1, |c| c.span_pages()),
+            AllocRoute::Large { .. } | AllocRoute::Zero => 0,
+        };
+        // A large object's span is its own call's: all of its faults are.
+        let span_os_pages = (span_pages * PAGE_SIZE_BYTES / OS_PAGE_BYTES).max(1);
+        let flushes = os.tlb_flushes();
+        let calls_flush_wait_ns = if flushes == 0 {
+            0
+        } else {
+            flush_wait_ns * (os.madvise_flushes * span_os_pages + os.cow_flushes)
+                / (flushes * span_os_pages)
+        };
+        let calls_ns =
+            calls_ns + os.scavenge_ns + os.fault_ns / span_os_pages + calls_flush_wait_ns;
+        SpanCalls {
+            batch_started_ns: self.now_ns,
+            count: out.spans_refilled,
+            share_ppm: (u128::from(calls_ns.min(ns)) * 1_000_000 / u128::from(ns.max(1))) as u64,
+        }
+    }
+
     /// CPU time of sweeping `swept`.
     fn sweep_cost_ns(&self, swept: SweepWork) -> u64 {
         let c = &self.config.cost;
@@ -573,38 +611,7 @@ impl World {
         }
         let (work_ns, span_calls_ns) = self.alloc_cost_ns(shape, &out, marking, stores_per_object);
         let (ns, flush_wait_ns) = self.with_os_memory_ns(m, work_ns, os);
-        // The span a call takes comes with the page heap's work with the
-        // OS (scavenge assists, their madvise flushes) and the fault of its
-        // first 4 KiB page; the faults of its other pages come in the calls
-        // that first touch them.
-        let span_os_pages =
-            match sim_gc::sizeclass::alloc_route(shape.size_bytes, shape.is_noscan()) {
-                sim_gc::sizeclass::AllocRoute::Small { span_class, .. } => {
-                    span_class.size_class().span_pages()
-                }
-                sim_gc::sizeclass::AllocRoute::Tiny => {
-                    sim_gc::sizeclass::size_to_class(sim_gc::sizeclass::TINY_SIZE_BYTES)
-                        .map_or(1, |class| class.span_pages())
-                }
-                _ => 0,
-            } * sim_gc::sizeclass::PAGE_SIZE_BYTES
-                / OS_PAGE_BYTES;
-        let span_os_pages = span_os_pages.max(1);
-        let flushes = os.tlb_flushes();
-        let span_flush_wait_ns = if flushes == 0 {
-            0
-        } else {
-            flush_wait_ns * (os.madvise_flushes * span_os_pages + os.cow_flushes)
-                / (flushes * span_os_pages)
-        };
-        let span_calls_ns =
-            span_calls_ns + os.scavenge_ns + os.fault_ns / span_os_pages + span_flush_wait_ns;
-        let span_calls = SpanCalls {
-            batch_started_ns: self.now_ns,
-            count: out.spans_refilled,
-            share_ppm: (u128::from(span_calls_ns.min(ns)) * 1_000_000 / u128::from(ns.max(1)))
-                as u64,
-        };
+        let span_calls = self.span_calls(shape, &out, span_calls_ns, os, flush_wait_ns, ns);
         self.gc_work_start(m, GcWork::Alloc { stop, span_calls }, ns);
     }
 
