@@ -589,8 +589,9 @@ impl PageHeap {
                 break;
             };
             below = first;
-            // The run's ready stretches, from its top down: the gaps
-            // between the released runs inside it.
+            // The run's ready stretches, from its top down: the gaps above
+            // each released run inside it, and last the one above its
+            // first page (an empty run at `first` stands for that bound).
             let mut top = first + len;
             let released: Vec<(u64, u64)> = self
                 .released_runs
@@ -598,20 +599,13 @@ impl PageHeap {
                 .range(first..top)
                 .map(|(&a, &n)| (a, n))
                 .collect();
-            let mut gaps: Vec<(u64, u64)> = Vec::new();
-            for &(a, n) in released.iter().rev() {
-                if a + n < top {
-                    gaps.push((a + n, top));
+            for (a, n) in released.into_iter().rev().chain([(first, 0)]) {
+                let pages = todo.min(top - (a + n));
+                if pages > 0 {
+                    self.released_runs.insert(top - pages, pages);
+                    todo -= pages;
                 }
                 top = a;
-            }
-            if first < top {
-                gaps.push((first, top));
-            }
-            for (lo, hi) in gaps {
-                let pages = todo.min(hi - lo);
-                self.released_runs.insert(hi - pages, pages);
-                todo -= pages;
                 if todo == 0 {
                     break;
                 }

@@ -627,13 +627,9 @@ impl World {
                     // Stopped at the heap-trigger test after the call
                     // (gcTrigger.test's prologue): the test runs when the G
                     // runs again.
-                    let g = &mut self.gs[gi.index()];
-                    if g.gc_get(|x| x.alloc_left) == Some(0) {
-                        g.gc_mut().alloc_left = None;
-                        g.pc += 1;
-                    }
-                    g.gc_mut().starting_gc = Some(GcTrigger::Heap);
-                    let goid = g.goid;
+                    self.finish_alloc_op_if_done(gi);
+                    self.gs[gi.index()].gc_mut().starting_gc = Some(GcTrigger::Heap);
+                    let goid = self.goid(gi);
                     self.emit(TraceEvent::StopBeforeTriggerTest { g: goid });
                     self.preempt_stop(m, false);
                 }
@@ -743,12 +739,18 @@ impl World {
 
     /// An allocation batch ended without starting a cycle.
     fn alloc_batch_done(&mut self, m: MId, gi: GIdx) {
+        self.finish_alloc_op_if_done(gi);
+        self.exec_g(m);
+    }
+
+    /// After a batch: when the `alloc` op has no objects left, G `gi` moves
+    /// on to its next op.
+    fn finish_alloc_op_if_done(&mut self, gi: GIdx) {
         let g = &mut self.gs[gi.index()];
         if g.gc_get(|x| x.alloc_left) == Some(0) {
             g.gc_mut().alloc_left = None;
             g.pc += 1;
         }
-        self.exec_g(m);
     }
 
     /// `gcAssistAlloc` for M `m`'s G, which is in allocation debt; `fresh`
