@@ -239,6 +239,25 @@ pub struct CostModel {
     pub thread_latency_p10_ppm: u64,
     pub thread_latency_p90_ppm: u64,
     pub thread_latency_p99_ppm: u64,
+    /// Interruptions of a CPU that runs a goroutine's compute loop: the
+    /// kernel's timer ticks and interrupts and, on a VM, the hypervisor
+    /// running something else on the physical CPU. Each takes the CPU away
+    /// from the loop for a while, so a compute step lasts its duration plus
+    /// the interruptions that fall into it: they arrive as a Poisson process
+    /// at this rate (of those longer than 1 µs, per second of compute), and
+    /// each lasts a time drawn from the piecewise-linear quantile function
+    /// through the 10th, 50th, 90th, 99th and 99.9th percentiles below
+    /// (flat outside them). This is what makes two compute steps of the
+    /// same length finish apart now and then, and what drifts two
+    /// goroutines' loops out of step. `gmpsim calibrate`: two threads, one
+    /// per CPU, read the clock in a loop for 3 s each; every gap of more
+    /// than 1 µs between two readings is an interruption.
+    pub cpu_interruptions_per_s: u64,
+    pub cpu_interruption_p10_ns: u64,
+    pub cpu_interruption_p50_ns: u64,
+    pub cpu_interruption_p90_ns: u64,
+    pub cpu_interruption_p99_ns: u64,
+    pub cpu_interruption_p999_ns: u64,
     /// Not a cost but a property of the machine that changes how Go counts
     /// mark work: the CPU has the AVX-512 extensions (VL, BW, DQ, BITALG,
     /// VBMI, GFNI, with POPCNT) that Green Tea's packed span scan needs
@@ -279,7 +298,14 @@ impl Default for CostModel {
     /// its sum with 128 words and a pointer, 595-649 ns, moves far less
     /// than its parts). They replace costs fitted to whole-cycle gctrace
     /// lines (590 per KiB, 8 per object, 138 per large object, nothing per
-    /// pointer), which charged a 1 KiB object of pointers 728 ns.
+    /// pointer), which charged a 1 KiB object of pointers 728 ns. The CPU
+    /// interruptions are the medians of five calibrate runs on the same
+    /// AMD EPYC VM, 2026-12-07 06:02-06:06 UTC, load average below 0.2
+    /// before them (rate 602-1138 per second, 10th percentile 1.6-2.6 µs,
+    /// median 2.5-16.3 µs, 90th 32-53 µs, 99th 101-149 µs, 99.9th
+    /// 1.0-2.0 ms; about 2.5% of a busy CPU's time, as a loop timing its own
+    /// steps loses 1.9-2.8%); before them the model had none, and compute
+    /// steps varied only by `compute_jitter_ppm`.
     fn default() -> Self {
         Self {
             go_statement_ns: 728,
@@ -333,7 +359,48 @@ impl Default for CostModel {
             thread_latency_p10_ppm: 694_909,
             thread_latency_p90_ppm: 1_481_512,
             thread_latency_p99_ppm: 3_273_160,
+            cpu_interruptions_per_s: 854,
+            cpu_interruption_p10_ns: 1_613,
+            cpu_interruption_p50_ns: 15_613,
+            cpu_interruption_p90_ns: 39_649,
+            cpu_interruption_p99_ns: 114_770,
+            cpu_interruption_p999_ns: 1_287_807,
             avx512_span_scan: true,
         }
+    }
+}
+
+/// A piecewise-linear quantile function: `points` are `(quantile, value)`
+/// pairs with the quantile in millionths, ascending from 0 to 1,000,000;
+/// the value at quantile `u` (millionths) is interpolated between the two
+/// points around it.
+pub fn quantile_ppm(u: u64, points: &[(u64, u64)]) -> u64 {
+    let i = points
+        .windows(2)
+        .position(|w| u < w[1].0)
+        .unwrap_or(points.len() - 2);
+    let ((u0, v0), (u1, v1)) = (points[i], points[i + 1]);
+    let (v0, v1) = (i128::from(v0), i128::from(v1));
+    let v = v0 + (v1 - v0) * i128::from(u.min(u1) - u0) / i128::from(u1 - u0);
+    v.max(0) as u64
+}
+
+impl CostModel {
+    /// The quantile function of one CPU interruption's length (ns), at
+    /// quantile `u` in millionths: through the 10th, 50th, 90th, 99th and
+    /// 99.9th percentiles, flat below and above.
+    pub fn cpu_interruption_ns(&self, u: u64) -> u64 {
+        quantile_ppm(
+            u,
+            &[
+                (0, self.cpu_interruption_p10_ns),
+                (100_000, self.cpu_interruption_p10_ns),
+                (500_000, self.cpu_interruption_p50_ns),
+                (900_000, self.cpu_interruption_p90_ns),
+                (990_000, self.cpu_interruption_p99_ns),
+                (999_000, self.cpu_interruption_p999_ns),
+                (1_000_000, self.cpu_interruption_p999_ns),
+            ],
+        )
     }
 }

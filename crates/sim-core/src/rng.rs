@@ -84,6 +84,41 @@ impl SimRng {
         debug_assert!(n > 0, "below(0) has no values to choose from");
         ((u64::from(self.next_u32()) * u64::from(n)) >> 32) as u32
     }
+
+    /// A draw from the exponential distribution with mean `mean` (the gap
+    /// between two events of a Poisson process), by inversion: `mean ×
+    /// -ln(u)` for a uniform `u` in (0, 1] of 32 bits. The logarithm is
+    /// computed in fixed point with integer operations only, so every
+    /// platform draws the same numbers. The largest draw is `32 ln 2 ≈
+    /// 22.2` times the mean.
+    pub fn exponential(&mut self, mean: u64) -> u64 {
+        let x = (self.next_u64() >> 32) + 1; // 1..=2^32: u = x / 2^32
+        let neg_log2_q32 = (32u64 << 32) - log2_q32(x);
+        let neg_ln_q32 = (u128::from(neg_log2_q32) * LN_2_Q32) >> 32;
+        ((u128::from(mean) * neg_ln_q32) >> 32) as u64
+    }
+}
+
+/// ln 2 in 32.32 fixed point.
+const LN_2_Q32: u128 = 2_977_044_472;
+
+/// log2(x) for x ≥ 1 in 32.32 fixed point: the integer part is the position
+/// of the highest set bit; each fraction bit comes from squaring the
+/// mantissa (in [1, 2)) and seeing whether the square reaches 2.
+fn log2_q32(x: u64) -> u64 {
+    debug_assert!(x >= 1);
+    let int = 63 - u64::from(x.leading_zeros());
+    // The mantissa x / 2^int in [1, 2), as a fraction of 2^62.
+    let mut m = u128::from(x) << (62 - int);
+    let mut frac = 0u64;
+    for bit in (0..32).rev() {
+        m = (m * m) >> 62;
+        if m >= 2 << 62 {
+            m >>= 1;
+            frac |= 1 << bit;
+        }
+    }
+    (int << 32) | frac
 }
 
 #[cfg(test)]
@@ -114,6 +149,27 @@ mod tests {
         let mut a = SeedTree::new(1).stream("x");
         let mut b = SeedTree::new(2).stream("x");
         assert_ne!(a.next_u64(), b.next_u64());
+    }
+
+    #[test]
+    fn fixed_point_log2_matches_the_float_logarithm() {
+        for x in [1u64, 2, 3, 10, 1000, 123_456_789, 1 << 32, u64::MAX >> 1] {
+            let got = log2_q32(x) as f64 / (1u64 << 32) as f64;
+            let want = (x as f64).log2();
+            assert!((got - want).abs() < 1e-8, "log2({x}): {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn exponential_draws_have_the_mean_and_the_spread_of_the_distribution() {
+        let mut s = SeedTree::new(5).stream("x");
+        let draws: Vec<u64> = (0..200_000).map(|_| s.exponential(1_000_000)).collect();
+        let mean = draws.iter().sum::<u64>() as f64 / draws.len() as f64;
+        assert!((mean - 1e6).abs() < 1e4, "mean {mean}");
+        // P(X > mean) = 1/e for an exponential.
+        let above = draws.iter().filter(|&&d| d > 1_000_000).count() as f64 / 200_000.0;
+        assert!((above - (-1f64).exp()).abs() < 0.005, "P(X > mean) {above}");
+        assert!(draws.iter().all(|&d| d <= 22_200_000));
     }
 
     #[test]

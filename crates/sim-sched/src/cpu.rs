@@ -11,6 +11,14 @@
 //! while every computing M has a CPU of its own, the others' end times do not
 //! move and only the M that starts is scheduled.
 //!
+//! Interruptions: a CPU running a compute loop is taken from it now and
+//! then (timer ticks, device interrupts, the hypervisor running another
+//! guest), so a compute step lasts its duration plus the interruptions that
+//! fall into it (`World::compute_duration_ns` in exec.rs, from the cost
+//! model's rate and length quantiles). They are added when the step starts,
+//! as more work for its M; the rest of this file treats them as any other
+//! compute.
+//!
 //! TLB shootdowns: when an M changes the page tables in a way other CPUs
 //! must hear of (`madvise`, a copy on write), each other computing M loses
 //! the time its CPU spends on the interrupt, and the M pays for waiting on

@@ -10,7 +10,8 @@
 //!
 //! Strategies:
 //! - `Seeded`: each choice is drawn from the seed's named streams (Go's
-//!   per-M `cheaprand` for runtime choices, `workload-jitter` for timing);
+//!   per-M `cheaprand` for runtime choices, `workload-jitter` and
+//!   `cpu-interruptions` for timing);
 //!   this is every ordinary run.
 //! - `Decisions`: a recorded list of overrides by choice index; every choice
 //!   not listed takes its default (no jitter, the first candidate). A replay
@@ -46,6 +47,8 @@ pub enum ChoiceKind {
     ComputeJitter,
     /// How long a thread creation or wake-up takes, within its jitter.
     ThreadLatency,
+    /// How much of a compute step the CPU spends interrupted (ns).
+    CpuInterruptions,
     /// Which of the events due at the same nanosecond happens first.
     EventTie,
 }
@@ -59,6 +62,7 @@ impl ChoiceKind {
             ChoiceKind::TrackingSeq => "tracking-seq",
             ChoiceKind::ComputeJitter => "compute-jitter",
             ChoiceKind::ThreadLatency => "thread-latency",
+            ChoiceKind::CpuInterruptions => "cpu-interruptions",
             ChoiceKind::EventTie => "event-tie",
         }
     }
@@ -71,6 +75,7 @@ impl ChoiceKind {
             ChoiceKind::TrackingSeq,
             ChoiceKind::ComputeJitter,
             ChoiceKind::ThreadLatency,
+            ChoiceKind::CpuInterruptions,
             ChoiceKind::EventTie,
         ]
         .into_iter()
@@ -78,7 +83,7 @@ impl ChoiceKind {
     }
 
     /// The value a choice takes when nothing steers it: the first candidate,
-    /// or no variation for timing.
+    /// or no variation for timing (a compute step nothing interrupts).
     pub fn default_value(self, range: u64) -> u64 {
         match self {
             ChoiceKind::ComputeJitter | ChoiceKind::ThreadLatency => range / 2,
@@ -281,7 +286,10 @@ impl World {
     /// PCT: timing follows the M's priority; the rest is uniform.
     fn pct_choice(&mut self, kind: ChoiceKind, range: u64, m: Option<MId>, index: u64) -> u64 {
         let pct = self.pct_state();
-        let timing = matches!(kind, ChoiceKind::ComputeJitter | ChoiceKind::ThreadLatency);
+        let timing = matches!(
+            kind,
+            ChoiceKind::ComputeJitter | ChoiceKind::ThreadLatency | ChoiceKind::CpuInterruptions
+        );
         let Some(m) = m.filter(|_| timing) else {
             return pct.rng.next_u64() % range;
         };

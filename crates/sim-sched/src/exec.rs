@@ -144,7 +144,7 @@ impl World {
                 FlatOp::Compute { duration_ns, .. } => {
                     let left = match self.gs[gi.index()].compute_left_ns.get() {
                         Some(left) => left,
-                        None => self.jittered(m, duration_ns),
+                        None => self.compute_duration_ns(m, duration_ns),
                     };
                     let g = &mut self.gs[gi.index()];
                     if left == 0 {
@@ -444,23 +444,59 @@ impl World {
         }
     }
 
-    /// A compute duration (on M `m`) with the cost model's run-to-run
-    /// variation: up to `compute_jitter_ppm` parts per million either way, a
-    /// choice (uniform from the `workload-jitter` stream in a seeded run).
-    fn jittered(&mut self, m: MId, duration_ns: u64) -> u64 {
+    /// How long a compute step of `duration_ns` takes on M `m` this time:
+    /// its duration with the cost model's run-to-run variation (up to
+    /// `compute_jitter_ppm` parts per million either way, uniform), plus the
+    /// time its CPU spends interrupted while it runs. Both are choices,
+    /// drawn in a seeded run from the `workload-jitter` and
+    /// `cpu-interruptions` streams.
+    fn compute_duration_ns(&mut self, m: MId, duration_ns: u64) -> u64 {
         let ppm = self.config.cost.compute_jitter_ppm;
         let span = (u128::from(duration_ns) * u128::from(ppm) / 1_000_000) as u64;
-        if span == 0 {
-            return duration_ns;
+        let jittered_ns = if span == 0 {
+            duration_ns
+        } else {
+            let range = 2 * span + 1;
+            let offset = self.choose(
+                crate::decide::ChoiceKind::ComputeJitter,
+                range,
+                Some(m),
+                |w| w.jitter.next_u64() % range,
+            );
+            duration_ns - span + offset
+        };
+        jittered_ns + self.cpu_interrupted_ns(m, jittered_ns)
+    }
+
+    /// The interruptions of a CPU during `work_ns` of a compute step: a
+    /// Poisson process at `cpu_interruptions_per_s`, each interruption's
+    /// length from the cost model's quantile function. The choice's range
+    /// allows one interruption more than the step expects, each at the
+    /// 99.9th percentile (an unsteered choice is no interruption; PCT's
+    /// slowest M gets that much).
+    fn cpu_interrupted_ns(&mut self, m: MId, work_ns: u64) -> u64 {
+        let per_s = self.config.cost.cpu_interruptions_per_s;
+        if per_s == 0 || work_ns == 0 {
+            return 0;
         }
-        let range = 2 * span + 1;
-        let offset = self.choose(
-            crate::decide::ChoiceKind::ComputeJitter,
+        let mean_gap_ns = 1_000_000_000 / per_s;
+        let expected = work_ns.div_ceil(mean_gap_ns);
+        let range = (expected + 1) * self.config.cost.cpu_interruption_p999_ns + 1;
+        self.choose(
+            crate::decide::ChoiceKind::CpuInterruptions,
             range,
             Some(m),
-            |w| w.jitter.next_u64() % range,
-        );
-        duration_ns - span + offset
+            |w| {
+                let mut total_ns = 0;
+                let mut at_ns = w.interruptions.exponential(mean_gap_ns);
+                while at_ns < work_ns {
+                    let u = w.interruptions.next_u64() % 1_000_000;
+                    total_ns += w.config.cost.cpu_interruption_ns(u);
+                    at_ns += w.interruptions.exponential(mean_gap_ns);
+                }
+                total_ns.min(range - 1)
+            },
+        )
     }
 
     /// Starts an op whose effect happens after `cost_ns` (a `go` statement,

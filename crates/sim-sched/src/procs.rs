@@ -393,14 +393,7 @@ fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
         (990_000, c.thread_latency_p99_ppm),
         (MILLION, c.thread_latency_p99_ppm),
     ];
-    let i = points
-        .windows(2)
-        .position(|w| u < w[1].0)
-        .unwrap_or(points.len() - 2);
-    let ((u0, r0), (u1, r1)) = (points[i], points[i + 1]);
-    let (r0, r1) = (r0 as i128, r1 as i128);
-    let r = r0 + (r1 - r0) * (u - u0) as i128 / (u1 - u0) as i128;
-    r.max(0) as u64
+    sim_core::cost::quantile_ppm(u, &points)
 }
 
 #[cfg(test)]

@@ -206,6 +206,9 @@ pub struct World {
     pub(crate) tlb_storms: Vec<crate::cpu::TlbStorm>,
     /// The `workload-jitter` stream: run-to-run variation of compute steps.
     pub(crate) jitter: sim_core::rng::SimRng,
+    /// The `cpu-interruptions` stream: when the CPUs running compute steps
+    /// are interrupted, and for how long.
+    pub(crate) interruptions: sim_core::rng::SimRng,
     /// The collector and allocator (sim-gc).
     pub(crate) gc: sim_gc::Gc,
     /// What the scheduler keeps to run the collector.
@@ -354,6 +357,7 @@ impl World {
             netpoll: std::collections::BinaryHeap::new(),
             netpoll_seq: 0,
             jitter: seeds.stream("workload-jitter"),
+            interruptions: seeds.stream("cpu-interruptions"),
             computing: Vec::new(),
             tlb_storms: Vec::new(),
             decider: crate::decide::Decider::new(strategy, record, seeds),

@@ -311,6 +311,57 @@ func threadWake() float64 {{
 	return lat[n/2]
 }}
 
+// cpuInterruptions measures how often and for how long a CPU that runs a
+// loop is taken from it (timer ticks, interrupts, on a VM the hypervisor):
+// one thread per CPU, each locked to its goroutine, reads the clock in a
+// loop for 3 s; every gap of more than 1 µs between two readings is an
+// interruption. It reports their rate per second of loop and the 10th,
+// 50th, 90th, 99th and 99.9th percentiles of their lengths.
+func cpuInterruptions() {{
+	const loopNs = 3_000_000_000
+	threads := runtime.GOMAXPROCS(0)
+	gaps := make([][]int64, threads)
+	var wg sync.WaitGroup
+	for t := range threads {{
+		wg.Add(1)
+		go func() {{
+			defer wg.Done()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			mine := make([]int64, 0, 1<<16)
+			start := clock()
+			last := start
+			for last-start < loopNs {{
+				now := clock()
+				if now-last > 1000 {{
+					mine = append(mine, now-last)
+				}}
+				last = now
+			}}
+			gaps[t] = mine
+		}}()
+	}}
+	wg.Wait()
+	var all []float64
+	for _, g := range gaps {{
+		for _, ns := range g {{
+			all = append(all, float64(ns))
+		}}
+	}}
+	if len(all) == 0 {{
+		report("cpu_interruptions_per_s", 0) // read as 1 per second
+		return
+	}}
+	sort.Float64s(all)
+	report("cpu_interruptions_per_s", float64(len(all))/(float64(threads)*loopNs/1e9))
+	for _, q := range []struct {{
+		name string
+		at   float64
+	}}{{{{"p10", 0.1}}, {{"p50", 0.5}}, {{"p90", 0.9}}, {{"p99", 0.99}}, {{"p999", 0.999}}}} {{
+		report("cpu_interruption_"+q.name, all[int(q.at*float64(len(all)-1))])
+	}}
+}}
+
 // threadCreate is the median time from a `go` statement that needs a new
 // thread until the goroutine runs on it: newm, clone and the new thread's
 // first run on an idle CPU, plus a steal. Each goroutine ends locked to its
@@ -367,6 +418,7 @@ func main() {{
 		runtime.GOMAXPROCS(2)
 		report("thread_wake", threadWake())
 		report("thread_create", threadCreate())
+		cpuInterruptions()
 	}}
 	report("stderr_write", stderrWrite())
 	runtime.GOMAXPROCS(1)
@@ -716,6 +768,62 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             ),
         );
     }
+    // CPU interruptions: measured with both CPUs busy, as in the same
+    // two-CPU benchmarks above.
+    // A machine that never interrupts a loop for 1 µs has no lengths.
+    if let Ok(rate) = get("cpu_interruptions_per_s").map(|r| r.max(1.0)) {
+        set(
+            "cpu_interruptions_per_s",
+            &mut m.cpu_interruptions_per_s,
+            d.cpu_interruptions_per_s,
+            rate,
+            "gaps of more than 1 µs between clock readings, per second of a busy loop on each CPU"
+                .to_string(),
+        );
+        for (field, slot, default, q) in [
+            (
+                "cpu_interruption_p10_ns",
+                &mut m.cpu_interruption_p10_ns,
+                d.cpu_interruption_p10_ns,
+                "p10",
+            ),
+            (
+                "cpu_interruption_p50_ns",
+                &mut m.cpu_interruption_p50_ns,
+                d.cpu_interruption_p50_ns,
+                "p50",
+            ),
+            (
+                "cpu_interruption_p90_ns",
+                &mut m.cpu_interruption_p90_ns,
+                d.cpu_interruption_p90_ns,
+                "p90",
+            ),
+            (
+                "cpu_interruption_p99_ns",
+                &mut m.cpu_interruption_p99_ns,
+                d.cpu_interruption_p99_ns,
+                "p99",
+            ),
+            (
+                "cpu_interruption_p999_ns",
+                &mut m.cpu_interruption_p999_ns,
+                d.cpu_interruption_p999_ns,
+                "p999",
+            ),
+        ] {
+            let Ok(at) = get(&format!("cpu_interruption_{q}")) else {
+                break;
+            };
+            set(
+                field,
+                slot,
+                default,
+                at,
+                format!("{q} of those gaps' lengths: {at:.0} ns"),
+            );
+        }
+    }
     let write = get("stderr_write")?;
     set(
         "stderr_write_ns",
@@ -1001,7 +1109,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_create 35000\nstderr_write 600\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -1039,6 +1147,17 @@ mod tests {
             (500_000, 2_000_000, 5_000_000)
         );
         assert_eq!(m.thread_create_ns, 35_000);
+        assert_eq!(
+            (
+                m.cpu_interruptions_per_s,
+                m.cpu_interruption_p10_ns,
+                m.cpu_interruption_p50_ns,
+                m.cpu_interruption_p90_ns,
+                m.cpu_interruption_p99_ns,
+                m.cpu_interruption_p999_ns
+            ),
+            (900, 1_500, 30_000, 60_000, 150_000, 1_000_000)
+        );
         assert_eq!(m.stderr_write_ns, 600);
         assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
         assert!(
