@@ -137,10 +137,10 @@ gmpsim calibrate --out host.toml && gmpsim validate --cost-model host.toml"
     Validate(validate::ValidateArgs),
     /// Run Go micro-benchmarks on this machine (go statement, channel hand-off,
     /// mutex, Gosched, malloc by size, allocation while the GC marks, GC mark,
-    /// sweep, STW, thread wake-up and creation, a stderr write), fit the cost
-    /// model to them, print the fit and its
-    /// residuals, and write it to a file that `--cost-model FILE` reads. The
-    /// committed default is not changed.
+    /// sweep, STW, thread wake-up and creation, CPU interruptions, a stderr
+    /// write), fit the cost model to them, print the fit and its residuals,
+    /// and write it to a file that `--cost-model FILE` reads. The committed
+    /// default is not changed.
     #[command(
         after_help = "Examples:\n  gmpsim calibrate\n  gmpsim calibrate --out this-host.toml\n  \
 gmpsim run alloc-steady --cost-model this-host.toml"
