@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use sim_core::cost::CostModel;
 use sim_core::ids::MutexId;
-use sim_core::trace::{TraceEvent, WaitReason};
+use sim_core::trace::WaitReason;
 use sim_core::workload::Op;
 use sim_sched::decide::{ChoiceKind, Strategy};
 use sim_sched::{RuntimeConfig, SimConfig, World};
@@ -132,22 +132,6 @@ fn contention() -> sim_core::workload::Workload {
     w
 }
 
-fn lock_parks(world: &World) -> usize {
-    world
-        .trace()
-        .iter()
-        .filter(|r| {
-            matches!(
-                r.event,
-                TraceEvent::GoBlock {
-                    reason: WaitReason::SyncMutexLock,
-                    ..
-                }
-            )
-        })
-        .count()
-}
-
 #[test]
 fn interruptions_drift_two_lock_loops_out_of_step_so_they_collide() {
     // Two workers running at once alternate on the lock, each holding it 10
@@ -156,18 +140,15 @@ fn interruptions_drift_two_lock_loops_out_of_step_so_they_collide() {
     // inside a critical section makes the other worker find the lock held
     // and park, which lets a waiting worker run.
     let w = contention();
+    let parks = |seed, cost| blocks(&run(&w, 2, seed, cost), WaitReason::SyncMutexLock).len();
     let (mut quiet, mut noisy) = (0, 0);
     for seed in 1..=3 {
-        quiet += lock_parks(&run(
-            &w,
-            2,
-            seed,
-            CostModel {
-                cpu_interruptions_per_s: 0,
-                ..CostModel::default()
-            },
-        ));
-        noisy += lock_parks(&run(&w, 2, seed, CostModel::default()));
+        let without = CostModel {
+            cpu_interruptions_per_s: 0,
+            ..CostModel::default()
+        };
+        quiet += parks(seed, without);
+        noisy += parks(seed, CostModel::default());
     }
     assert!(
         noisy > 2 * quiet,

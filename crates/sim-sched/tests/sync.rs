@@ -22,16 +22,6 @@ fn unblocks(w: &sim_sched::World) -> Vec<(u64, WaitReason, Option<u64>, Placemen
         .collect()
 }
 
-fn blocks(w: &sim_sched::World, reason: WaitReason) -> Vec<u64> {
-    w.trace()
-        .iter()
-        .filter_map(|r| match &r.event {
-            TraceEvent::GoBlock { g, reason: rr, .. } if *rr == reason => Some(g.0),
-            _ => None,
-        })
-        .collect()
-}
-
 /// main starts 3 receivers, lets them park, then sends 3 values.
 #[test]
 fn parked_receivers_are_served_fifo_and_each_lands_in_the_senders_runnext() {

@@ -769,9 +769,9 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         );
     }
     // CPU interruptions: measured with both CPUs busy, as in the same
-    // two-CPU benchmarks above.
-    // A machine that never interrupts a loop for 1 µs has no lengths.
-    if let Ok(rate) = get("cpu_interruptions_per_s").map(|r| r.max(1.0)) {
+    // two-CPU benchmarks above. A machine that never interrupts a loop for
+    // 1 µs reports a rate of 0 (which `set` reads as 1) and no lengths.
+    if let Ok(rate) = get("cpu_interruptions_per_s") {
         set(
             "cpu_interruptions_per_s",
             &mut m.cpu_interruptions_per_s,

@@ -102,6 +102,20 @@ pub fn workload_sync(
     w
 }
 
+/// The goids of the goroutines that parked with `reason`, in trace order
+/// (one entry per park).
+pub fn blocks(w: &World, reason: sim_core::trace::WaitReason) -> Vec<u64> {
+    w.trace()
+        .iter()
+        .filter_map(|r| match &r.event {
+            sim_core::trace::TraceEvent::GoBlock { g, reason: rr, .. } if *rr == reason => {
+                Some(g.0)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 pub fn ch(i: u32) -> sim_core::workload::ChanRef {
     sim_core::workload::ChanRef::Chan(sim_core::ids::ChannelId(i))
 }
