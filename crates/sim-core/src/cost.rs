@@ -45,6 +45,12 @@ pub struct CostModel {
     /// has to be woken by the hypervisor). `gmpsim calibrate`: median of
     /// 2,000 raw futex wake-ups of a thread asleep on the other CPU.
     pub thread_wake_ns: u64,
+    /// What the `FUTEX_WAKE` system call that wakes a thread asleep on
+    /// another CPU costs the waker (`notewakeup`): the last P to reach a
+    /// ragged barrier's safe point (`runSafePointFn`) or a stop-the-world
+    /// (`gcstopm`) makes it while it holds `sched.lock`. `gmpsim calibrate`:
+    /// median over the wake-up benchmark's 2,000 wake-ups.
+    pub futex_wake_call_ns: u64,
     /// entersyscall (the G keeps its P; the M enters the kernel).
     pub syscall_enter_ns: u64,
     /// exitsyscall's fast path (the P is still there, or an idle one is taken).
@@ -60,6 +66,13 @@ pub struct CostModel {
     /// Asynchronous preemption: SIGURG sent by preemptM until the target G
     /// stops at a safe point.
     pub signal_preempt_ns: u64,
+    /// What sending SIGURG to a thread running on another CPU costs the
+    /// sender (`preemptM`'s tgkill; on a VM the inter-processor interrupt
+    /// goes through the hypervisor). `preemptall` sends one per running P
+    /// while it holds `sched.lock` in `stopTheWorldWithSema` and `forEachP`.
+    /// `gmpsim calibrate`: median of 2,000 signals to a thread that spins
+    /// on the other CPU.
+    pub signal_send_ns: u64,
     /// Distance between function calls (cooperative preemption points) in
     /// compute that has them; a preemption request takes effect at the next one.
     pub cooperative_check_interval_ns: u64,
@@ -73,7 +86,11 @@ pub struct CostModel {
     pub select_ns_per_case: u64,
     /// A mutex Lock or Unlock on its fast path (one CAS).
     pub mutex_op_ns: u64,
-    /// One spin round of a contended mutex (`procyield(30)`: 30 PAUSE instructions).
+    /// One spin round of a contended mutex (`procyield(30)`: 30 PAUSE
+    /// instructions). Measured, not calibrated (a Go program cannot call
+    /// procyield, and `calibrate` builds one file): a loop of 30 PAUSEs in
+    /// Go assembly took 739-740 ns on the reference AMD EPYC VM, three runs
+    /// of 200,000, 2026-12-07 08:48 UTC (replacing a guess of 1 µs).
     pub mutex_spin_ns: u64,
     /// `mallocgc` of one small object (size class lookup, mcache slot,
     /// heap bitmap), zeroing not included.
@@ -288,7 +305,10 @@ impl Default for CostModel {
     /// µs. The spread of thread latencies (10th, 90th and 99th percentiles
     /// over the median: 0.69, 1.48, 3.27) is the median of three calibrate
     /// runs there, 12:36-12:38 UTC (0.69-0.72, 1.41-1.74, 3.03-3.71),
-    /// replacing a guessed uniform ±50%. The four mark costs are the medians of ten calibrate runs on
+    /// replacing a guessed uniform ±50%. The waker's FUTEX_WAKE call and the
+    /// SIGURG sender's tgkill are the medians of three calibrate runs on the
+    /// same VM, 2026-12-07 10:39-10:41 UTC, load average 1.1 (7,170-7,851
+    /// ns and 6,720-6,860 ns). The four mark costs are the medians of ten calibrate runs on
     /// an AMD EPYC VM with AVX-512 that reproduces the baselines (five real
     /// alloc-steady runs there: 58.6 cycles, median goal 22,020,096 bytes,
     /// the recorded figures), quiet (load average below 1.1, all of it the
@@ -318,6 +338,7 @@ impl Default for CostModel {
             os_timer_slack_ns: 50_000,
             thread_create_ns: 40_845,
             thread_wake_ns: 42_625,
+            futex_wake_call_ns: 7_371,
             syscall_enter_ns: 60,
             syscall_exit_ns: 80,
             park_ns: 120,
@@ -325,13 +346,14 @@ impl Default for CostModel {
             timer_add_ns: 50,
             timer_run_ns: 80,
             signal_preempt_ns: 6_000,
+            signal_send_ns: 6_770,
             cooperative_check_interval_ns: 100,
             wait_group_op_ns: 20,
             lock_os_thread_ns: 30,
             chan_op_ns: 1,
             select_ns_per_case: 30,
             mutex_op_ns: 6,
-            mutex_spin_ns: 1_000,
+            mutex_spin_ns: 740,
             malloc_small_ns: 13,
             malloc_ns_per_kib: 65,
             malloc_tiny_ns: 5,

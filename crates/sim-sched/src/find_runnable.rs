@@ -554,6 +554,8 @@ impl World {
         if let Some((g, decision)) = self.find_idle_gc_worker(p, &trail) {
             return Found::Run { g, decision };
         }
+        // The rest of the decision to drop the P is made under sched.lock.
+        self.sched_lock(m);
         if let Some((g, queued)) = self.global_batch(p) {
             let d = self.decision(g, PickSource::GlobalBatch { queued }, false, trail);
             return Found::Run { g, decision: d };
@@ -562,6 +564,7 @@ impl World {
             self.become_spinning(m);
             return Found::Top;
         }
+        self.run_safe_point_fn(p);
         let p = self.releasep(m);
         self.pidleput(p);
         self.emit(TraceEvent::ProcIdle { p, m });

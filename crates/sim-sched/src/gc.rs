@@ -63,7 +63,11 @@
 //! hold the allocator back for all of it (real go1.27.3 starts about a
 //! quarter of memlimit-death-spiral's cycles so). `forEachP` and
 //! `stopTheWorldWithSema` sleep in `notetsleep` until the last P is done;
-//! its `notewakeup` costs their thread a wake-up.
+//! its `notewakeup` costs their thread a wake-up. Both hold `sched.lock`
+//! while `preemptall` signals the running Ps, and the last P holds it
+//! while its `notewakeup` system call runs: an M that needs the lock
+//! meanwhile (a preempted goroutine's global-queue put, `gcstopm`) spins,
+//! then sleeps for it (`World::sched_lock`).
 //!
 //! Simplifications: a goroutine that finds another inside `gcStart` goes
 //! on at once instead of waiting on `work.startSema` to find the trigger
@@ -98,8 +102,8 @@ use crate::world::World;
 use sim_core::ids::{Goid, MId, PId};
 use sim_core::time::MICROSECOND_NS;
 use sim_core::trace::{
-    Decision, GcWorkerMode, MStartReason, PickSource, Placement, StopReason, StwKind, TraceEvent,
-    WaitReason,
+    Decision, GcWorkerMode, MStartReason, PickSource, Placement, SchedLockHolder, StopReason,
+    StwKind, TraceEvent, WaitReason,
 };
 use sim_gc::{
     AllocLoopOutcome, AssistOutcome, GcTrigger, LoopStop, NewRing, ObjectShape, ParkAssist,
@@ -968,6 +972,9 @@ impl World {
                 self.gc.ragged_barrier_flush(p);
             }
         }
+        // forEachP holds sched.lock while preemptall signals the Ps.
+        let hold_ns = self.preemptall_signals(m) * self.config.cost.signal_send_ns;
+        self.sched_lock_held_for(m, SchedLockHolder::ForEachP, hold_ns);
         let now = self.now_ns;
         self.gc_driver.barrier = Some(Barrier {
             initiator: m,
@@ -976,6 +983,19 @@ impl World {
         });
         self.ms[m.index()].state = MState::SafePointWait;
         self.ragged_barrier_event(m);
+    }
+
+    /// How many SIGURGs `preemptall` by M `m` sends while it holds
+    /// `sched.lock`: one to each other P that runs a goroutine, unless
+    /// asynchronous preemption is off (then it only sets flags).
+    fn preemptall_signals(&self, m: MId) -> u64 {
+        if self.config.runtime.godebug.asyncpreemptoff {
+            return 0;
+        }
+        (0..self.ps.len())
+            .filter_map(|i| self.running_m(i))
+            .filter(|&pm| pm != m && self.ms[pm.index()].curg.is_some())
+            .count() as u64
     }
 
     /// `preemptall` for the ragged barrier: the G on every P that still
@@ -1012,13 +1032,40 @@ impl World {
             .as_mut()
             .expect("a safe-point request belongs to a barrier");
         barrier.remaining -= 1;
-        if barrier.remaining == 0 {
-            // notewakeup(&sched.safePointNote): the barrier's M sleeps in
-            // notetsleep until its thread is woken.
-            let initiator = barrier.initiator;
-            let at = self.now_ns + self.thread_wake_latency(initiator);
-            self.schedule_m(initiator, at);
+        let last = barrier.remaining == 0;
+        let initiator = barrier.initiator;
+        // safePointWait-- under sched.lock; the last P makes the
+        // notewakeup(&sched.safePointNote) there too.
+        let waker = self.ps[p.index()].m;
+        self.notewakeup_under_sched_lock(
+            waker,
+            last.then_some(initiator),
+            SchedLockHolder::SafePointWake,
+        );
+    }
+
+    /// M `waker` (none: a P without one) takes `sched.lock` to count a P
+    /// done; if it is the last, it wakes `sleeper` from `notetsleep` with
+    /// the lock held: the `FUTEX_WAKE` call holds the lock for
+    /// `futex_wake_call_ns`, and the sleeper runs a thread wake-up after
+    /// the call began.
+    fn notewakeup_under_sched_lock(
+        &mut self,
+        waker: Option<MId>,
+        sleeper: Option<MId>,
+        holder: SchedLockHolder,
+    ) {
+        if let Some(w) = waker {
+            self.sched_lock(w);
         }
+        let Some(sleeper) = sleeper else { return };
+        let mut from = self.now_ns;
+        if let Some(w) = waker {
+            from += self.ms[w.index()].g0_cost_ns;
+            self.sched_lock_held_for(w, holder, self.config.cost.futex_wake_call_ns);
+        }
+        let at = from + self.thread_wake_latency(sleeper);
+        self.schedule_m(sleeper, at);
     }
 
     /// The barrier's M woke: every P flushed, or 100 µs passed and the Ps
@@ -1034,7 +1081,9 @@ impl World {
             self.ragged_barrier_end(m);
         } else {
             self.preempt_for_safe_point();
-            let at = self.now_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+            // notetsleep starts once the M's g0 work (sched.lock) is done.
+            let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
+            let at = self.now_ns + g0_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
             self.schedule_m(m, at);
         }
     }
@@ -1045,6 +1094,8 @@ impl World {
     fn ragged_barrier_end(&mut self, m: MId) {
         let barrier = self.gc_driver.barrier.take().expect("in a barrier");
         self.ms[m.index()].state = MState::RunningG;
+        // forEachP clears sched.safePointFn under sched.lock.
+        self.sched_lock(m);
         let flushed = self.gc.take_flushed_work();
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         // forEachP waits for the Ps with its caller in _Gwaiting.
@@ -1105,6 +1156,10 @@ impl World {
             };
             self.running_round_trips(gi, trips);
         }
+        // stopTheWorldWithSema holds sched.lock while preemptall signals
+        // the running Ps and it takes the idle ones.
+        let hold_ns = self.preemptall_signals(m) * self.config.cost.signal_send_ns;
+        self.sched_lock_held_for(m, SchedLockHolder::StopTheWorld, hold_ns);
         let me = self.p_of(m);
         let mut remaining = 0;
         while let Some(p) = self.pidleget() {
@@ -1150,7 +1205,9 @@ impl World {
             self.world_stopped(m);
         } else {
             self.preemptall();
-            let at = self.now_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+            // notetsleep starts once the M's g0 work (sched.lock) is done.
+            let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
+            let at = self.now_ns + g0_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
             self.schedule_m(m, at);
         }
     }
@@ -1192,9 +1249,10 @@ impl World {
 
     fn world_stopped(&mut self, m: MId) {
         let now = self.now_ns;
+        let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
         let stw = self.gc_driver.stw.as_mut().expect("stopping");
         stw.stopped_ns = now;
-        let at = now + stw.pause_work_ns;
+        let at = now + g0_ns + stw.pause_work_ns;
         self.ms[m.index()].state = MState::Stw { stopped: true };
         self.schedule_m(m, at);
     }
@@ -1207,12 +1265,13 @@ impl World {
             self.sched.nmspinning -= 1;
         }
         let p = self.releasep(m);
-        self.p_stopped(p);
+        self.p_stopped(p, Some(m));
         self.stopm(m);
     }
 
-    /// P `p` reached the stop (`_Pgcstop`, `stopwait--`).
-    pub(crate) fn p_stopped(&mut self, p: PId) {
+    /// P `p` reached the stop (`_Pgcstop`, `stopwait--` under sched.lock,
+    /// by M `waker` unless the P has none); the last wakes the initiator.
+    pub(crate) fn p_stopped(&mut self, p: PId, waker: Option<MId>) {
         self.ps[p.index()].status = PStatus::GcStop;
         let now = self.now_ns;
         let wake = {
@@ -1221,16 +1280,15 @@ impl World {
             stw.stopping_cpu_ns += now - stw.started_ns;
             (stw.remaining == 0).then_some(stw.initiator)
         };
-        if let Some(initiator) = wake {
-            let at = now + self.thread_wake_latency(initiator);
-            self.schedule_m(initiator, at);
-        }
+        self.notewakeup_under_sched_lock(waker, wake, SchedLockHolder::StopWake);
     }
 
     /// `startTheWorldWithSema` after the pause: the cycle moves on, Ps with
     /// work get Ms, the others go idle, and the initiator's G continues.
     fn start_the_world(&mut self, m: MId) {
         let stw = self.gc_driver.stw.take().expect("stopped");
+        // startTheWorldWithSema works under sched.lock.
+        self.sched_lock(m);
         let now = self.now_ns;
         let timing = StwTiming {
             started_stopping_ns: stw.started_ns,

@@ -139,6 +139,8 @@ impl World {
     pub(crate) fn stopm(&mut self, m: MId) {
         debug_assert!(self.ms[m.index()].p.is_none() && !self.ms[m.index()].spinning);
         self.cancel_m(m);
+        // What g0 work is left only delays the park.
+        self.ms[m.index()].g0_cost_ns = 0;
         self.ms[m.index()].state = MState::Idle;
         self.sched.midle.push(m);
         self.emit(TraceEvent::MPark { m });
@@ -150,7 +152,7 @@ impl World {
     pub(crate) fn handoffp(&mut self, p: PId) {
         if self.gc_stw_pending() {
             // The world is stopping: the P stops instead.
-            self.p_stopped(p);
+            self.p_stopped(p, None);
             return;
         }
         if !self.ps[p.index()].runq_empty() || !self.sched.runq.is_empty() {

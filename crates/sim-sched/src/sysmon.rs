@@ -31,7 +31,7 @@ use crate::p::PStatus;
 use crate::world::{Ev, World};
 use sim_core::ids::{MId, PId};
 use sim_core::time::{MICROSECOND_NS, MILLISECOND_NS, SECOND_NS};
-use sim_core::trace::TraceEvent;
+use sim_core::trace::{SchedLockHolder, TraceEvent};
 use sim_core::workload::FlatOp;
 
 /// Go's `forcePreemptNS`: the time slice.
@@ -146,6 +146,7 @@ impl World {
             // once it is done.
             let hold_ns = self.schedtrace_writes(detailed) * self.config.cost.stderr_write_ns;
             self.sched.lock_free_at_ns = now + hold_ns;
+            self.sched.lock_holder = SchedLockHolder::Schedtrace;
             self.sysmon_sleep_after(hold_ns);
             return;
         }
@@ -153,14 +154,15 @@ impl World {
     }
 
     /// `lock(&sched.lock)` by M `m` once the g0 work it has accumulated is
-    /// done: while sysmon holds the lock to print a schedtrace report, the M
-    /// waits. lock2 spins first (four `procyield(30)` rounds; its one
-    /// `osyield` is not modelled), then sleeps until the unlock wakes it.
-    /// Only the sleep counts towards `/sync/mutex/wait/total`, as in Go,
-    /// which samples one wait in 8 and scales it by 8: the model counts
-    /// every wait, the same on average. The delay is added to the M's g0
-    /// work. Other holders of sched.lock keep it for well under the spin,
-    /// so the model treats them as free.
+    /// done: while another M, or sysmon, holds the lock for a long critical
+    /// section (`sched_lock_held_for`), the M waits. lock2 spins first (four
+    /// `procyield(30)` rounds; its one `osyield` is not modelled), then
+    /// sleeps until the unlock wakes it. Only the sleep counts towards
+    /// `/sync/mutex/wait/total`, as in Go, which samples one wait in 8 and
+    /// scales it by 8: the model counts every wait, the same on average.
+    /// The delay is added to the M's g0 work. Critical sections without a
+    /// system call in them are far shorter than the spin, so the model
+    /// treats the lock as free outside the long ones.
     pub(crate) fn sched_lock(&mut self, m: MId) {
         let at = self.now_ns + self.ms[m.index()].g0_cost_ns;
         let free_at = self.sched.lock_free_at_ns;
@@ -178,12 +180,27 @@ impl World {
             let delay_ns = remaining_ns + wake_ns;
             self.emit(TraceEvent::MSchedLockWait {
                 m,
+                holder: self.sched.lock_holder,
                 slept_ns,
                 delay_ns,
             });
             delay_ns
         };
         self.ms[m.index()].g0_cost_ns += delay_ns;
+    }
+
+    /// M `m` takes `sched.lock` and keeps it for `hold_ns` of g0 work, a
+    /// system call made under the lock (`holder` says which): Ms that want
+    /// the lock meanwhile wait for it (`sched_lock`).
+    pub(crate) fn sched_lock_held_for(&mut self, m: MId, holder: SchedLockHolder, hold_ns: u64) {
+        self.sched_lock(m);
+        if hold_ns == 0 {
+            return;
+        }
+        let mm = &mut self.ms[m.index()];
+        self.sched.lock_free_at_ns = self.now_ns + mm.g0_cost_ns + hold_ns;
+        self.sched.lock_holder = holder;
+        mm.g0_cost_ns += hold_ns;
     }
 
     /// `retake`: preempt Gs past their time slice; take Ps from Ms that have

@@ -18,7 +18,7 @@ use sim_core::ids::{Goid, MId, PId};
 use sim_core::metrics::{DurationHistogram, Outcome};
 use sim_core::queue::{EventQueue, Scheduled};
 use sim_core::rng::SeedTree;
-use sim_core::trace::{Decision, PickSource, TraceEvent, TraceRecord, WaitReason};
+use sim_core::trace::{Decision, PickSource, SchedLockHolder, TraceEvent, TraceRecord, WaitReason};
 use sim_core::workload::{FlatOp, FlatProgram, Workload};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -79,9 +79,10 @@ pub struct Sched {
     pub lastpoll_ns: u64,
     /// Dead G slots shared by all Ps.
     pub gfree: Vec<GIdx>,
-    /// `sched.lock` is held until then by sysmon writing a schedtrace report
-    /// (the model's only long holder of it; see `sched_lock`).
+    /// `sched.lock` is held until then, for `lock_holder`'s critical section
+    /// (the long ones only: see `sched_lock`).
     pub lock_free_at_ns: u64,
+    pub lock_holder: SchedLockHolder,
 }
 
 /// A `sync.WaitGroup`.
@@ -324,6 +325,7 @@ impl World {
                 lastpoll_ns: 0,
                 gfree: Vec::new(),
                 lock_free_at_ns: 0,
+                lock_holder: SchedLockHolder::Schedtrace,
             },
             sysmon: SysmonState {
                 idle: 0,

@@ -276,6 +276,7 @@ func threadWake() float64 {{
 	var woken atomic.Int64
 	var sent int64
 	lat := make([]float64, 0, rounds)
+	calls := make([]float64, 0, rounds)
 	done := make(chan bool)
 	go func() {{
 		runtime.LockOSThread()
@@ -300,15 +301,50 @@ func threadWake() float64 {{
 		sent = clock()
 		atomic.StoreUint32(&word, 1)
 		syscall.RawSyscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(&word)), futexWakePrivate, 1, 0, 0, 0)
+		if i > 0 {{
+			calls = append(calls, float64(clock()-sent))
+		}}
 	}}
 	<-done
 	runtime.UnlockOSThread()
+	report("futex_wake_call", median(calls))
 	sort.Float64s(lat)
 	n := len(lat)
 	for _, q := range []int{{10, 90, 99}} {{
 		report(fmt.Sprintf("thread_wake_p%d", q), lat[n*q/100])
 	}}
 	return lat[n/2]
+}}
+
+// signalSend is the median time tgkill(SIGURG) takes the sender when the
+// target thread runs on the other CPU: what preemptM costs the M that
+// preempts. The target spins, locked to its thread; Go's own SIGURG
+// handler takes the signal (it finds nothing to preempt).
+func signalSend() float64 {{
+	const rounds = 2000
+	var tid atomic.Int64
+	var stop atomic.Bool
+	go func() {{
+		runtime.LockOSThread()
+		tid.Store(int64(syscall.Gettid()))
+		for !stop.Load() {{
+		}}
+	}}()
+	for tid.Load() == 0 {{
+	}}
+	runtime.LockOSThread()
+	pid := os.Getpid()
+	took := make([]float64, 0, rounds)
+	for i := 0; i < rounds; i++ {{
+		for start := clock(); clock()-start < 100_000; {{
+		}}
+		start := clock()
+		syscall.Tgkill(pid, int(tid.Load()), syscall.SIGURG)
+		took = append(took, float64(clock()-start))
+	}}
+	stop.Store(true)
+	runtime.UnlockOSThread()
+	return median(took)
 }}
 
 // cpuInterruptions measures how often and for how long a CPU that runs a
@@ -417,6 +453,7 @@ func main() {{
 	if runtime.NumCPU() >= 2 {{
 		runtime.GOMAXPROCS(2)
 		report("thread_wake", threadWake())
+		report("signal_send", signalSend())
 		report("thread_create", threadCreate())
 		cpuInterruptions()
 	}}
@@ -756,6 +793,24 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             wake,
             format!(
                 "futex wake until the sleeping thread runs on an idle CPU, median of 2000: {wake:.0} ns"
+            ),
+        );
+        let call = get("futex_wake_call")?;
+        set(
+            "futex_wake_call_ns",
+            &mut m.futex_wake_call_ns,
+            d.futex_wake_call_ns,
+            call,
+            format!("the waker's FUTEX_WAKE call in the same benchmark, median: {call:.0} ns"),
+        );
+        let signal = get("signal_send")?;
+        set(
+            "signal_send_ns",
+            &mut m.signal_send_ns,
+            d.signal_send_ns,
+            signal,
+            format!(
+                "tgkill(SIGURG) to a thread spinning on the other CPU, the sender's side, median of 2000: {signal:.0} ns"
             ),
         );
         set(
@@ -1109,7 +1164,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -1138,6 +1193,8 @@ mod tests {
         assert_eq!(m.malloc_marking_ns, 21);
         assert_eq!(m.write_barrier_ns, 17);
         assert_eq!(m.thread_wake_ns, 41_000);
+        assert_eq!(m.futex_wake_call_ns, 7_000);
+        assert_eq!(m.signal_send_ns, 6_500);
         assert_eq!(
             (
                 m.thread_latency_p10_ppm,

@@ -208,6 +208,34 @@ impl fmt::Display for StwKind {
     }
 }
 
+/// What an M held `sched.lock` for, long enough that another M had to
+/// sleep for it (see `MSchedLockWait`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchedLockHolder {
+    /// sysmon writing a schedtrace report to stderr.
+    Schedtrace,
+    /// `stopTheWorldWithSema` sending its preemption signals (`preemptall`).
+    StopTheWorld,
+    /// `forEachP` sending the ragged barrier's preemption signals.
+    ForEachP,
+    /// The last P of a ragged barrier (`runSafePointFn`) waking the barrier's M.
+    SafePointWake,
+    /// The last P to stop for a stop-the-world (`gcstopm`) waking its M.
+    StopWake,
+}
+
+impl fmt::Display for SchedLockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SchedLockHolder::Schedtrace => "sysmon printing schedtrace",
+            SchedLockHolder::StopTheWorld => "stopTheWorld signalling the running Ps",
+            SchedLockHolder::ForEachP => "forEachP signalling the running Ps",
+            SchedLockHolder::SafePointWake => "runSafePointFn waking the ragged barrier's M",
+            SchedLockHolder::StopWake => "gcstopm waking the stop-the-world's M",
+        })
+    }
+}
+
 impl fmt::Display for PickSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -525,11 +553,12 @@ pub enum TraceEvent {
     /// The M found no work and parked (stopm).
     MPark { m: MId },
     /// The M had to sleep for `sched.lock` (lock2 spun, then slept) because
-    /// sysmon held it while writing a schedtrace report to stderr: it slept
-    /// `slept_ns` (what `/sync/mutex/wait/total` counts) and was held up
-    /// `delay_ns` in all, spinning and the wake-up included.
+    /// another M, or sysmon, held it for `holder`: it slept `slept_ns` (what
+    /// `/sync/mutex/wait/total` counts) and was held up `delay_ns` in all,
+    /// spinning and the wake-up included.
     MSchedLockWait {
         m: MId,
+        holder: SchedLockHolder,
         slept_ns: u64,
         delay_ns: u64,
     },
@@ -697,11 +726,12 @@ impl fmt::Display for TraceEvent {
             TraceEvent::MPark { m } => write!(f, "MPark {m}: no work found, stopm"),
             TraceEvent::MSchedLockWait {
                 m,
+                holder,
                 slept_ns,
                 delay_ns,
             } => write!(
                 f,
-                "MSchedLockWait {m}: sched.lock held by sysmon printing schedtrace; spun, slept {}, held up {} in all",
+                "MSchedLockWait {m}: sched.lock held by {holder}; spun, slept {}, held up {} in all",
                 format_duration_ns(*slept_ns),
                 format_duration_ns(*delay_ns)
             ),
