@@ -1081,10 +1081,7 @@ impl World {
             self.ragged_barrier_end(m);
         } else {
             self.preempt_for_safe_point();
-            // notetsleep starts once the M's g0 work (sched.lock) is done.
-            let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
-            let at = self.now_ns + g0_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
-            self.schedule_m(m, at);
+            self.notetsleep_to_repreempt(m);
         }
     }
 
@@ -1205,11 +1202,17 @@ impl World {
             self.world_stopped(m);
         } else {
             self.preemptall();
-            // notetsleep starts once the M's g0 work (sched.lock) is done.
-            let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
-            let at = self.now_ns + g0_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
-            self.schedule_m(m, at);
+            self.notetsleep_to_repreempt(m);
         }
+    }
+
+    /// `notetsleep(100 µs)` by the ragged barrier's or the stop-the-world's
+    /// M `m`, once its g0 work (sched.lock) is done: it wakes to preempt
+    /// again unless the last P wakes it first.
+    fn notetsleep_to_repreempt(&mut self, m: MId) {
+        let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
+        let at = self.now_ns + g0_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
+        self.schedule_m(m, at);
     }
 
     /// The M of P `i` if the P is running and its M is not in a syscall:

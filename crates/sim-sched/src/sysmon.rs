@@ -145,8 +145,7 @@ impl World {
             // sysmon holds sched.lock while it writes the report; it sleeps
             // once it is done.
             let hold_ns = self.schedtrace_writes(detailed) * self.config.cost.stderr_write_ns;
-            self.sched.lock_free_at_ns = now + hold_ns;
-            self.sched.lock_holder = SchedLockHolder::Schedtrace;
+            self.hold_sched_lock_until(now + hold_ns, SchedLockHolder::Schedtrace);
             self.sysmon_sleep_after(hold_ns);
             return;
         }
@@ -197,10 +196,15 @@ impl World {
         if hold_ns == 0 {
             return;
         }
-        let mm = &mut self.ms[m.index()];
-        self.sched.lock_free_at_ns = self.now_ns + mm.g0_cost_ns + hold_ns;
+        let free_at_ns = self.now_ns + self.ms[m.index()].g0_cost_ns + hold_ns;
+        self.hold_sched_lock_until(free_at_ns, holder);
+        self.ms[m.index()].g0_cost_ns += hold_ns;
+    }
+
+    /// `sched.lock` is held until `free_at_ns`, for `holder`.
+    fn hold_sched_lock_until(&mut self, free_at_ns: u64, holder: SchedLockHolder) {
+        self.sched.lock_free_at_ns = free_at_ns;
         self.sched.lock_holder = holder;
-        mm.g0_cost_ns += hold_ns;
     }
 
     /// `retake`: preempt Gs past their time slice; take Ps from Ms that have

@@ -10,22 +10,22 @@ use sim_core::metrics::MetricValue;
 use sim_core::metrics::SYNC_MUTEX_WAIT_TOTAL;
 use sim_core::trace::{SchedLockHolder, TraceEvent};
 use sim_core::workload::Op;
-use sim_sched::{RuntimeConfig, SimConfig, World};
+use sim_sched::World;
 
-/// Eight 50 ms workers on one P: sysmon preempts one every 10 ms and, in the
-/// same iteration, prints a schedtrace line under sched.lock; the preempted
-/// worker's M needs the lock for the global run queue.
-fn run(godebug: &str) -> (f64, Vec<(u64, u64)>) {
-    let w = fanout(8, vec![compute(50 * MS, true)]);
-    let mut world = world(&w, 1, 1, godebug);
+/// Runs `world` and returns its `/sync/mutex/wait/total` and every
+/// sched.lock wait: holder, time slept, time held up.
+fn lock_waits(mut world: World) -> (f64, Vec<(SchedLockHolder, u64, u64)>) {
     world.run();
     let waits = world
         .trace()
         .iter()
         .filter_map(|r| match r.event {
             TraceEvent::MSchedLockWait {
-                slept_ns, delay_ns, ..
-            } => Some((slept_ns, delay_ns)),
+                holder,
+                slept_ns,
+                delay_ns,
+                ..
+            } => Some((holder, slept_ns, delay_ns)),
             _ => None,
         })
         .collect();
@@ -34,6 +34,15 @@ fn run(godebug: &str) -> (f64, Vec<(u64, u64)>) {
         other => panic!("{other:?}"),
     };
     (total, waits)
+}
+
+/// Eight 50 ms workers on one P: sysmon preempts one every 10 ms and, in the
+/// same iteration, prints a schedtrace line under sched.lock; the preempted
+/// worker's M needs the lock for the global run queue.
+fn run(godebug: &str) -> (f64, Vec<(u64, u64)>) {
+    let w = fanout(8, vec![compute(50 * MS, true)]);
+    let (total, waits) = lock_waits(world(&w, 1, 1, godebug));
+    (total, waits.into_iter().map(|w| (w.1, w.2)).collect())
 }
 
 #[test]
@@ -84,39 +93,7 @@ fn gc_run(godebug: &str) -> (f64, Vec<(SchedLockHolder, u64, u64)>) {
         ),
         program("spin", vec![compute(200 * MS, true)]),
     ]);
-    let mut runtime = RuntimeConfig {
-        gomaxprocs: 2,
-        ..RuntimeConfig::default()
-    };
-    runtime.godebug.apply(godebug).expect("valid GODEBUG");
-    let mut world = World::new(
-        &w,
-        SimConfig {
-            seed: 3,
-            runtime,
-            cost: CostModel::default(),
-            record_trace: true,
-        },
-    );
-    world.run();
-    let waits = world
-        .trace()
-        .iter()
-        .filter_map(|r| match r.event {
-            TraceEvent::MSchedLockWait {
-                holder,
-                slept_ns,
-                delay_ns,
-                ..
-            } => Some((holder, slept_ns, delay_ns)),
-            _ => None,
-        })
-        .collect();
-    let total = match world.summary().metrics.get(SYNC_MUTEX_WAIT_TOTAL) {
-        Some(MetricValue::Float(s)) => *s,
-        other => panic!("{other:?}"),
-    };
-    (total, waits)
+    lock_waits(world(&w, 2, 3, godebug))
 }
 
 #[test]
