@@ -40,10 +40,12 @@ pub struct CostModel {
     /// calibrate`: a `go` statement that needs a new thread until the
     /// goroutine runs, median of 280.
     pub thread_create_ns: u64,
-    /// Waking a parked M: futex wake until the sleeping thread runs on an
-    /// idle CPU. On a VM this is tens of microseconds (the idle virtual CPU
-    /// has to be woken by the hypervisor). `gmpsim calibrate`: median of
-    /// 2,000 raw futex wake-ups of a thread asleep on the other CPU.
+    /// Waking a parked M that slept 300 µs: futex wake until the sleeping
+    /// thread runs on an idle CPU. On a VM this is tens of microseconds (the
+    /// idle virtual CPU has to be woken by the hypervisor); shorter and
+    /// longer sleeps scale it by `thread_wake_after_*_ppm`. `gmpsim
+    /// calibrate`: median of 2,000 raw futex wake-ups of a thread asleep
+    /// 300 µs on the other CPU.
     pub thread_wake_ns: u64,
     /// What the `FUTEX_WAKE` system call that wakes a thread asleep on
     /// another CPU costs the waker (`notewakeup`): the last P to reach a
@@ -256,6 +258,20 @@ pub struct CostModel {
     pub thread_latency_p10_ppm: u64,
     pub thread_latency_p90_ppm: u64,
     pub thread_latency_p99_ppm: u64,
+    /// How a thread's wake-up latency depends on how long it slept: the
+    /// median wake-up after 5 µs, 20 µs, 100 µs, 1 ms and 10 ms asleep, in
+    /// parts per million of `thread_wake_ns` (the median after 300 µs).
+    /// On a VM an idle virtual CPU first polls for a while before the
+    /// hypervisor halts it, so a thread woken microseconds after it slept
+    /// runs sooner, one asleep for milliseconds later. The median after a
+    /// sleep between two of these points is interpolated linearly; shorter
+    /// than 5 µs it is the 5 µs one, longer than 10 ms the 10 ms one.
+    /// `gmpsim calibrate`: the wake-up benchmark repeated with those sleeps.
+    pub thread_wake_after_5us_ppm: u64,
+    pub thread_wake_after_20us_ppm: u64,
+    pub thread_wake_after_100us_ppm: u64,
+    pub thread_wake_after_1ms_ppm: u64,
+    pub thread_wake_after_10ms_ppm: u64,
     /// Interruptions of a CPU that runs a goroutine's compute loop: the
     /// kernel's timer ticks and interrupts and, on a VM, the hypervisor
     /// running something else on the physical CPU. Each takes the CPU away
@@ -381,6 +397,11 @@ impl Default for CostModel {
             thread_latency_p10_ppm: 694_909,
             thread_latency_p90_ppm: 1_481_512,
             thread_latency_p99_ppm: 3_273_160,
+            thread_wake_after_5us_ppm: 651_628,
+            thread_wake_after_20us_ppm: 808_898,
+            thread_wake_after_100us_ppm: 990_973,
+            thread_wake_after_1ms_ppm: 1_349_604,
+            thread_wake_after_10ms_ppm: 1_976_678,
             cpu_interruptions_per_s: 854,
             cpu_interruption_p10_ns: 1_613,
             cpu_interruption_p50_ns: 15_613,
@@ -392,11 +413,11 @@ impl Default for CostModel {
     }
 }
 
-/// A piecewise-linear quantile function: `points` are `(quantile, value)`
-/// pairs with the quantile in millionths, ascending from 0 to 1,000,000;
-/// the value at quantile `u` (millionths) is interpolated between the two
-/// points around it.
-pub fn quantile_ppm(u: u64, points: &[(u64, u64)]) -> u64 {
+/// A piecewise-linear function: `points` are `(x, value)` pairs with `x`
+/// ascending from 0 (for a quantile function, `x` is the quantile in
+/// millionths, up to 1,000,000); the value at `u` is interpolated between
+/// the two points around it, and is the last point's beyond it.
+pub fn piecewise_linear(u: u64, points: &[(u64, u64)]) -> u64 {
     let i = points
         .windows(2)
         .position(|w| u < w[1].0)
@@ -408,11 +429,29 @@ pub fn quantile_ppm(u: u64, points: &[(u64, u64)]) -> u64 {
 }
 
 impl CostModel {
+    /// The median latency of waking a thread that has slept `asleep_ns`:
+    /// `thread_wake_ns` scaled by the `thread_wake_after_*_ppm` curve.
+    pub fn thread_wake_median_ns(&self, asleep_ns: u64) -> u64 {
+        let ratio_ppm = piecewise_linear(
+            asleep_ns,
+            &[
+                (0, self.thread_wake_after_5us_ppm),
+                (5_000, self.thread_wake_after_5us_ppm),
+                (20_000, self.thread_wake_after_20us_ppm),
+                (100_000, self.thread_wake_after_100us_ppm),
+                (300_000, 1_000_000),
+                (1_000_000, self.thread_wake_after_1ms_ppm),
+                (10_000_000, self.thread_wake_after_10ms_ppm),
+            ],
+        );
+        (u128::from(self.thread_wake_ns) * u128::from(ratio_ppm) / 1_000_000) as u64
+    }
+
     /// The quantile function of one CPU interruption's length (ns), at
     /// quantile `u` in millionths: through the 10th, 50th, 90th, 99th and
     /// 99.9th percentiles, flat below and above.
     pub fn cpu_interruption_ns(&self, u: u64) -> u64 {
-        quantile_ppm(
+        piecewise_linear(
             u,
             &[
                 (0, self.cpu_interruption_p10_ns),

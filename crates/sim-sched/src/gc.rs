@@ -1064,7 +1064,7 @@ impl World {
             from += self.ms[w.index()].g0_cost_ns;
             self.sched_lock_held_for(w, holder, self.config.cost.futex_wake_call_ns);
         }
-        let at = from + self.thread_wake_latency(sleeper);
+        let at = from + self.thread_wake_latency_at(sleeper, from);
         self.schedule_m(sleeper, at);
     }
 
@@ -1211,6 +1211,7 @@ impl World {
     /// again unless the last P wakes it first.
     fn notetsleep_to_repreempt(&mut self, m: MId) {
         let g0_ns = std::mem::take(&mut self.ms[m.index()].g0_cost_ns);
+        self.ms[m.index()].asleep_since_ns = self.now_ns + g0_ns;
         let at = self.now_ns + g0_ns + STW_REPREEMPT_NS + self.config.cost.os_timer_slack_ns;
         self.schedule_m(m, at);
     }

@@ -96,6 +96,10 @@ pub struct M {
     pub lockedg: Option<GIdx>,
     /// Set by `startlockedm`: the M that handed this M its locked G and a P.
     pub locked_handoff_by: Option<MId>,
+    /// When this M's thread last went to sleep (stopm, a locked M's park,
+    /// netpoll, notetsleep, sysmon's deep sleep): how long it has slept
+    /// when it is woken sets the wake-up's latency.
+    pub asleep_since_ns: u64,
     /// The trail of a findRunnable paused in a steal back-off.
     pub pending_trail: Vec<sim_core::trace::TrailStep>,
 }

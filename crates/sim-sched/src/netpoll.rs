@@ -75,7 +75,8 @@ impl World {
         else {
             unreachable!("the netpoll M is not in netpoll");
         };
-        let wake_ns = at_ns.max(self.now_ns) + self.thread_wake_latency(m);
+        let woken_ns = at_ns.max(self.now_ns);
+        let wake_ns = woken_ns + self.thread_wake_latency_at(m, woken_ns);
         if wake_ns < until_ns {
             self.ms[m.index()].state = crate::m::MState::Netpoll {
                 until_ns: wake_ns,

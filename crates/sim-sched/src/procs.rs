@@ -24,24 +24,40 @@ use sim_core::time::MILLISECOND_NS;
 use sim_core::trace::{MStartReason, TraceEvent};
 
 impl World {
-    /// How long waking a parked thread takes this time (futex wake until
-    /// the thread runs), with the cost model's variation.
-    pub(crate) fn thread_wake_latency(&mut self, m: MId) -> u64 {
-        self.thread_latency(m, self.config.cost.thread_wake_ns)
+    /// How long waking M `m`'s thread at `at_ns` takes this time (futex
+    /// wake until the thread runs): the median for how long it has slept
+    /// by then (since `asleep_since_ns`), with the cost model's variation.
+    pub(crate) fn thread_wake_latency_at(&mut self, m: MId, at_ns: u64) -> u64 {
+        let asleep_ns = at_ns.saturating_sub(self.ms[m.index()].asleep_since_ns);
+        self.thread_wake_latency(m, asleep_ns)
     }
 
-    /// A thread wake-up or creation latency with median `median_ns`, drawn
-    /// from the cost model's quantile function (the `thread-latency`
-    /// choice is the quantile, in millionths; undisturbed, the median).
+    /// How long waking M `m`'s thread after `asleep_ns` of sleep takes
+    /// this time, with the cost model's variation.
+    pub(crate) fn thread_wake_latency(&mut self, m: MId, asleep_ns: u64) -> u64 {
+        let ratio_ppm = self.thread_latency_ratio_ppm(m);
+        scale_ppm(self.config.cost.thread_wake_median_ns(asleep_ns), ratio_ppm)
+    }
+
+    /// A thread wake-up or creation latency with median `median_ns`, with
+    /// the cost model's variation.
     pub(crate) fn thread_latency(&mut self, m: MId, median_ns: u64) -> u64 {
+        let ratio_ppm = self.thread_latency_ratio_ppm(m);
+        scale_ppm(median_ns, ratio_ppm)
+    }
+
+    /// One draw of a thread latency's ratio to its median, in parts per
+    /// million, from the cost model's quantile function (the
+    /// `thread-latency` choice is the quantile, in millionths; undisturbed,
+    /// the median).
+    pub(crate) fn thread_latency_ratio_ppm(&mut self, m: MId) -> u64 {
         let u = self.choose(
             crate::decide::ChoiceKind::ThreadLatency,
             MILLION,
             Some(m),
             |w| w.jitter.next_u64() % MILLION,
         );
-        let ratio_ppm = thread_latency_ratio_ppm(u, &self.config.cost);
-        (u128::from(median_ns) * u128::from(ratio_ppm) / u128::from(MILLION)) as u64
+        thread_latency_ratio_ppm(u, &self.config.cost)
     }
 
     /// `pidleput`: P goes on the idle list.
@@ -111,7 +127,7 @@ impl World {
         let now = self.now_ns;
         let m = match self.sched.midle.pop() {
             Some(m) => {
-                let wake = self.thread_wake_latency(m);
+                let wake = self.thread_wake_latency_at(m, now);
                 self.emit(TraceEvent::MWake {
                     m,
                     p,
@@ -142,6 +158,7 @@ impl World {
         // What g0 work is left only delays the park.
         self.ms[m.index()].g0_cost_ns = 0;
         self.ms[m.index()].state = MState::Idle;
+        self.ms[m.index()].asleep_since_ns = self.now_ns;
         self.sched.midle.push(m);
         self.emit(TraceEvent::MPark { m });
         self.checkdead();
@@ -203,7 +220,7 @@ impl World {
         else {
             unreachable!("the netpoll M is not in netpoll");
         };
-        let wake_ns = self.now_ns + self.thread_wake_latency(m);
+        let wake_ns = self.now_ns + self.thread_wake_latency_at(m, self.now_ns);
         if wake_ns < until_ns {
             self.ms[m.index()].state = MState::Netpoll {
                 until_ns: wake_ns,
@@ -218,11 +235,15 @@ impl World {
     /// truncated above that), and the kernel adds its timer slack.
     /// Without a timer it blocks until network data arrives. Whichever ends
     /// the wait, the thread then has to be woken on its idle CPU (the
-    /// thread wake-up latency, one draw for the one wake-up): a timeout that
-    /// expires on an idle CPU wakes the thread as a futex wake does.
+    /// thread wake-up latency for how long it slept, one draw for the one
+    /// wake-up): a timeout that expires on an idle CPU wakes the thread as a
+    /// futex wake does.
     pub(crate) fn block_in_netpoll(&mut self, m: MId, until_ns: Option<u64>, was_spinning: bool) {
         let now = self.now_ns;
-        let wake_latency = self.thread_wake_latency(m);
+        self.ms[m.index()].asleep_since_ns = now;
+        let ratio_ppm = self.thread_latency_ratio_ppm(m);
+        let cost = &self.config.cost;
+        let wake_latency = |asleep_ns| scale_ppm(cost.thread_wake_median_ns(asleep_ns), ratio_ppm);
         let timeout_at = until_ns.map(|until| {
             let delay_ns = until.saturating_sub(now);
             let wait_ns = if delay_ns == 0 {
@@ -232,11 +253,11 @@ impl World {
             } else {
                 (delay_ns / MILLISECOND_NS) * MILLISECOND_NS + self.config.cost.os_timer_slack_ns
             };
-            now + wait_ns + wake_latency
+            now + wait_ns + wake_latency(wait_ns)
         });
         let data_at = self
             .netpoll_next_ready_ns()
-            .map(|t| t.max(now) + wake_latency);
+            .map(|t| t.max(now) + wake_latency(t.saturating_sub(now)));
         let wake_ns = match (timeout_at, data_at) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a
@@ -302,6 +323,7 @@ impl World {
         }
         self.cancel_m(m);
         self.ms[m.index()].state = MState::LockedIdle;
+        self.ms[m.index()].asleep_since_ns = self.now_ns;
         self.sched.nmidlelocked += 1;
         let goid = self.goid(g);
         self.emit(TraceEvent::MLockedPark { m, g: goid });
@@ -315,7 +337,8 @@ impl World {
         debug_assert_eq!(self.ms[to.index()].state, MState::LockedIdle);
         self.sched.nmidlelocked -= 1;
         let p = self.releasep(m);
-        let wake = self.now_ns + self.ms[m.index()].g0_cost_ns + self.thread_wake_latency(to);
+        let handoff_ns = self.now_ns + self.ms[m.index()].g0_cost_ns;
+        let wake = handoff_ns + self.thread_wake_latency_at(to, handoff_ns);
         self.ms[m.index()].g0_cost_ns = 0;
         let lm = &mut self.ms[to.index()];
         lm.nextp = Some(p);
@@ -386,6 +409,11 @@ const MILLION: u64 = 1_000_000;
 /// The thread-latency quantile function: at quantile `u` (millionths), the
 /// latency as a multiple of the median (millionths), piecewise linear
 /// through the cost model's 10th, 50th (1), 90th and 99th percentiles.
+/// `median_ns` × `ratio_ppm` / 1,000,000.
+fn scale_ppm(median_ns: u64, ratio_ppm: u64) -> u64 {
+    (u128::from(median_ns) * u128::from(ratio_ppm) / u128::from(MILLION)) as u64
+}
+
 fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
     let points = [
         (0, c.thread_latency_p10_ppm),
@@ -395,12 +423,77 @@ fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
         (990_000, c.thread_latency_p99_ppm),
         (MILLION, c.thread_latency_p99_ppm),
     ];
-    sim_core::cost::quantile_ppm(u, &points)
+    sim_core::cost::piecewise_linear(u, &points)
 }
 
 #[cfg(test)]
 mod tests {
     use super::thread_latency_ratio_ppm;
+    use crate::world::World;
+    use crate::{RuntimeConfig, SimConfig};
+    use sim_core::cost::CostModel;
+    use sim_core::ids::{MId, ProgramId};
+    use sim_core::workload::{Op, Program, Workload};
+
+    fn world(cost: CostModel) -> World {
+        let workload = Workload {
+            programs: vec![Program {
+                name: "main".into(),
+                description: String::new(),
+                ops: vec![Op::Compute {
+                    duration_ns: 1_000_000,
+                    preemptible: true,
+                }],
+            }],
+            main: ProgramId(0),
+            wait_groups: vec![],
+            channels: vec![],
+            mutexes: vec![],
+            rwmutexes: vec![],
+        };
+        let config = SimConfig {
+            seed: 1,
+            runtime: RuntimeConfig::default(),
+            cost,
+            record_trace: false,
+        };
+        World::new(&workload, config)
+    }
+
+    /// The same draw (same seed) scales the median for how long the thread
+    /// slept: 4 µs asleep takes the 5 µs median, 60 µs lies between the
+    /// 20 µs and 100 µs points, 20 ms takes the 10 ms one.
+    #[test]
+    fn a_thread_woken_soon_after_it_slept_wakes_faster_than_one_asleep_for_long() {
+        let cost = CostModel {
+            thread_wake_ns: 40_000,
+            thread_wake_after_5us_ppm: 500_000,
+            thread_wake_after_20us_ppm: 700_000,
+            thread_wake_after_100us_ppm: 900_000,
+            thread_wake_after_1ms_ppm: 1_500_000,
+            thread_wake_after_10ms_ppm: 2_000_000,
+            ..CostModel::default()
+        };
+        assert_eq!(cost.thread_wake_median_ns(0), 20_000);
+        assert_eq!(cost.thread_wake_median_ns(4_000), 20_000);
+        assert_eq!(cost.thread_wake_median_ns(60_000), 32_000);
+        assert_eq!(cost.thread_wake_median_ns(300_000), 40_000);
+        assert_eq!(cost.thread_wake_median_ns(20_000_000), 80_000);
+        let wake_after = |asleep_ns: u64| {
+            let mut w = world(cost.clone());
+            w.ms[0].asleep_since_ns = 1_000;
+            w.thread_wake_latency_at(MId(0), 1_000 + asleep_ns)
+        };
+        let (soon, mid, late) = (
+            wake_after(4_000),
+            wake_after(60_000),
+            wake_after(20_000_000),
+        );
+        assert!(soon > 0);
+        assert!(soon < mid && mid < late, "{soon} {mid} {late}");
+        assert!(soon.abs_diff(late / 4) <= 1, "{soon} {late}");
+        assert!((soon * 8).abs_diff(mid * 5) <= 8, "{soon} {mid}");
+    }
 
     #[test]
     fn thread_latencies_follow_the_quantiles_with_a_long_right_tail() {

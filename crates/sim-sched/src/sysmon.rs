@@ -85,7 +85,7 @@ impl World {
         self.sysmon.epoch = self.sysmon.epoch.wrapping_add(1);
         let epoch = self.sysmon.epoch;
         let sysmon = self.sysmon_m;
-        let at = self.now_ns + self.thread_wake_latency(sysmon);
+        let at = self.now_ns + self.thread_wake_latency_at(sysmon, self.now_ns);
         self.queue.push(at, Ev::Sysmon { epoch });
     }
 
@@ -107,6 +107,7 @@ impl World {
             if next > now {
                 let sleep_ns = (next - now).min(SYSMON_DEEP_SLEEP_MAX_NS);
                 self.sysmon.deep_sleep = true;
+                self.ms[self.sysmon_m.index()].asleep_since_ns = now;
                 self.sysmon.epoch = self.sysmon.epoch.wrapping_add(1);
                 let epoch = self.sysmon.epoch;
                 let at = now + sleep_ns + self.config.cost.os_timer_slack_ns;
@@ -173,7 +174,7 @@ impl World {
         let delay_ns = if remaining_ns <= spin_ns {
             remaining_ns
         } else {
-            let wake_ns = self.thread_wake_latency(m);
+            let wake_ns = self.thread_wake_latency(m, remaining_ns - spin_ns);
             let slept_ns = remaining_ns - spin_ns + wake_ns;
             self.stats.runtime_lock_wait_ns += slept_ns;
             let delay_ns = remaining_ns + wake_ns;

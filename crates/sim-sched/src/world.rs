@@ -662,6 +662,7 @@ impl World {
             g0_cost_ns: 0,
             lockedg: None,
             locked_handoff_by: None,
+            asleep_since_ns: 0,
             pending_trail: Vec::new(),
         });
         // M0 runs on the process's main thread stack; every other M's g0

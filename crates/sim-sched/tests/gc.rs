@@ -488,7 +488,8 @@ fn a_goroutine_stopped_in_a_span_refill_tests_the_trigger_after_the_stop() {
 #[test]
 fn a_ragged_barrier_round_that_waits_ends_with_a_thread_wake_up() {
     let cost = sim_core::cost::CostModel::default();
-    let least_wake_ns = cost.thread_wake_ns * cost.thread_latency_p10_ppm / 1_000_000;
+    // The shortest sleep has the fastest wake-up.
+    let least_wake_ns = cost.thread_wake_median_ns(0) * cost.thread_latency_p10_ppm / 1_000_000;
     let world = run(&steady(), 2, 100, "");
     let waits: Vec<u64> = world
         .trace()

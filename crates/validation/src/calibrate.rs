@@ -264,19 +264,19 @@ func median(v []float64) float64 {{
 	return v[len(v)/2]
 }}
 
-// threadWake is the median time from futex(FUTEX_WAKE) until the woken
-// thread runs, for a thread asleep in futex(FUTEX_WAIT) on an otherwise
-// idle CPU: what the runtime's notewakeup costs when it wakes a parked M.
-// The waker spins 300 µs before each wake-up so the sleeper is truly
-// asleep. Raw system calls keep the runtime out of the way.
-func threadWake() float64 {{
-	const rounds = 2000
+// futexWakeups wakes a thread asleep in futex(FUTEX_WAIT) on an otherwise
+// idle CPU `rounds` times, each after it has slept about asleepNs (the
+// waker spins that long after the sleeper went back to sleep), and returns
+// each wake-up's latency (FUTEX_WAKE until the woken thread runs) and what
+// the FUTEX_WAKE call cost the waker. Raw system calls keep the runtime out
+// of the way.
+func futexWakeups(rounds int, asleepNs int64) (lat, calls []float64) {{
 	const futexWaitPrivate, futexWakePrivate = 128, 129
 	var word uint32
 	var woken atomic.Int64
 	var sent int64
-	lat := make([]float64, 0, rounds)
-	calls := make([]float64, 0, rounds)
+	lat = make([]float64, 0, rounds)
+	calls = make([]float64, 0, rounds)
 	done := make(chan bool)
 	go func() {{
 		runtime.LockOSThread()
@@ -291,12 +291,12 @@ func threadWake() float64 {{
 	}}()
 	runtime.LockOSThread()
 	for i := 0; i < rounds; i++ {{
-		for start := clock(); clock()-start < 300_000; {{
-		}}
 		for atomic.LoadUint32(&word) != 0 {{
 		}}
 		if i > 0 {{
 			lat = append(lat, float64(woken.Load()-sent))
+		}}
+		for start := clock(); clock()-start < asleepNs; {{
 		}}
 		sent = clock()
 		atomic.StoreUint32(&word, 1)
@@ -307,6 +307,15 @@ func threadWake() float64 {{
 	}}
 	<-done
 	runtime.UnlockOSThread()
+	lat = append(lat, float64(woken.Load()-sent))
+	return lat, calls
+}}
+
+// threadWake is the median wake-up latency of a thread that slept 300 µs:
+// what the runtime's notewakeup costs when it wakes a parked M. It also
+// reports the latency's percentiles and the waker's FUTEX_WAKE call.
+func threadWake() float64 {{
+	lat, calls := futexWakeups(2000, 300_000)
 	report("futex_wake_call", median(calls))
 	sort.Float64s(lat)
 	n := len(lat)
@@ -314,6 +323,21 @@ func threadWake() float64 {{
 		report(fmt.Sprintf("thread_wake_p%d", q), lat[n*q/100])
 	}}
 	return lat[n/2]
+}}
+
+// threadWakeBySleep reports the median wake-up latency after shorter and
+// longer sleeps than threadWake's 300 µs: a virtual CPU that has idled
+// only microseconds is still polling (the hypervisor halts it later), so
+// it wakes faster; one that has idled milliseconds wakes slower.
+func threadWakeBySleep() {{
+	for _, s := range []struct {{
+		name     string
+		asleepNs int64
+		rounds   int
+	}}{{{{"5us", 5_000, 2000}}, {{"20us", 20_000, 2000}}, {{"100us", 100_000, 2000}}, {{"1ms", 1_000_000, 1000}}, {{"10ms", 10_000_000, 200}}}} {{
+		lat, _ := futexWakeups(s.rounds, s.asleepNs)
+		report("thread_wake_after_"+s.name, median(lat))
+	}}
 }}
 
 // signalSend is the median time tgkill(SIGURG) takes the sender when the
@@ -453,6 +477,7 @@ func main() {{
 	if runtime.NumCPU() >= 2 {{
 		runtime.GOMAXPROCS(2)
 		report("thread_wake", threadWake())
+		threadWakeBySleep()
 		report("signal_send", signalSend())
 		report("thread_create", threadCreate())
 		cpuInterruptions()
@@ -786,13 +811,56 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
                 format!("{q} of the futex wake-up benchmark, {at:.0} ns, over its median"),
             );
         }
+        for (field, slot, default, after) in [
+            (
+                "thread_wake_after_5us_ppm",
+                &mut m.thread_wake_after_5us_ppm,
+                d.thread_wake_after_5us_ppm,
+                "5us",
+            ),
+            (
+                "thread_wake_after_20us_ppm",
+                &mut m.thread_wake_after_20us_ppm,
+                d.thread_wake_after_20us_ppm,
+                "20us",
+            ),
+            (
+                "thread_wake_after_100us_ppm",
+                &mut m.thread_wake_after_100us_ppm,
+                d.thread_wake_after_100us_ppm,
+                "100us",
+            ),
+            (
+                "thread_wake_after_1ms_ppm",
+                &mut m.thread_wake_after_1ms_ppm,
+                d.thread_wake_after_1ms_ppm,
+                "1ms",
+            ),
+            (
+                "thread_wake_after_10ms_ppm",
+                &mut m.thread_wake_after_10ms_ppm,
+                d.thread_wake_after_10ms_ppm,
+                "10ms",
+            ),
+        ] {
+            let at = get(&format!("thread_wake_after_{after}"))?;
+            set(
+                field,
+                slot,
+                default,
+                at / wake * 1e6,
+                format!(
+                    "median wake-up after {after} asleep, {at:.0} ns, over the one after 300us"
+                ),
+            );
+        }
         set(
             "thread_wake_ns",
             &mut m.thread_wake_ns,
             d.thread_wake_ns,
             wake,
             format!(
-                "futex wake until the sleeping thread runs on an idle CPU, median of 2000: {wake:.0} ns"
+                "futex wake until a thread asleep 300us runs on an idle CPU, median of 2000: {wake:.0} ns"
             ),
         );
         let call = get("futex_wake_call")?;
@@ -1164,7 +1232,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -1202,6 +1270,16 @@ mod tests {
                 m.thread_latency_p99_ppm
             ),
             (500_000, 2_000_000, 5_000_000)
+        );
+        assert_eq!(
+            (
+                m.thread_wake_after_5us_ppm,
+                m.thread_wake_after_20us_ppm,
+                m.thread_wake_after_100us_ppm,
+                m.thread_wake_after_1ms_ppm,
+                m.thread_wake_after_10ms_ppm
+            ),
+            (500_000, 700_000, 900_000, 1_500_000, 2_000_000)
         );
         assert_eq!(m.thread_create_ns, 35_000);
         assert_eq!(
