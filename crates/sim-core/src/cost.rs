@@ -25,6 +25,12 @@ pub struct CostModel {
     pub context_switch_ns: u64,
     /// Extra cost of taking Gs from the global run queue (`sched.lock`).
     pub global_runq_ns: u64,
+    /// Per G that `globrunqgetbatch` takes off the global run queue while it
+    /// holds `sched.lock`: the queue is a list linked through the g structs,
+    /// and those of a long queue are not in the cache. `gmpsim calibrate`:
+    /// a list of a million 480-byte nodes walked in allocation order after
+    /// the caches were flushed, in batches of 128.
+    pub global_runq_ns_per_g: u64,
     /// Looking at one victim P during work stealing (runqgrab on an empty ring).
     pub steal_probe_ns: u64,
     /// Moving Gs from a victim's ring into the thief's ring (per successful steal).
@@ -348,6 +354,7 @@ impl Default for CostModel {
             goexit_ns: 292,
             context_switch_ns: 91,
             global_runq_ns: 50,
+            global_runq_ns_per_g: 37,
             steal_probe_ns: 20,
             steal_success_ns: 150,
             runnext_steal_backoff_ns: 3_000,

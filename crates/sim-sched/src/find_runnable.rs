@@ -27,7 +27,7 @@ use crate::m::{MState, StealCursor};
 use crate::p::{LOCAL_RUNQ_CAPACITY, runqget, runqgrab_half};
 use crate::world::World;
 use sim_core::ids::{MId, PId};
-use sim_core::trace::{Decision, PickSource, Placement, TraceEvent, TrailStep};
+use sim_core::trace::{Decision, PickSource, Placement, SchedLockHolder, TraceEvent, TrailStep};
 
 /// Go's `stealTries`.
 pub const STEAL_TRIES: u8 = 4;
@@ -189,8 +189,10 @@ impl World {
             return None;
         }
         let m = self.ps[p.index()].m.expect("owned");
-        self.sched_lock(m);
         let n = GLOBAL_BATCH_MAX.min(size).min(size / self.gomaxprocs() + 1);
+        // The walk down the queue holds sched.lock.
+        let hold_ns = u64::from(n) * self.config.cost.global_runq_ns_per_g;
+        self.sched_lock_held_for(m, SchedLockHolder::GlobalRunqBatch, hold_ns);
         let first = self.sched.runq.pop_front().expect("non-empty");
         for _ in 1..n {
             let g = self.sched.runq.pop_front().expect("n <= size");

@@ -406,14 +406,14 @@ impl World {
 /// Quantiles and latency ratios are in millionths.
 const MILLION: u64 = 1_000_000;
 
-/// The thread-latency quantile function: at quantile `u` (millionths), the
-/// latency as a multiple of the median (millionths), piecewise linear
-/// through the cost model's 10th, 50th (1), 90th and 99th percentiles.
 /// `median_ns` × `ratio_ppm` / 1,000,000.
 fn scale_ppm(median_ns: u64, ratio_ppm: u64) -> u64 {
     (u128::from(median_ns) * u128::from(ratio_ppm) / u128::from(MILLION)) as u64
 }
 
+/// The thread-latency quantile function: at quantile `u` (millionths), the
+/// latency as a multiple of the median (millionths), piecewise linear
+/// through the cost model's 10th, 50th (1), 90th and 99th percentiles.
 fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
     let points = [
         (0, c.thread_latency_p10_ppm),

@@ -311,6 +311,46 @@ func futexWakeups(rounds int, asleepNs int64) (lat, calls []float64) {{
 	return lat, calls
 }}
 
+// gListWalk is what globrunqgetbatch pays per G it takes off the global run
+// queue, a list linked through the g structs (g.schedlink): the time per
+// node of walking a list of a million 480-byte nodes (a g's size class) in
+// the order they were allocated, after flushing the caches, in batches of
+// 128; the median of three walks. The g structs of a long queue are not in
+// the cache; queued in creation order, they are read in address order, as
+// here.
+func gListWalk() float64 {{
+	type node struct {{
+		pad  [400]byte
+		next *node
+		pad2 [48]byte
+	}}
+	const n = 1_000_000
+	nodes := make([]*node, n)
+	for i := range nodes {{
+		nodes[i] = new(node)
+	}}
+	for i := 0; i+1 < n; i++ {{
+		nodes[i].next = nodes[i+1]
+	}}
+	junk := make([]byte, 256<<20)
+	walks := make([]float64, 0, 3)
+	for r := 0; r < 3; r++ {{
+		for i := 0; i < len(junk); i += 64 {{
+			junk[i]++
+		}}
+		var total int64
+		for p := nodes[0]; p != nil; {{
+			start := clock()
+			for k := 0; k < 128 && p != nil; k++ {{
+				p = p.next
+			}}
+			total += clock() - start
+		}}
+		walks = append(walks, float64(total)/n)
+	}}
+	return median(walks)
+}}
+
 // threadWake is the median wake-up latency of a thread that slept 300 µs:
 // what the runtime's notewakeup costs when it wakes a parked M. It also
 // reports the latency's percentiles and the waker's FUTEX_WAKE call.
@@ -583,6 +623,7 @@ func main() {{
 	}}
 	full -= empty
 	report("sweep_span", full/spans)
+	report("g_list_walk", gListWalk())
 	debug.SetGCPercent(-1)
 	// Three rounds with fresh arrays: a heap's layout moves its mark time by
 	// tens of percent, more than repeating the GC over the same heap does.
@@ -771,6 +812,16 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         d.malloc_marking_ns,
         mm,
         format!("64 B malloc during mark minus outside: {mm:.1} ns"),
+    );
+    let walk = get("g_list_walk")?;
+    set(
+        "global_runq_ns_per_g",
+        &mut m.global_runq_ns_per_g,
+        d.global_runq_ns_per_g,
+        walk,
+        format!(
+            "a cold list of 1M 480-byte nodes walked in allocation order: {walk:.1} ns per node"
+        ),
     );
     let wb = get("store_marking")?;
     set(
@@ -1232,7 +1283,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\n",
+            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\ng_list_walk 41.6\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -1260,6 +1311,7 @@ mod tests {
         );
         assert_eq!(m.malloc_marking_ns, 21);
         assert_eq!(m.write_barrier_ns, 17);
+        assert_eq!(m.global_runq_ns_per_g, 42);
         assert_eq!(m.thread_wake_ns, 41_000);
         assert_eq!(m.futex_wake_call_ns, 7_000);
         assert_eq!(m.signal_send_ns, 6_500);

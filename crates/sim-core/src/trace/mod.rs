@@ -222,6 +222,9 @@ pub enum SchedLockHolder {
     SafePointWake,
     /// The last P to stop for a stop-the-world (`gcstopm`) waking its M.
     StopWake,
+    /// An M moving a batch of Gs from the global run queue to its P
+    /// (`globrunqgetbatch`).
+    GlobalRunqBatch,
 }
 
 impl fmt::Display for SchedLockHolder {
@@ -232,6 +235,9 @@ impl fmt::Display for SchedLockHolder {
             SchedLockHolder::ForEachP => "forEachP signalling the running Ps",
             SchedLockHolder::SafePointWake => "runSafePointFn waking the ragged barrier's M",
             SchedLockHolder::StopWake => "gcstopm waking the stop-the-world's M",
+            SchedLockHolder::GlobalRunqBatch => {
+                "an M taking a batch of Gs from the global run queue"
+            }
         })
     }
 }
