@@ -17,8 +17,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CostModel {
-    /// `go f()`: newproc1 (gfget or malg, goid, status change) plus runqput.
+    /// `go f()` that reuses a dead G: newproc1 (gfget, goid, status change)
+    /// plus runqput. `gmpsim calibrate`: a go statement, the goroutine's
+    /// first run and its exit, in batches of 1,024 that reuse the Gs of the
+    /// batch before, minus a context switch, split with `goexit_ns` as the
+    /// defaults are.
     pub go_statement_ns: u64,
+    /// newproc1's extra work when no dead G can be reused: `malg` allocating
+    /// a g (456 bytes) and a 2 KiB stack, `allgadd`; the first touch of the
+    /// stack's fresh pages is charged as faulted pages
+    /// (`page_fault_ns_per_page`), the g's is in here. `gmpsim calibrate`:
+    /// 100,000 go statements of goroutines that stay blocked, minus
+    /// `go_statement_ns` and the stack's share of its pool span's faults.
+    pub malg_ns: u64,
     /// A goroutine returning: goexit1, goexit0, gdestroy, gfput.
     pub goexit_ns: u64,
     /// `schedule` + `execute` + `gogo` when the G comes from the local run queue.
@@ -350,8 +361,9 @@ impl Default for CostModel {
     /// steps varied only by `compute_jitter_ppm`.
     fn default() -> Self {
         Self {
-            go_statement_ns: 728,
-            goexit_ns: 292,
+            go_statement_ns: 62,
+            malg_ns: 633,
+            goexit_ns: 25,
             context_switch_ns: 91,
             global_runq_ns: 50,
             global_runq_ns_per_g: 37,

@@ -330,6 +330,18 @@ impl Gc {
         stack
     }
 
+    /// `malg`'s stack ahead of a goroutine's creation: when no dead
+    /// goroutine's 2 KiB stack is free, allocate one now, so that the go
+    /// statement that is about to create the goroutine pays for its pages,
+    /// and keep it for that goroutine ([`Gc::goroutine_created`] takes it).
+    pub fn reserve_fresh_stack(&mut self) {
+        if self.graph.free_stacks.is_empty() {
+            let env = self.alloc_env();
+            let stack = self.heap.stack_alloc(STACK_MIN_BYTES, &env);
+            self.graph.free_stacks.push(stack.min_pool_span());
+        }
+    }
+
     /// `goexit0`/`gdestroy`: the goroutine's roots disappear, its unused
     /// assist credit goes to the background pool; a 2 KiB stack stays with the
     /// dead G for reuse, a grown one is freed.

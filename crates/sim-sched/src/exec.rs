@@ -161,7 +161,8 @@ impl World {
                         self.gs[gi.index()].pc += 1;
                         continue;
                     }
-                    self.timed_op(m, self.config.cost.go_statement_ns);
+                    let ns = self.go_statement_ns(m);
+                    self.timed_op(m, ns);
                     return;
                 }
                 FlatOp::WaitGroupAdd { .. } | FlatOp::WaitGroupDone { .. } => {

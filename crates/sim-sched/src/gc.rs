@@ -325,6 +325,14 @@ pub struct GcStatus {
     pub stack_bytes: u64,
 }
 
+/// What the model charges, on average, for faulting in a fresh goroutine's
+/// 2 KiB stack: its share of a new stack pool span's pages.
+pub fn fresh_stack_fault_ns(cost: &sim_core::cost::CostModel) -> f64 {
+    let span_pages = sim_gc::heap::STACK_POOL_SPAN_BYTES / sim_gc::sizeclass::PAGE_SIZE_BYTES;
+    let stacks_per_span = sim_gc::heap::STACK_POOL_SPAN_BYTES / sim_gc::heap::STACK_MIN_BYTES;
+    (span_pages * cost.page_fault_ns_per_page) as f64 / stacks_per_span as f64
+}
+
 impl World {
     /// The collector now.
     pub fn gc_status(&self) -> GcStatus {
@@ -513,6 +521,24 @@ impl World {
         let g = self.ms[m.index()].curg.expect("M runs a G");
         self.gs[g.index()].gc_mut().work = Some(work);
         self.compute_start(m, ns.max(1));
+    }
+
+    /// What M `m`'s go statement costs its goroutine: newproc1, plus, when
+    /// no dead G can be reused (`gfget` finds none), `malg`'s new g and its
+    /// 2 KiB stack, whose fresh pages the spawner faults in when it writes
+    /// the goroutine's first frame.
+    pub(crate) fn go_statement_ns(&mut self, m: MId) -> u64 {
+        let p = self.p_of(m);
+        let cost = &self.config.cost;
+        let reused_ns = cost.go_statement_ns;
+        if !self.ps[p.index()].gfree.is_empty() || !self.sched.gfree.is_empty() {
+            return reused_ns;
+        }
+        let fresh_ns = reused_ns + cost.malg_ns;
+        let before = self.os_memory_work();
+        self.gc.reserve_fresh_stack();
+        let os = self.os_memory_cost(before, false);
+        self.with_os_memory_ns(m, fresh_ns, os).0
     }
 
     /// A G was created: the GC gives it a stack.

@@ -351,6 +351,34 @@ func gListWalk() float64 {{
 	return median(walks)
 }}
 
+// goStatementFresh is what a go statement costs the goroutine that makes
+// it when there is no dead G to reuse, so newproc1 calls malg: a new g and
+// a 2 KiB stack from fresh memory (whose first touch faults it in). With
+// GOMAXPROCS=1 the new goroutines do not run while the loop spawns them:
+// the time is the spawner's alone. The median of three rounds of 100,000,
+// each with memory no round used before.
+func goStatementFresh() float64 {{
+	const n = 100_000
+	rounds := make([]float64, 0, 3)
+	var gates []chan struct{{}}
+	for r := 0; r < 3; r++ {{
+		gate := make(chan struct{{}})
+		gates = append(gates, gate)
+		start := clock()
+		for i := 0; i < n; i++ {{
+			go waitFor(gate)
+		}}
+		rounds = append(rounds, float64(clock()-start)/n)
+		runtime.Gosched()
+	}}
+	for _, gate := range gates {{
+		close(gate)
+	}}
+	return median(rounds)
+}}
+
+func waitFor(gate chan struct{{}}) {{ <-gate }}
+
 // threadWake is the median wake-up latency of a thread that slept 300 µs:
 // what the runtime's notewakeup costs when it wakes a parked M. It also
 // reports the latency's percentiles and the waker's FUTEX_WAKE call.
@@ -525,14 +553,21 @@ func main() {{
 	report("stderr_write", stderrWrite())
 	runtime.GOMAXPROCS(1)
 
+	// A go statement, the goroutine's first run and its exit, in batches
+	// of 1024 so that every batch after the first reuses the dead Gs (and
+	// their stacks) of the one before, as newproc1 does when gfget finds one.
 	report("go_statement", ns(testing.Benchmark(func(b *testing.B) {{
 		var wg sync.WaitGroup
-		wg.Add(b.N)
-		for i := 0; i < b.N; i++ {{
-			go wg.Done()
+		for i := 0; i < b.N; i += 1024 {{
+			k := min(1024, b.N-i)
+			wg.Add(k)
+			for j := 0; j < k; j++ {{
+				go wg.Done()
+			}}
+			wg.Wait()
 		}}
-		wg.Wait()
 	}})))
+	report("go_statement_fresh", goStatementFresh())
 	report("chan_handoff", ns(testing.Benchmark(func(b *testing.B) {{
 		c, d := make(chan int), make(chan int)
 		go func() {{
@@ -735,6 +770,17 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         d.go_statement_ns,
         split * share,
         format!("go+first run+exit {go:.0} ns, minus a context switch, split as the defaults are"),
+    );
+    let fresh = get("go_statement_fresh")?;
+    let faults = sim_sched::gc::fresh_stack_fault_ns(&m);
+    set(
+        "malg_ns",
+        &mut m.malg_ns,
+        d.malg_ns,
+        fresh - split * share - faults,
+        format!(
+            "a go statement with no dead G to reuse {fresh:.0} ns, minus go_statement_ns and the stack's page faults ({faults:.0} ns)"
+        ),
     );
     set(
         "goexit_ns",
@@ -1283,7 +1329,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\ng_list_walk 41.6\n",
+            "go_statement 700\ngo_statement_fresh 2400\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\ng_list_walk 41.6\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
