@@ -15,7 +15,10 @@
 //! the heap trigger test only when a span was taken or for large objects),
 //! `runtime/mbarrier.go`'s hybrid barrier (shade the old and the new pointer),
 //! `newproc1`/`gfput`/`gfget`/`gdestroy` and `newstack`/`copystack` in
-//! `runtime/proc.go` and `runtime/stack.go` for stacks and `maxStackScan`.
+//! `runtime/proc.go` and `runtime/stack.go` for stacks and `maxStackScan`;
+//! `malg`'s `new(g)` and `allgadd` (every g is a heap object in `allgs`,
+//! allocated on the system stack: no assist, no cycle started) and
+//! `timeSleep`'s `new(timer)` on a goroutine's first sleep.
 //!
 //! Batching: [`Gc::alloc_loop`] advances an allocation loop until it is done,
 //! until the allocation whose span refill made heapLive reach the trigger (that
@@ -32,7 +35,9 @@
 //! a dead goroutine keeps its 2 KiB stack for the next one (`gfput`), the
 //! global free list's stacks are not freed at GC (`markrootFreeGStacks`);
 //! goroutines cannot read each other's stacks, so every pointer a goroutine
-//! holds came from an allocation or a load the barrier argument covers.
+//! holds came from an allocation or a load the barrier argument covers;
+//! sudogs are not heap objects; a g object's `timer` is word 40 and its
+//! other pointer words stay nil.
 
 use crate::collector::{Gc, GcPhase, GcTrigger};
 use crate::heap::{ObjRef, STACK_MIN_BYTES, SmallAlloc, SpanId, StackHandle, SweepWork};
@@ -47,6 +52,53 @@ pub const GSIGNAL_STACK_BYTES: u64 = 32 * 1024;
 /// `allocm`: an M's g0 stack, `16384 * sys.StackGuardMultiplier` (1 without
 /// the race detector), when the OS did not give it one.
 pub const G0_STACK_BYTES: u64 = 16 * 1024;
+
+/// A goroutine descriptor, `new(g)` in `malg`: `unsafe.Sizeof(g{})` on
+/// linux/amd64 is 448 + 8 (`sizeof_test.go`, with the one-pointer
+/// `xRegPerG` last), so its pointer data spans the whole struct.
+pub const G_OBJECT: ObjectShape = ObjectShape {
+    size_bytes: 456,
+    pointer_words: 57,
+};
+/// The word of a g object that holds `g.timer` (the model's layout).
+pub const G_TIMER_WORD: u32 = 40;
+/// `new(timer)` in `timeSleep` on a goroutine's first sleep: 96 bytes, its
+/// pointers (`f`, `arg`, `ts`) within the first 80.
+pub const TIMER_OBJECT: ObjectShape = ObjectShape {
+    size_bytes: 96,
+    pointer_words: 10,
+};
+
+/// `allgs`, the slice of every g ever made: its backing array (a heap
+/// object of `capacity` pointer words, reachable from a global) and how
+/// many gs it holds. g objects are never freed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AllGs {
+    pub(crate) backing: Option<ObjRef>,
+    pub(crate) len: u32,
+    pub(crate) capacity: u32,
+}
+
+/// `growslice`'s new capacity for appending one pointer to a full slice of
+/// `capacity`: double below 256, then grow by a quarter plus 192 until it
+/// fits, rounded up to what the allocation's size class holds.
+fn grown_capacity(capacity: u32) -> u32 {
+    let needed = u64::from(capacity) + 1;
+    let mut new = u64::from(capacity).max(1);
+    if new < 256 {
+        new = (new * 2).max(needed);
+    } else {
+        while new < needed + 1 {
+            new += (new + 3 * 256) >> 2;
+        }
+    }
+    let bytes = match alloc_route(new * 8, false) {
+        AllocRoute::Small { slot_bytes, .. } => slot_bytes,
+        AllocRoute::Large { pages } => pages * crate::sizeclass::PAGE_SIZE_BYTES,
+        AllocRoute::Tiny | AllocRoute::Zero => new * 8,
+    };
+    (bytes / 8) as u32
+}
 
 /// The shape of an allocated object.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -111,6 +163,11 @@ pub struct GoroutineHeap {
     debit_applied: bool,
     /// Scanned in the current cycle (its stack is black).
     pub stack_scanned: bool,
+    /// Its g descriptor (a heap object reachable from `allgs`), if the
+    /// model made one for its G.
+    pub g_object: Option<ObjRef>,
+    /// `g.timer` is set: it has slept since it was created.
+    pub has_timer: bool,
 }
 
 /// The pointers a goroutine's stack holds.
@@ -199,6 +256,13 @@ pub(crate) struct Graph {
     /// Each thread's runtime stacks by M index: its signal stack and, but
     /// for M0's, its g0 stack.
     thread_stacks: Vec<Vec<StackHandle>>,
+    pub(crate) allgs: AllGs,
+    /// The g object of each G slot (the scheduler's G index is the key of
+    /// the goroutine it runs), made when the slot was first used.
+    g_objects: Vec<Option<ObjRef>>,
+    /// g objects `malg` made ahead of the goroutine that will take them
+    /// (`reserve_malg`).
+    reserved_g_objects: VecDeque<ObjRef>,
 }
 
 impl Graph {
@@ -306,6 +370,7 @@ impl Gc {
     /// goroutine's if one is free), `stack_used_bytes` of it in use. A stack
     /// made during the mark phase starts black.
     pub fn goroutine_created(&mut self, g: Goid, stack_used_bytes: u64) -> StackHandle {
+        let g_object = self.graph.g_objects.get(g.0 as usize).copied().flatten();
         let stack = match self.graph.free_stacks.pop() {
             Some(span) => StackHandle::min_in_pool_span(span),
             None => {
@@ -324,17 +389,77 @@ impl Gc {
                 assist_bytes: 0,
                 debit_applied: false,
                 stack_scanned: marking,
+                g_object,
+                has_timer: false,
             },
         );
         debug_assert!(previous.is_none(), "{g} created twice");
         stack
     }
 
-    /// `malg`'s stack ahead of a goroutine's creation: when no dead
-    /// goroutine's 2 KiB stack is free, allocate one now, so that the go
-    /// statement that is about to create the goroutine pays for its pages,
-    /// and keep it for that goroutine ([`Gc::goroutine_created`] takes it).
-    pub fn reserve_fresh_stack(&mut self) {
+    /// `malg`'s `new(g)` and `allgadd` on P `p`, on the system stack (the
+    /// debit goes to the spawning goroutine `charged`): a g object appended
+    /// to `allgs`, whose backing array grows as `append` grows it (the old
+    /// array becomes garbage). Returns the g object.
+    pub fn malg(&mut self, p: PId, charged: Option<Goid>) -> ObjRef {
+        let g = self.malloc_on_g0(p, charged, G_OBJECT).obj;
+
+        let all = self.graph.allgs;
+        let backing = match all.backing {
+            Some(b) if all.len < all.capacity => b,
+            _ => {
+                let capacity = grown_capacity(all.capacity);
+                let shape = ObjectShape::with_pointers(u64::from(capacity) * 8, capacity);
+                let new = self.malloc_on_g0(p, charged, shape).obj;
+                if let Some(old) = all.backing {
+                    for i in 0..all.len {
+                        let v = self.read_pointer(PtrLoc::Heap { obj: old, word: i });
+                        self.store_heap_word(p, new, i, v);
+                    }
+                }
+                self.graph.allgs.backing = Some(new);
+                self.graph.allgs.capacity = capacity;
+                new
+            }
+        };
+        self.store_heap_word(p, backing, all.len, Some(g));
+        self.graph.allgs.len += 1;
+        g
+    }
+
+    /// `timeSleep` by goroutine `g` on P `p`: on its first sleep since it
+    /// was created, `new(timer)` into `g.timer`. `None` when it already has
+    /// one (or the model made no g object for it); else the allocation, on
+    /// the goroutine itself (it may trigger a cycle; the assist it would owe
+    /// is not taken, only charged to its credit).
+    /// Whether goroutine `g`'s next sleep allocates its timer.
+    pub fn needs_sleep_timer(&self, g: Goid) -> bool {
+        self.goroutine(g)
+            .is_some_and(|s| s.g_object.is_some() && !s.has_timer)
+    }
+
+    pub fn sleep_timer(&mut self, p: PId, g: Goid) -> Option<Allocation> {
+        let state = self.g_state(g);
+        let g_object = state.g_object.filter(|_| !state.has_timer)?;
+        state.has_timer = true;
+        debug_assert!(self.heap.is_live_slot(g_object), "{g}'s g object was freed");
+        if self.blacken_enabled {
+            self.g_state(g).assist_bytes -= TIMER_OBJECT.size_bytes as i64;
+        }
+        let route = alloc_route(TIMER_OBJECT.size_bytes, false);
+        let a = self.alloc_object(p, Some(g), TIMER_OBJECT, route);
+        self.store_heap_word(p, g_object, G_TIMER_WORD, Some(a.obj));
+        Some(a)
+    }
+
+    /// `malg` ahead of a goroutine's creation by `spawner` on P `p`, when no
+    /// dead G can be reused: the g object (charged to the spawner, as the
+    /// M's user goroutine) and, when no dead goroutine's 2 KiB stack is
+    /// free, a stack, so that the go statement about to create the
+    /// goroutine pays for their pages; [`Gc::goroutine_created`] takes both.
+    pub fn reserve_malg(&mut self, p: PId, spawner: Goid) {
+        let g = self.malg(p, Some(spawner));
+        self.graph.reserved_g_objects.push_back(g);
         if self.graph.free_stacks.is_empty() {
             let env = self.alloc_env();
             let stack = self.heap.stack_alloc(STACK_MIN_BYTES, &env);
@@ -342,13 +467,36 @@ impl Gc {
         }
     }
 
-    /// `goexit0`/`gdestroy`: the goroutine's roots disappear, its unused
+    /// A G slot used for the first time, for goroutine key `g` on P `p`:
+    /// it gets a g object, one `reserve_malg` made ahead or, for the
+    /// runtime's own goroutines, one `malg` makes now. The goroutines the
+    /// slot runs from then on ([`Gc::goroutine_created`]) share it.
+    pub fn new_g_slot(&mut self, p: PId, g: Goid) {
+        let obj = match self.graph.reserved_g_objects.pop_front() {
+            Some(obj) => obj,
+            None => self.malg(p, None),
+        };
+
+        let i = g.0 as usize;
+        if self.graph.g_objects.len() <= i {
+            self.graph.g_objects.resize(i + 1, None);
+        }
+        self.graph.g_objects[i] = Some(obj);
+    }
+
+    /// `goexit0`/`gdestroy` on P `p`: the goroutine's roots disappear, its unused
     /// assist credit goes to the background pool; a 2 KiB stack stays with the
     /// dead G for reuse, a grown one is freed.
-    pub fn goroutine_exited(&mut self, g: Goid) {
+    pub fn goroutine_exited(&mut self, p: PId, g: Goid) {
         let Some(state) = self.graph.goroutines.remove(&g) else {
             return;
         };
+        // gdestroy: gp.timer = nil, a heap store.
+        if state.has_timer
+            && let Some(obj) = state.g_object
+        {
+            self.store_heap_word(p, obj, G_TIMER_WORD, None);
+        }
         for ring in state.refs.iter().flat_map(|r| r.rings.iter()) {
             let ring = &mut self.graph.rings[ring.0 as usize];
             ring.dropped = true;
@@ -553,6 +701,40 @@ impl Gc {
         } else {
             self.g_state(g).debit_applied = false;
         }
+        Some(self.alloc_object(p, Some(g), shape, route))
+    }
+
+    /// `mallocgc` on the system stack (`newproc1`'s `new(g)`): the debit
+    /// goes to the M's user goroutine `charged`, if any, but no assist runs
+    /// there, and the heap trigger cannot start a cycle (`gcStart` returns at
+    /// once on g0): the next allocation on a user goroutine that takes a
+    /// span does.
+    fn malloc_on_g0(&mut self, p: PId, charged: Option<Goid>, shape: ObjectShape) -> Allocation {
+        check_shape(shape);
+        if self.blacken_enabled
+            && let Some(g) = charged
+        {
+            self.g_state(g).assist_bytes -= shape.size_bytes as i64;
+        }
+        let route = alloc_route(shape.size_bytes, shape.is_noscan());
+        let a = self.alloc_object(p, charged, shape, route);
+        Allocation {
+            gc_triggered: false,
+            ..a
+        }
+    }
+
+    /// The allocation itself, after the assist debit: the slot, the pacer's
+    /// update on a span refill, allocate-black, the size-class round-up
+    /// charged to `g`'s assist credit, and the heap trigger test.
+    #[inline(always)]
+    fn alloc_object(
+        &mut self,
+        p: PId,
+        g: Option<Goid>,
+        shape: ObjectShape,
+        route: AllocRoute,
+    ) -> Allocation {
         let noscan = shape.is_noscan();
         let (obj, tiny_offset, slot_bytes, refill, sweep, large) = match route {
             AllocRoute::Zero => unreachable!("size checked above"),
@@ -618,19 +800,22 @@ impl Gc {
         if large && !noscan {
             self.heap.add_scan_alloc(p, shape.pointer_words as u64 * 8);
         }
-        if self.blacken_enabled && slot_bytes != 0 {
+        if self.blacken_enabled
+            && slot_bytes != 0
+            && let Some(g) = g
+        {
             self.g_state(g).assist_bytes -= slot_bytes as i64 - shape.size_bytes as i64;
         }
         let span_refilled = refill.is_some();
         let gc_triggered = span_refilled && self.trigger_test(GcTrigger::Heap);
-        Some(Allocation {
+        Allocation {
             obj,
             tiny_offset_bytes: tiny_offset,
             slot_bytes,
             span_refilled,
             gc_triggered,
             sweep,
-        })
+        }
     }
 
     /// Allocates one object and stores its pointer at `dst` (a local of `g`,
@@ -824,6 +1009,7 @@ impl Gc {
             out.extend(self.stack_roots(g));
         }
         out.extend(self.graph.globals.iter().flatten().copied());
+        out.extend(self.graph.allgs.backing);
         out
     }
 

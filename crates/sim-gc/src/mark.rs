@@ -762,7 +762,10 @@ impl Gc {
         }
         Some(match job {
             RootJob::Globals => {
-                let globals: Vec<ObjRef> = self.graph.globals.iter().flatten().copied().collect();
+                // The program's pointer globals and the runtime's `allgs`.
+                let globals: Vec<ObjRef> = (self.graph.globals.iter().flatten().copied())
+                    .chain(self.graph.allgs.backing)
+                    .collect();
                 let followed = globals.len() as u64;
                 for obj in globals {
                     self.shade(obj);

@@ -192,8 +192,8 @@ fn goroutine_stacks_come_from_32_kib_pool_spans_and_grow_by_doubling() {
     // span holds it now.
     assert_eq!(gc.heap.mem_stats().stack_in_use_bytes, 64 * 1024);
     // A dead goroutine with a grown stack frees it; 2 KiB ones are kept.
-    gc.goroutine_exited(Goid(17));
-    gc.goroutine_exited(Goid(16));
+    gc.goroutine_exited(P0, Goid(17));
+    gc.goroutine_exited(P0, Goid(16));
     assert_eq!(gc.heap.mem_stats().stack_in_use_bytes, 32 * 1024);
     assert_eq!(gc.pacer.max_stack_scan_bytes, 15 * 2048);
     // A stack scan shrinks a stack using under a quarter of itself.

@@ -448,7 +448,7 @@ fn a_goroutine_exiting_during_mark_drops_its_roots() {
         AllocOne::AssistNeeded => unreachable!(),
     };
     start_first_cycle(&mut gc);
-    gc.goroutine_exited(g);
+    gc.goroutine_exited(P0, g);
     gc.mark_worker_drain(P0, u64::MAX);
     gc.mark_done(3_000).unwrap();
     gc.mark_termination_done(4_000, stw(3_000));
@@ -526,4 +526,39 @@ fn the_insertion_barrier_keeps_a_pointer_stored_into_a_black_object() {
     gc.ragged_barrier_flush(P0);
     assert_eq!(gc.color(w), Color::Black, "noscan: straight to black");
     gc.check_mark_complete().unwrap();
+}
+
+/// Every G slot's g object lives in `allgs` forever: 300 of them (allgs
+/// grows past 256, where `append` stops doubling) survive two forced
+/// cycles. A goroutine's timer lives in its g while it runs and is
+/// garbage once the goroutine exits (gdestroy clears `g.timer`).
+#[test]
+fn g_objects_stay_reachable_from_allgs_and_a_dead_goroutines_timer_is_freed() {
+    use sim_gc::graph::{G_OBJECT, TIMER_OBJECT};
+    let mut gc = new_gc(1, 100);
+    for i in 1..=300 {
+        gc.new_g_slot(P0, goid(i));
+        gc.goroutine_created(goid(i), 256);
+    }
+    let g = goid(7);
+    let timer = gc.sleep_timer(P0, g).expect("first sleep allocates").obj;
+    assert!(gc.sleep_timer(P0, g).is_none(), "one timer per goroutine");
+    let g_objects: Vec<ObjRef> = (1..=300)
+        .map(|i| gc.goroutine(goid(i)).unwrap().g_object.expect("made"))
+        .collect();
+    for (i, &obj) in g_objects.iter().enumerate() {
+        assert_eq!(gc.heap.span(obj.span).elem_bytes, 480, "g {i}");
+    }
+    assert_eq!(gc.heap.span(timer.span).elem_bytes, TIMER_OBJECT.size_bytes);
+    assert_eq!(G_OBJECT.size_bytes, 456);
+    common::runtime_gc(&mut gc, 10_000);
+    assert!(g_objects.iter().all(|&o| gc.heap.is_live_slot(o)));
+    assert!(gc.heap.is_live_slot(timer), "its goroutine still runs");
+    // The goroutine exits; its slot's g object stays, its timer goes.
+    gc.goroutine_exited(P0, g);
+    common::runtime_gc(&mut gc, 1_000_000);
+    assert!(g_objects.iter().all(|&o| gc.heap.is_live_slot(o)));
+    assert!(!gc.heap.is_live_slot(timer));
+    // allgs: 300 pointers, in an array grown as append grows it.
+    assert!(gc.reachable().len() > 300);
 }

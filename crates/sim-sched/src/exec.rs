@@ -64,7 +64,7 @@ impl World {
         }
     }
 
-    fn curg(&self, m: MId) -> GIdx {
+    pub(crate) fn curg(&self, m: MId) -> GIdx {
         self.ms[m.index()].curg.expect("M runs a G")
     }
 
@@ -160,6 +160,11 @@ impl World {
                     if count == 0 {
                         self.gs[gi.index()].pc += 1;
                         continue;
+                    }
+                    if self.gc_stw_pending() && self.needs_malg(self.p_of(m)) {
+                        // malg allocates: stop first (see sleep_timer_starts_gc).
+                        self.preempt_stop(m, false);
+                        return;
                     }
                     let ns = self.go_statement_ns(m);
                     self.timed_op(m, ns);
@@ -259,6 +264,9 @@ impl World {
                     return;
                 }
                 FlatOp::Sleep { duration_ns } => {
+                    if duration_ns > 0 && self.sleep_timer_starts_gc(m) {
+                        return; // sleeps once the world restarts
+                    }
                     self.gs[gi.index()].pc += 1;
                     if duration_ns > 0 {
                         self.sleep(m, duration_ns);
@@ -797,7 +805,7 @@ impl World {
         self.gs[gi.index()].last_wait_reason = WaitReason::Zero;
         let goid = self.goid(gi);
         self.emit(TraceEvent::GoDestroy { g: goid, p });
-        self.gc.goroutine_exited(crate::gc::gc_key(gi));
+        self.gc.goroutine_exited(p, crate::gc::gc_key(gi));
         self.ms[m.index()].curg = None;
         let program = self.program_of(gi);
         let g = &self.gs[gi.index()];

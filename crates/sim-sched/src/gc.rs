@@ -531,14 +531,44 @@ impl World {
         let p = self.p_of(m);
         let cost = &self.config.cost;
         let reused_ns = cost.go_statement_ns;
-        if !self.ps[p.index()].gfree.is_empty() || !self.sched.gfree.is_empty() {
+        if !self.needs_malg(p) {
             return reused_ns;
         }
         let fresh_ns = reused_ns + cost.malg_ns;
         let before = self.os_memory_work();
-        self.gc.reserve_fresh_stack();
+        let spawner = gc_key(self.curg(m));
+        self.gc.reserve_malg(p, spawner);
         let os = self.os_memory_cost(before, false);
         self.with_os_memory_ns(m, fresh_ns, os).0
+    }
+
+    /// `timeSleep`'s `new(timer)` on M `m`'s goroutine's first sleep: its
+    /// CPU is charged with the park. True when the goroutine does not go on
+    /// to sleep now: the allocation's span refill reached the heap trigger
+    /// and the M starts a cycle, or a stop-the-world is pending and the
+    /// goroutine stops first (at time.Sleep's prologue, as an allocation
+    /// stops at mallocgc: the model flips the GC's phase before the world
+    /// has stopped, so nothing may allocate meanwhile).
+    pub(crate) fn sleep_timer_starts_gc(&mut self, m: MId) -> bool {
+        let p = self.p_of(m);
+        let g = gc_key(self.curg(m));
+        if !self.gc.needs_sleep_timer(g) {
+            return false;
+        }
+        if self.gc_stw_pending() {
+            self.preempt_stop(m, false);
+            return true;
+        }
+        let Some(a) = self.gc.sleep_timer(p, g) else {
+            return false;
+        };
+        self.ms[m.index()].g0_cost_ns += self.config.cost.malloc_small_ns;
+        a.gc_triggered && self.gc_start(m, GcTrigger::Heap)
+    }
+
+    /// A go statement on P `p` would find no dead G to reuse (`gfget`).
+    pub(crate) fn needs_malg(&self, p: PId) -> bool {
+        self.ps[p.index()].gfree.is_empty() && self.sched.gfree.is_empty()
     }
 
     /// A G was created: the GC gives it a stack.

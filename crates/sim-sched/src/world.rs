@@ -716,8 +716,11 @@ impl World {
                 gi
             }
             None => {
+                // malg: a new slot, with its g object on the heap.
                 self.gs.push(G::new_dead());
-                GIdx((self.gs.len() - 1) as u32)
+                let gi = GIdx((self.gs.len() - 1) as u32);
+                self.gc.new_g_slot(p, crate::gc::gc_key(gi));
+                gi
             }
         };
         let pp = &mut self.ps[p.index()];

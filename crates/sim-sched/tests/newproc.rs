@@ -57,7 +57,9 @@ fn a_go_statement_that_reuses_a_dead_g_costs_less_than_one_that_needs_malg() {
         assert_eq!(pair[1] - pair[0], cost.go_statement_ns, "{at:?}");
     }
     // Fresh: go_statement_ns + malg_ns each, plus the page faults of the
-    // stack pool spans the 2 KiB stacks came from (16 per 32 KiB span).
+    // stack pool spans the 2 KiB stacks came from (16 per 32 KiB span) and
+    // of the spans of the g objects (17 per 8 KiB page) and of the growing
+    // allgs array.
     let fresh_ns = cost.go_statement_ns + cost.malg_ns;
     let gaps: Vec<u64> = at[..32].windows(2).map(|p| p[1] - p[0]).collect();
     assert!(gaps.iter().all(|&g| g >= fresh_ns), "{gaps:?}");
@@ -67,9 +69,10 @@ fn a_go_statement_that_reuses_a_dead_g_costs_less_than_one_that_needs_malg() {
         "some go statement took a new stack span: {gaps:?}"
     );
     let total: u64 = gaps.iter().sum();
-    let expected = 31 * fresh_ns + 31 * span_faults_ns / 16;
+    let stacks = 31 * fresh_ns + 31 * span_faults_ns / 16;
+    let heap_pages_ns = 8 * cost.page_fault_ns_per_page;
     assert!(
-        total.abs_diff(expected) <= span_faults_ns,
-        "{total} {expected}"
+        total + span_faults_ns >= stacks && total <= stacks + span_faults_ns + heap_pages_ns,
+        "{total} {stacks}"
     );
 }

@@ -151,11 +151,12 @@ fn a_running_goroutine_parks_for_its_stack_scan_and_resumes_on_the_scanners_p() 
 #[test]
 fn without_async_preemption_a_loop_without_calls_holds_up_marking() {
     // Without signals, sweep termination's stop-the-world would wait for a
-    // loop that is already spinning; this one starts after the first
-    // cycle's sweep termination (at about 7.9 ms, in cycle 2's mark phase).
+    // loop that is already spinning; this one starts after the second
+    // cycle's sweep termination (at about 9.53 ms, in cycle 2's mark phase:
+    // main's 2,000 fresh goroutines take it until 4.4 ms to start them).
     let late_loop = vec![
         Op::Sleep {
-            duration_ns: 6_200 * US,
+            duration_ns: 5_130 * US,
         },
         compute(10 * MS, false),
     ];
