@@ -375,6 +375,7 @@ impl Gc {
             return None;
         }
         self.work.user_forced = matches!(trigger, GcTrigger::Cycle { .. });
+        self.clear_sudog_pool();
         self.work.kind = Some(trigger.kind());
         self.graph.reset_assist_bytes();
         self.mark.reset();

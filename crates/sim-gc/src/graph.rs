@@ -18,7 +18,9 @@
 //! `runtime/proc.go` and `runtime/stack.go` for stacks and `maxStackScan`;
 //! `malg`'s `new(g)` and `allgadd` (every g is a heap object in `allgs`,
 //! allocated on the system stack: no assist, no cycle started) and
-//! `timeSleep`'s `new(timer)` on a goroutine's first sleep.
+//! `timeSleep`'s `new(timer)` on a goroutine's first sleep, and
+//! `acquireSudog`/`releaseSudog` with the per-P and central sudog caches
+//! (`clearpools` drops the central one at each `gcStart`).
 //!
 //! Batching: [`Gc::alloc_loop`] advances an allocation loop until it is done,
 //! until the allocation whose span refill made heapLive reach the trigger (that
@@ -36,8 +38,9 @@
 //! global free list's stacks are not freed at GC (`markrootFreeGStacks`);
 //! goroutines cannot read each other's stacks, so every pointer a goroutine
 //! holds came from an allocation or a load the barrier argument covers;
-//! sudogs are not heap objects; a g object's `timer` is word 40 and its
-//! other pointer words stay nil.
+//! a g object's `timer` is word 40 and its other pointer words stay nil;
+//! in-use sudogs are roots of their goroutine's stack scan (Go reaches them
+//! through `g.waiting` and the channels' wait queues).
 
 use crate::collector::{Gc, GcPhase, GcTrigger};
 use crate::heap::{ObjRef, STACK_MIN_BYTES, SmallAlloc, SpanId, StackHandle, SweepWork};
@@ -68,6 +71,24 @@ pub const TIMER_OBJECT: ObjectShape = ObjectShape {
     size_bytes: 96,
     pointer_words: 10,
 };
+
+/// `new(sudog)` in `acquireSudog`: 104 bytes (`sizeof_test.go`), size
+/// class 112, its pointers (g, the list links, elem, c) within all 13 words.
+pub const SUDOG_OBJECT: ObjectShape = ObjectShape {
+    size_bytes: 104,
+    pointer_words: 13,
+};
+/// `len(p.sudogbuf)`: each P caches up to 128 free sudogs.
+const SUDOG_CACHE_CAP: usize = 128;
+
+/// Free sudogs: each P's cache (`p.sudogcache`, reachable from the P) and
+/// the central list (`sched.sudogcache`), which `clearpools` drops at the
+/// start of each cycle.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SudogCaches {
+    per_p: Vec<Vec<ObjRef>>,
+    central: Vec<ObjRef>,
+}
 
 /// `allgs`, the slice of every g ever made: its backing array (a heap
 /// object of `capacity` pointer words, reachable from a global) and how
@@ -168,6 +189,9 @@ pub struct GoroutineHeap {
     pub g_object: Option<ObjRef>,
     /// `g.timer` is set: it has slept since it was created.
     pub has_timer: bool,
+    /// The sudogs it waits with (a channel operation, a select's cases, a
+    /// semaphore), until it runs again.
+    pub sudogs: Vec<ObjRef>,
 }
 
 /// The pointers a goroutine's stack holds.
@@ -260,6 +284,7 @@ pub(crate) struct Graph {
     /// The g object of each G slot (the scheduler's G index is the key of
     /// the goroutine it runs), made when the slot was first used.
     g_objects: Vec<Option<ObjRef>>,
+    pub(crate) sudog_caches: SudogCaches,
     /// g objects `malg` made ahead of the goroutine that will take them
     /// (`reserve_malg`).
     reserved_g_objects: VecDeque<ObjRef>,
@@ -391,6 +416,7 @@ impl Gc {
                 stack_scanned: marking,
                 g_object,
                 has_timer: false,
+                sudogs: Vec::new(),
             },
         );
         debug_assert!(previous.is_none(), "{g} created twice");
@@ -432,10 +458,67 @@ impl Gc {
     /// one (or the model made no g object for it); else the allocation, on
     /// the goroutine itself (it may trigger a cycle; the assist it would owe
     /// is not taken, only charged to its credit).
-    /// Whether goroutine `g`'s next sleep allocates its timer.
-    pub fn needs_sleep_timer(&self, g: Goid) -> bool {
-        self.goroutine(g)
-            .is_some_and(|s| s.g_object.is_some() && !s.has_timer)
+    /// `acquireSudog` for goroutine `g` on P `p`, about to block: a sudog
+    /// from the P's cache, refilled from the central list up to half its
+    /// capacity when empty, else `new(sudog)` (with the M locked: the debit
+    /// goes to `g`, no assist, no cycle started). Returns whether it
+    /// allocated.
+    pub fn acquire_sudog(&mut self, p: PId, g: Goid) -> bool {
+        let i = p.index();
+        let caches = &mut self.graph.sudog_caches;
+        if caches.per_p.len() <= i {
+            caches.per_p.resize_with(i + 1, Vec::new);
+        }
+        if caches.per_p[i].is_empty() {
+            while caches.per_p[i].len() < SUDOG_CACHE_CAP / 2 {
+                let Some(s) = caches.central.pop() else { break };
+                caches.per_p[i].push(s);
+            }
+        }
+        let (sudog, allocated) = match self.graph.sudog_caches.per_p[i].pop() {
+            Some(s) => (s, false),
+            None => (self.malloc_on_g0(p, Some(g), SUDOG_OBJECT).obj, true),
+        };
+        self.g_state(g).sudogs.push(sudog);
+        allocated
+    }
+
+    /// `releaseSudog` of every sudog goroutine `g` waited with, now that it
+    /// runs again on P `p`: into the P's cache, half of which moves to the
+    /// central list first when it is full.
+    pub fn release_sudogs(&mut self, p: PId, g: Goid) {
+        let Some(state) = self.graph.goroutines.get_mut(&g) else {
+            return;
+        };
+        if state.sudogs.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut state.sudogs);
+        let i = p.index();
+        let caches = &mut self.graph.sudog_caches;
+        if caches.per_p.len() <= i {
+            caches.per_p.resize_with(i + 1, Vec::new);
+        }
+        for s in held {
+            if caches.per_p[i].len() == SUDOG_CACHE_CAP {
+                let half = caches.per_p[i].split_off(SUDOG_CACHE_CAP / 2);
+                caches.central.extend(half);
+            }
+            caches.per_p[i].push(s);
+        }
+    }
+
+    /// `clearpools` at `gcStart`: the central sudog list is dropped (its
+    /// sudogs are garbage unless in use again).
+    pub(crate) fn clear_sudog_pool(&mut self) {
+        self.graph.sudog_caches.central.clear();
+    }
+
+    /// The free sudogs the runtime's roots reach (the P caches and the
+    /// central list).
+    pub(crate) fn cached_sudogs(&self) -> impl Iterator<Item = ObjRef> + '_ {
+        let c = &self.graph.sudog_caches;
+        c.per_p.iter().flatten().chain(&c.central).copied()
     }
 
     pub fn sleep_timer(&mut self, p: PId, g: Goid) -> Option<Allocation> {
@@ -446,6 +529,7 @@ impl Gc {
         if self.blacken_enabled {
             self.g_state(g).assist_bytes -= TIMER_OBJECT.size_bytes as i64;
         }
+        self.prepare_for_sweep(p);
         let route = alloc_route(TIMER_OBJECT.size_bytes, false);
         let a = self.alloc_object(p, Some(g), TIMER_OBJECT, route);
         self.store_heap_word(p, g_object, G_TIMER_WORD, Some(a.obj));
@@ -711,6 +795,7 @@ impl Gc {
     /// span does.
     fn malloc_on_g0(&mut self, p: PId, charged: Option<Goid>, shape: ObjectShape) -> Allocation {
         check_shape(shape);
+        self.prepare_for_sweep(p);
         if self.blacken_enabled
             && let Some(g) = charged
         {
@@ -721,6 +806,25 @@ impl Gc {
         Allocation {
             gc_triggered: false,
             ..a
+        }
+    }
+
+    /// `mcache.prepareForSweep`: Go flushes a P's mcache after the sweep
+    /// generation flips and before the P allocates (`acquirep`, `procresize`
+    /// and the forEachP at the end of mark termination). The model flips at
+    /// the start of mark termination's stop-the-world, while goroutines may
+    /// still run; a user allocation stops there first (mallocgc is a safe
+    /// point), but the runtime's own (a g, a sudog, a timer) flush the
+    /// mcache here, or their objects would land, unmarked, in a span that
+    /// is about to be swept.
+    fn prepare_for_sweep(&mut self, p: PId) {
+        if self.heap.mcache_is_stale(p) {
+            // Uncaching a stale span sweeps it (`uncacheSpan`); that work
+            // is not charged to anyone.
+            let (delta, _sweep) = self.heap.release_all(p);
+            let mem = self.memory_inputs();
+            self.pacer
+                .update(delta.heap_live_bytes, delta.heap_scan_bytes, false, &mem);
         }
     }
 
@@ -1010,6 +1114,7 @@ impl Gc {
         }
         out.extend(self.graph.globals.iter().flatten().copied());
         out.extend(self.graph.allgs.backing);
+        out.extend(self.cached_sudogs());
         out
     }
 
@@ -1018,10 +1123,12 @@ impl Gc {
         let Some(state) = self.graph.goroutines.get(&g) else {
             return Vec::new();
         };
+        // Its sudogs (reached in Go through g.waiting and the wait queues).
+        let mut out: Vec<ObjRef> = state.sudogs.clone();
         let Some(refs) = state.refs.as_deref() else {
-            return Vec::new();
+            return out;
         };
-        let mut out: Vec<ObjRef> = refs.locals.iter().flatten().copied().collect();
+        out.extend(refs.locals.iter().flatten().copied());
         for ring in &refs.rings {
             let r = &self.graph.rings[ring.0 as usize];
             out.extend(r.backing);

@@ -1335,6 +1335,18 @@ impl Heap {
     /// `mcache.releaseAll` (via `prepareForSweep` at the end of mark
     /// termination, or when a P goes away): return every cached span; spans
     /// cached after the flip give back their unused remainder of heapLive.
+    /// P `p`'s mcache still holds a span it cached before the sweep
+    /// generation flipped (`flushGen != sweepgen`): `prepareForSweep` must
+    /// flush it before the P allocates.
+    pub(crate) fn mcache_is_stale(&self, p: PId) -> bool {
+        let stale = self.sweepgen.wrapping_add(1);
+        self.mcaches[p.index()]
+            .alloc
+            .iter()
+            .flatten()
+            .any(|id| self.spans[id.index()].sweepgen == stale)
+    }
+
     pub(crate) fn release_all(&mut self, p: PId) -> (PacerDelta, SweepWork) {
         let sg = self.sweepgen;
         let mut sweep = SweepWork::default();

@@ -765,6 +765,7 @@ impl Gc {
                 // The program's pointer globals and the runtime's `allgs`.
                 let globals: Vec<ObjRef> = (self.graph.globals.iter().flatten().copied())
                     .chain(self.graph.allgs.backing)
+                    .chain(self.cached_sudogs())
                     .collect();
                 let followed = globals.len() as u64;
                 for obj in globals {

@@ -562,3 +562,41 @@ fn g_objects_stay_reachable_from_allgs_and_a_dead_goroutines_timer_is_freed() {
     // allgs: 300 pointers, in an array grown as append grows it.
     assert!(gc.reachable().len() > 300);
 }
+
+/// Sudogs: a goroutine about to block takes one from its P's cache, else
+/// from the central list, else allocates it; waking, it gives it back to
+/// its P, whose full cache moves half to the central list. Each cycle's
+/// start drops the central list (`clearpools`): those sudogs are garbage,
+/// the P caches' survive.
+#[test]
+fn sudogs_are_cached_per_p_and_the_central_list_is_dropped_at_each_cycle() {
+    let mut gc = new_gc(1, 100);
+    let gs: Vec<Goid> = (1..=200).map(goid).collect();
+    for &g in &gs {
+        gc.goroutine_created(g, 256);
+    }
+    let allocated = gs.iter().filter(|&&g| gc.acquire_sudog(P0, g)).count();
+    assert_eq!(allocated, 200, "no cached sudog yet");
+    let sudogs: Vec<ObjRef> = gs
+        .iter()
+        .map(|&g| gc.goroutine(g).unwrap().sudogs[0])
+        .collect();
+    for &g in &gs {
+        gc.release_sudogs(P0, g);
+    }
+    // 200 releases into a 128-slot cache: the 129th and the 193rd find it
+    // full and move 64 each to the central list, so the P keeps 72.
+    common::runtime_gc(&mut gc, 10_000);
+    let live = sudogs.iter().filter(|&&s| gc.heap.is_live_slot(s)).count();
+    assert_eq!(
+        live, 72,
+        "the P's cache survives, the central list does not"
+    );
+    // The P's cached sudogs are reused: no allocation while they last.
+    let reused = gs[..live]
+        .iter()
+        .filter(|&&g| !gc.acquire_sudog(P0, g))
+        .count();
+    assert_eq!(reused, live);
+    assert!(gc.acquire_sudog(P0, gs[live]), "the cache is empty again");
+}

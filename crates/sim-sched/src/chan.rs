@@ -186,6 +186,7 @@ impl World {
         } else {
             WaitReason::ChanSend
         };
+        self.acquire_sudogs(m, 1);
         self.park(m, reason);
         self.schedule(m);
     }
@@ -407,6 +408,7 @@ impl World {
         gg.select_epoch = gg.select_epoch.wrapping_add(1);
         gg.rare_mut().select_won = None;
         let epoch = gg.select_epoch;
+        self.acquire_sudogs(m, live.len());
         let mut by_chan: Vec<u32> = live.clone();
         by_chan.sort_by_key(|&i| match cases[i as usize].0 {
             CaseOp::Send(ChanRef::Chan(c)) | CaseOp::Recv(ChanRef::Chan(c)) => c.0,

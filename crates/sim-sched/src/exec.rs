@@ -161,11 +161,6 @@ impl World {
                         self.gs[gi.index()].pc += 1;
                         continue;
                     }
-                    if self.gc_stw_pending() && self.needs_malg(self.p_of(m)) {
-                        // malg allocates: stop first (see sleep_timer_starts_gc).
-                        self.preempt_stop(m, false);
-                        return;
-                    }
                     let ns = self.go_statement_ns(m);
                     self.timed_op(m, ns);
                     return;
@@ -253,6 +248,7 @@ impl World {
                     } else {
                         self.gs[gi.index()].pc += 1;
                         self.wait_groups[wait_group.index()].waiters.push_back(gi);
+                        self.acquire_sudogs(m, 1);
                         self.park(m, WaitReason::SyncWaitGroupWait);
                         self.schedule(m);
                     }

@@ -138,6 +138,8 @@ impl World {
         mm.g0_cost_ns = 0;
         mm.curg = Some(g);
         mm.state = MState::Switching;
+        // A goroutine woken from a wait releases its sudogs to this P.
+        self.gc.release_sudogs(p, crate::gc::gc_key(g));
         let gg = &mut self.gs[g.index()];
         let sampled = gg.set_status(GStatus::Running { m }, start_ns);
         self.stats.g_transitions += 1;

@@ -543,27 +543,30 @@ impl World {
     }
 
     /// `timeSleep`'s `new(timer)` on M `m`'s goroutine's first sleep: its
-    /// CPU is charged with the park. True when the goroutine does not go on
-    /// to sleep now: the allocation's span refill reached the heap trigger
-    /// and the M starts a cycle, or a stop-the-world is pending and the
-    /// goroutine stops first (at time.Sleep's prologue, as an allocation
-    /// stops at mallocgc: the model flips the GC's phase before the world
-    /// has stopped, so nothing may allocate meanwhile).
+    /// CPU is charged with the park. True when the allocation's span
+    /// refill reached the heap trigger and the M starts a cycle (the
+    /// goroutine sleeps once the world restarts).
     pub(crate) fn sleep_timer_starts_gc(&mut self, m: MId) -> bool {
         let p = self.p_of(m);
         let g = gc_key(self.curg(m));
-        if !self.gc.needs_sleep_timer(g) {
-            return false;
-        }
-        if self.gc_stw_pending() {
-            self.preempt_stop(m, false);
-            return true;
-        }
         let Some(a) = self.gc.sleep_timer(p, g) else {
             return false;
         };
         self.ms[m.index()].g0_cost_ns += self.config.cost.malloc_small_ns;
         a.gc_triggered && self.gc_start(m, GcTrigger::Heap)
+    }
+
+    /// `acquireSudog` `n` times for M `m`'s goroutine, about to block on a
+    /// channel, a select's cases or a semaphore; a `new(sudog)` costs a
+    /// small allocation.
+    pub(crate) fn acquire_sudogs(&mut self, m: MId, n: usize) {
+        let p = self.p_of(m);
+        let g = gc_key(self.curg(m));
+        for _ in 0..n {
+            if self.gc.acquire_sudog(p, g) {
+                self.ms[m.index()].g0_cost_ns += self.config.cost.malloc_small_ns;
+            }
+        }
     }
 
     /// A go statement on P `p` would find no dead G to reuse (`gfget`).

@@ -182,6 +182,7 @@ impl World {
             since_ns: now,
             then,
         });
+        self.acquire_sudogs(m, 1);
         self.park(m, reason);
         self.schedule(m);
         OpResult::Parked
@@ -244,6 +245,7 @@ impl World {
                 since_ns,
                 then,
             });
+            self.acquire_sudogs(m, 1);
             self.park(m, reason);
             self.schedule(m);
             return Err(OpResult::Parked);
