@@ -222,8 +222,6 @@ pub(crate) struct GcDriver {
     pub cycle_waiters: Vec<(GIdx, u32)>,
     /// Each finished cycle's record.
     pub cycles: Vec<CycleRecord>,
-    /// A `stack_grow` op ran (the summary then reports stacks).
-    pub stack_grown: bool,
     /// Ms spinning in `suspendG` (`MState::StackScanWait`).
     pub stack_scan_waits: u32,
 }
@@ -287,7 +285,6 @@ impl GcDriver {
             forcegc_wanted: false,
             cycle_waiters: Vec::new(),
             cycles: Vec::new(),
-            stack_grown: false,
             stack_scan_waits: 0,
         }
     }
@@ -1989,7 +1986,6 @@ impl World {
     pub(crate) fn stack_grow_op(&mut self, m: MId, used_bytes: u64) {
         let gi = self.ms[m.index()].curg.expect("M runs a G");
         let key = gc_key(gi);
-        self.gc_driver.stack_grown = true;
         let os_before = self.os_memory_work();
         match self.gc.set_stack_used(key, used_bytes) {
             Some(growth) => {

@@ -2,20 +2,29 @@
 
 use crate::world::World;
 use sim_core::metrics::{self, MetricValue, Outcome, Summary};
+use sim_core::workload::FlatOp;
 use std::collections::BTreeMap;
 
 /// The Go release the model follows.
 pub const GO_VERSION: &str = "go1.27.3";
 
 impl World {
-    /// The GC's figures. Only for programs that allocate or collect: a
-    /// program that never does has no cycle to compare.
+    /// The GC's figures. Only for programs that allocate, collect or grow a
+    /// stack, as the Go program reports them only then
+    /// (`scenarios::gosource::uses_gc`): the runtime's own objects (gs,
+    /// sudogs, timers) are on the heap in every run.
     fn gc_metrics(&self, m: &mut BTreeMap<String, MetricValue>) {
-        let gc = &self.gc;
-        let mem = gc.heap.mem_stats();
-        if gc.work.cycles == 0 && mem.mallocs == 0 && !self.gc_driver.stack_grown {
+        let uses_gc = self.programs.iter().flat_map(|p| &p.ops).any(|op| {
+            matches!(
+                op,
+                FlatOp::Alloc { .. } | FlatOp::Gc | FlatOp::StackGrow { .. }
+            )
+        });
+        if !uses_gc {
             return;
         }
+        let gc = &self.gc;
+        let mem = gc.heap.mem_stats();
         let count = |v: u64| MetricValue::Count(v);
         m.insert(
             metrics::GC_CYCLES_TOTAL.to_string(),

@@ -49,6 +49,14 @@ fn a_go_statement_that_reuses_a_dead_g_costs_less_than_one_that_needs_malg() {
     ]);
     let mut world = world(&w, 1, 1, "");
     world.run();
+    // Its gs are heap objects, but a program that neither allocates nor
+    // collects reports no GC figures (nor does its Go program).
+    assert!(
+        !world
+            .summary()
+            .metrics
+            .contains_key(sim_core::metrics::GC_CYCLES_TOTAL)
+    );
     let at = creations(&world);
     assert_eq!(at.len(), 64);
     let cost = CostModel::default();
