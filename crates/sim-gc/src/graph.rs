@@ -101,18 +101,23 @@ pub(crate) struct AllGs {
 }
 
 /// `growslice`'s new capacity for appending one pointer to a full slice of
-/// `capacity`: double below 256, then grow by a quarter plus 192 until it
-/// fits, rounded up to what the allocation's size class holds.
+/// `capacity` (`nextslicecap`): the length needed if that is more than
+/// double, else double below 256, else grown by a quarter plus 192 until it
+/// fits; then rounded up to what the allocation's size class holds.
 fn grown_capacity(capacity: u32) -> u32 {
-    let needed = u64::from(capacity) + 1;
-    let mut new = u64::from(capacity).max(1);
-    if new < 256 {
-        new = (new * 2).max(needed);
+    let old = u64::from(capacity);
+    let needed = old + 1;
+    let new = if needed > 2 * old {
+        needed
+    } else if old < 256 {
+        2 * old
     } else {
-        while new < needed + 1 {
+        let mut new = old;
+        while new < needed {
             new += (new + 3 * 256) >> 2;
         }
-    }
+        new
+    };
     let bytes = match alloc_route(new * 8, false) {
         AllocRoute::Small { slot_bytes, .. } => slot_bytes,
         AllocRoute::Large { pages } => pages * crate::sizeclass::PAGE_SIZE_BYTES,
