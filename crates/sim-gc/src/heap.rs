@@ -423,6 +423,9 @@ pub struct MCache {
     pub tiny_offset_bytes: u64,
     /// Scannable bytes allocated since the last refill (`scanAlloc`).
     pub scan_alloc_bytes: u64,
+    /// The sweep generation in which the cache was last checked for spans
+    /// cached before a flip ([`Heap::mcache_is_stale`]).
+    flush_gen: u32,
 }
 
 impl MCache {
@@ -432,6 +435,7 @@ impl MCache {
             tiny: None,
             tiny_offset_bytes: 0,
             scan_alloc_bytes: 0,
+            flush_gen: 0,
         }
     }
     /// The span this P allocates `span_class` objects from.
@@ -1332,14 +1336,18 @@ impl Heap {
         self.mcaches[p.index()].scan_alloc_bytes += bytes;
     }
 
-    /// `mcache.releaseAll` (via `prepareForSweep` at the end of mark
-    /// termination, or when a P goes away): return every cached span; spans
-    /// cached after the flip give back their unused remainder of heapLive.
-    /// P `p`'s mcache still holds a span it cached before the sweep
-    /// generation flipped (`flushGen != sweepgen`): `prepareForSweep` must
-    /// flush it before the P allocates.
-    pub(crate) fn mcache_is_stale(&self, p: PId) -> bool {
-        let stale = self.sweepgen.wrapping_add(1);
+    /// Whether P `p`'s mcache still holds a span it cached before the sweep
+    /// generation flipped, so that `prepareForSweep` must flush it before
+    /// the P allocates. Only a flip makes a cached span stale, so once a
+    /// cache has been checked in this generation (`flush_gen`, Go's
+    /// `flushGen`) it stays fresh until the next one.
+    pub(crate) fn mcache_is_stale(&mut self, p: PId) -> bool {
+        let sg = self.sweepgen;
+        if self.mcaches[p.index()].flush_gen == sg {
+            return false;
+        }
+        self.mcaches[p.index()].flush_gen = sg;
+        let stale = sg.wrapping_add(1);
         self.mcaches[p.index()]
             .alloc
             .iter()
@@ -1347,6 +1355,9 @@ impl Heap {
             .any(|id| self.spans[id.index()].sweepgen == stale)
     }
 
+    /// `mcache.releaseAll` (via `prepareForSweep` at the end of mark
+    /// termination, or when a P goes away): return every cached span; spans
+    /// cached after the flip give back their unused remainder of heapLive.
     pub(crate) fn release_all(&mut self, p: PId) -> (PacerDelta, SweepWork) {
         let sg = self.sweepgen;
         let mut sweep = SweepWork::default();
