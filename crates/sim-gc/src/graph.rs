@@ -189,9 +189,6 @@ pub struct GoroutineHeap {
     debit_applied: bool,
     /// Scanned in the current cycle (its stack is black).
     pub stack_scanned: bool,
-    /// Its g descriptor (a heap object reachable from `allgs`), if the
-    /// model made one for its G.
-    pub g_object: Option<ObjRef>,
     /// `g.timer` is set: it has slept since it was created.
     pub has_timer: bool,
     /// The sudogs it waits with (a channel operation, a select's cases, a
@@ -400,7 +397,6 @@ impl Gc {
     /// goroutine's if one is free), `stack_used_bytes` of it in use. A stack
     /// made during the mark phase starts black.
     pub fn goroutine_created(&mut self, g: Goid, stack_used_bytes: u64) -> StackHandle {
-        let g_object = self.graph.g_objects.get(g.0 as usize).copied().flatten();
         let stack = match self.graph.free_stacks.pop() {
             Some(span) => StackHandle::min_in_pool_span(span),
             None => {
@@ -419,7 +415,6 @@ impl Gc {
                 assist_bytes: 0,
                 debit_applied: false,
                 stack_scanned: marking,
-                g_object,
                 has_timer: false,
                 sudogs: Vec::new(),
             },
@@ -526,9 +521,23 @@ impl Gc {
         c.per_p.iter().flatten().chain(&c.central).copied()
     }
 
+    /// The g object of goroutine key `g`'s G slot (a heap object reachable
+    /// from `allgs`), if the scheduler made one for it ([`Gc::new_g_slot`]).
+    pub fn g_object(&self, g: Goid) -> Option<ObjRef> {
+        self.graph.g_objects.get(g.0 as usize).copied().flatten()
+    }
+
+    /// `timeSleep` by goroutine `g` on P `p`: on its first sleep since it
+    /// was created, `new(timer)` into `g.timer`. `None` when it already has
+    /// one (or the model made no g object for it); else the allocation, on
+    /// the goroutine itself (it may trigger a cycle; the assist it would owe
+    /// is not taken, only charged to its credit).
     pub fn sleep_timer(&mut self, p: PId, g: Goid) -> Option<Allocation> {
+        let g_object = self.g_object(g)?;
         let state = self.g_state(g);
-        let g_object = state.g_object.filter(|_| !state.has_timer)?;
+        if state.has_timer {
+            return None;
+        }
         state.has_timer = true;
         debug_assert!(self.heap.is_live_slot(g_object), "{g}'s g object was freed");
         if self.blacken_enabled {
@@ -582,7 +591,7 @@ impl Gc {
         };
         // gdestroy: gp.timer = nil, a heap store.
         if state.has_timer
-            && let Some(obj) = state.g_object
+            && let Some(obj) = self.g_object(g)
         {
             self.store_heap_word(p, obj, G_TIMER_WORD, None);
         }

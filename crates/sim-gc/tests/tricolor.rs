@@ -544,7 +544,7 @@ fn g_objects_stay_reachable_from_allgs_and_a_dead_goroutines_timer_is_freed() {
     let timer = gc.sleep_timer(P0, g).expect("first sleep allocates").obj;
     assert!(gc.sleep_timer(P0, g).is_none(), "one timer per goroutine");
     let g_objects: Vec<ObjRef> = (1..=300)
-        .map(|i| gc.goroutine(goid(i)).unwrap().g_object.expect("made"))
+        .map(|i| gc.g_object(goid(i)).expect("made"))
         .collect();
     for (i, &obj) in g_objects.iter().enumerate() {
         assert_eq!(gc.heap.span(obj.span).elem_bytes, 480, "g {i}");
