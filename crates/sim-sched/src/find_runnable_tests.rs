@@ -13,7 +13,9 @@ use sim_core::trace::{PickSource, TraceEvent, TrailStep};
 use sim_core::workload::{Op, Program, Workload};
 use std::cmp::Reverse;
 
-fn world(gomaxprocs: u32) -> World {
+/// A world whose main goroutine computes for a second, not yet started,
+/// with cost model `cost` (also for other modules' unit tests).
+pub(crate) fn world_with_cost(gomaxprocs: u32, cost: CostModel) -> World {
     let workload = Workload {
         programs: vec![Program {
             name: "main".into(),
@@ -29,7 +31,7 @@ fn world(gomaxprocs: u32) -> World {
         mutexes: vec![],
         rwmutexes: vec![],
     };
-    let mut w = World::new(
+    World::new(
         &workload,
         SimConfig {
             seed: 1,
@@ -37,10 +39,14 @@ fn world(gomaxprocs: u32) -> World {
                 gomaxprocs,
                 ..RuntimeConfig::default()
             },
-            cost: CostModel::default(),
+            cost,
             record_trace: true,
         },
-    );
+    )
+}
+
+fn world(gomaxprocs: u32) -> World {
+    let mut w = world_with_cost(gomaxprocs, CostModel::default());
     // M0 holds P0; park the main goroutine so M0 is in the scheduler.
     w.ms[0].curg = None;
     w.gs[0].set_status(

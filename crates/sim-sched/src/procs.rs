@@ -429,36 +429,9 @@ fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::thread_latency_ratio_ppm;
-    use crate::world::World;
-    use crate::{RuntimeConfig, SimConfig};
+    use crate::find_runnable_tests::world_with_cost;
     use sim_core::cost::CostModel;
-    use sim_core::ids::{MId, ProgramId};
-    use sim_core::workload::{Op, Program, Workload};
-
-    fn world(cost: CostModel) -> World {
-        let workload = Workload {
-            programs: vec![Program {
-                name: "main".into(),
-                description: String::new(),
-                ops: vec![Op::Compute {
-                    duration_ns: 1_000_000,
-                    preemptible: true,
-                }],
-            }],
-            main: ProgramId(0),
-            wait_groups: vec![],
-            channels: vec![],
-            mutexes: vec![],
-            rwmutexes: vec![],
-        };
-        let config = SimConfig {
-            seed: 1,
-            runtime: RuntimeConfig::default(),
-            cost,
-            record_trace: false,
-        };
-        World::new(&workload, config)
-    }
+    use sim_core::ids::MId;
 
     /// The same draw (same seed) scales the median for how long the thread
     /// slept: 4 µs asleep takes the 5 µs median, 60 µs lies between the
@@ -480,7 +453,7 @@ mod tests {
         assert_eq!(cost.thread_wake_median_ns(300_000), 40_000);
         assert_eq!(cost.thread_wake_median_ns(20_000_000), 80_000);
         let wake_after = |asleep_ns: u64| {
-            let mut w = world(cost.clone());
+            let mut w = world_with_cost(1, cost.clone());
             w.ms[0].asleep_since_ns = 1_000;
             w.thread_wake_latency_at(MId(0), 1_000 + asleep_ns)
         };

@@ -49,6 +49,25 @@ fn lock_waits(mut world: World) -> (f64, Vec<Wait>) {
     (total, waits)
 }
 
+/// The longest a waiter can be held up by a holder keeping the lock
+/// `hold_ns`: the hold, then a wake-up at its 99th percentile after a sleep
+/// no longer than the hold (the wake-up curve rises with the sleep).
+fn longest_delay_ns(cost: &CostModel, hold_ns: u64) -> u64 {
+    hold_ns + cost.thread_wake_median_ns(hold_ns) * cost.thread_latency_p99_ppm / 1_000_000
+}
+
+/// Every wait slept, for less than it was held up and at most
+/// `longest_delay_ns`, and `/sync/mutex/wait/total` is the sum of the sleeps.
+fn assert_waits_slept_within(total_s: f64, waits: &[Wait], cost: &CostModel, hold_ns: u64) {
+    let longest_ns = longest_delay_ns(cost, hold_ns);
+    for w in waits {
+        assert!(w.slept_ns > 0 && w.slept_ns < w.delay_ns, "{w:?}");
+        assert!(w.delay_ns <= longest_ns, "{w:?}");
+    }
+    let slept_s: u64 = waits.iter().map(|w| w.slept_ns).sum();
+    assert!((total_s - slept_s as f64 / 1e9).abs() < 1e-9, "{total_s}");
+}
+
 /// Eight 50 ms workers on one P: sysmon preempts one every 10 ms and, in the
 /// same iteration, prints a schedtrace line under sched.lock; the preempted
 /// worker's M needs the lock for the global run queue.
@@ -60,20 +79,17 @@ fn run(godebug: &str) -> (f64, Vec<Wait>) {
 #[test]
 fn a_preempted_goroutine_waits_for_sched_lock_while_sysmon_prints_schedtrace() {
     let (total_s, waits) = run("schedtrace=10");
-    let cost = sim_core::cost::CostModel::default();
+    let cost = CostModel::default();
     // One report on 1 P is 24 write(2) calls.
     let hold_ns = 24 * cost.stderr_write_ns;
-    // A sleeper sleeps less than the hold, and wakes as a thread does
-    // after so short a sleep (the wake-up curve rises with the sleep).
-    let max_wake_ns = cost.thread_wake_median_ns(hold_ns) * cost.thread_latency_p99_ppm / 1_000_000;
     assert!(waits.len() >= 10, "{waits:?}");
-    for w in &waits {
-        assert_eq!(w.holder, SchedLockHolder::Schedtrace);
-        assert!(w.slept_ns > 0 && w.slept_ns < w.delay_ns, "{w:?}");
-        assert!(w.delay_ns <= hold_ns + max_wake_ns, "{w:?}");
-    }
-    let slept_s: u64 = waits.iter().map(|w| w.slept_ns).sum();
-    assert!((total_s - slept_s as f64 / 1e9).abs() < 1e-9, "{total_s}");
+    assert!(
+        waits
+            .iter()
+            .all(|w| w.holder == SchedLockHolder::Schedtrace),
+        "{waits:?}"
+    );
+    assert_waits_slept_within(total_s, &waits, &cost, hold_ns);
 }
 
 #[test]
@@ -117,7 +133,6 @@ fn a_goroutine_preempted_by_the_gc_waits_for_sched_lock_while_the_gc_signals() {
     let cost = CostModel::default();
     // One other P runs a goroutine: one signal under the lock.
     let hold_ns = cost.signal_send_ns.max(cost.futex_wake_call_ns);
-    let max_wake_ns = cost.thread_wake_median_ns(hold_ns) * cost.thread_latency_p99_ppm / 1_000_000;
     let signalled = waits
         .iter()
         .filter(|w| {
@@ -128,12 +143,7 @@ fn a_goroutine_preempted_by_the_gc_waits_for_sched_lock_while_the_gc_signals() {
         })
         .count();
     assert!(signalled >= 3, "{waits:?}");
-    for w in &waits {
-        assert!(w.slept_ns > 0 && w.slept_ns < w.delay_ns, "{w:?}");
-        assert!(w.delay_ns <= hold_ns + max_wake_ns, "{w:?}");
-    }
-    let slept_s: u64 = waits.iter().map(|w| w.slept_ns).sum();
-    assert!((total_s - slept_s as f64 / 1e9).abs() < 1e-9, "{total_s}");
+    assert_waits_slept_within(total_s, &waits, &cost, hold_ns);
 }
 
 #[test]
@@ -179,16 +189,7 @@ fn close_run(cost: CostModel) -> (f64, Vec<Wait>) {
         &[],
         &[],
     );
-    let config = sim_sched::SimConfig {
-        seed: 1,
-        runtime: sim_sched::RuntimeConfig {
-            gomaxprocs: 2,
-            ..Default::default()
-        },
-        cost,
-        record_trace: true,
-    };
-    lock_waits(World::new(&w, config))
+    lock_waits(world_with_cost(&w, 2, 1, "", cost))
 }
 
 #[test]
@@ -200,13 +201,9 @@ fn ms_taking_batches_from_a_long_global_queue_wait_for_each_other() {
         .filter(|w| w.holder == SchedLockHolder::GlobalRunqBatch)
         .collect();
     assert!(batch.len() >= 5, "{waits:?}");
-    let hold_ns = 128 * cost.global_runq_ns_per_g;
-    let max_wake_ns = cost.thread_wake_median_ns(hold_ns) * cost.thread_latency_p99_ppm / 1_000_000;
+    let longest_ns = longest_delay_ns(&cost, 128 * cost.global_runq_ns_per_g);
     for w in &batch {
-        assert!(
-            w.slept_ns > 0 && w.delay_ns <= hold_ns + max_wake_ns,
-            "{w:?}"
-        );
+        assert!(w.slept_ns > 0 && w.delay_ns <= longest_ns, "{w:?}");
     }
     assert!(total_s > 0.0);
     // A queue that costs nothing to walk holds the lock for no time.

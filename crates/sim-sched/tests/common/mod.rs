@@ -39,6 +39,17 @@ pub fn compute(ns: u64, preemptible: bool) -> Op {
 }
 
 pub fn world(w: &Workload, gomaxprocs: u32, seed: u64, godebug: &str) -> World {
+    world_with_cost(w, gomaxprocs, seed, godebug, CostModel::default())
+}
+
+/// [`world`] with the cost model `cost`.
+pub fn world_with_cost(
+    w: &Workload,
+    gomaxprocs: u32,
+    seed: u64,
+    godebug: &str,
+    cost: CostModel,
+) -> World {
     let mut runtime = RuntimeConfig {
         gomaxprocs,
         ..RuntimeConfig::default()
@@ -49,7 +60,7 @@ pub fn world(w: &Workload, gomaxprocs: u32, seed: u64, godebug: &str) -> World {
         SimConfig {
             seed,
             runtime,
-            cost: CostModel::default(),
+            cost,
             record_trace: true,
         },
     )
