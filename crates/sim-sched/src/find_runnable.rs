@@ -100,6 +100,15 @@ impl World {
         loop {
             match self.find_runnable(m) {
                 Found::Run { g, decision } => {
+                    // A background mark worker from findRunnableGCWorker is
+                    // not a normal goroutine (tryWakeP): wake a P in case
+                    // other work is runnable.
+                    if matches!(decision.source, PickSource::GcWorker { .. }) {
+                        if self.ms[m.index()].spinning {
+                            self.resetspinning(m);
+                        }
+                        self.wakep();
+                    }
                     if self.gs[g.index()].lockedm().is_some_and(|lm| lm != m) {
                         if self.ms[m.index()].spinning {
                             self.resetspinning(m);
