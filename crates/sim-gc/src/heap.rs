@@ -725,6 +725,12 @@ pub struct HeapCounters {
     /// `gcController.totalAlloc` as the pacer sees it: flushed at refill,
     /// `allocLarge` and `releaseAll`.
     pub pacer_total_alloc_bytes: u64,
+    /// Small objects (tiny blocks included) as runtime/metrics counts them
+    /// (`heapStats.smallAllocCount`): a span's allocations are added when it
+    /// leaves its mcache (refill, `releaseAll`), so those in spans still
+    /// cached are not in `/gc/heap/allocs:objects` yet. `ReadMemStats`
+    /// flushes every mcache first, so `Mallocs` has them all.
+    pub flushed_small_allocs: u64,
     /// Bytes returned to the OS by scavenge assists at allocation.
     pub scavenge_assist_bytes: u64,
     /// Scavenge assists that released memory: one `madvise` each (the model
@@ -750,6 +756,7 @@ impl Default for HeapCounters {
             total_alloc_bytes: 0,
             total_free_bytes: 0,
             pacer_total_alloc_bytes: 0,
+            flushed_small_allocs: 0,
             scavenge_assist_bytes: 0,
             scavenge_assist_calls: 0,
             scavenge_background_bytes: 0,
@@ -1095,6 +1102,7 @@ impl Heap {
             debug_assert_eq!(span.alloc_count, span.nelems, "refill of a span with room");
             let slots_used = (span.alloc_count - span.alloc_count_before_cache) as u64;
             self.counters.pacer_total_alloc_bytes += slots_used * span.elem_bytes;
+            self.counters.flushed_small_allocs += slots_used;
             span.alloc_count_before_cache = 0;
             sweep.add(self.uncache_span(old));
         }
@@ -1373,6 +1381,7 @@ impl Heap {
             let slots_used = (span.alloc_count - span.alloc_count_before_cache) as u64;
             span.alloc_count_before_cache = 0;
             self.counters.pacer_total_alloc_bytes += slots_used * span.elem_bytes;
+            self.counters.flushed_small_allocs += slots_used;
             if span.sweepgen != sg.wrapping_add(1) {
                 delta.heap_live_bytes -=
                     ((span.nelems - span.alloc_count) as u64 * span.elem_bytes) as i64;
@@ -1782,6 +1791,21 @@ impl Heap {
         self.pages.in_use_pages * PAGE_SIZE_BYTES
     }
 
+    /// `/gc/heap/allocs:objects` and `/gc/heap/objects:objects` as
+    /// runtime/metrics computes them (`heapStatsAggregate`): a small object
+    /// counts once its span has left the mcache, a large one at once, and
+    /// frees as sweeping finds them. Tiny allocations packed into an
+    /// existing block are in neither.
+    pub fn metrics_object_counts(&self) -> ObjectCounts {
+        let c = &self.counters;
+        let small_frees: u64 = c.by_class.iter().map(|k| k.frees).sum();
+        let allocs = c.flushed_small_allocs + c.large_alloc_count;
+        ObjectCounts {
+            allocs,
+            live: allocs.saturating_sub(small_frees + c.large_free_count),
+        }
+    }
+
     /// `totalAlloc − totalFree` as the pacer's memory-limit goal reads it.
     pub fn pacer_heap_alloc_bytes(&self) -> u64 {
         self.counters.pacer_total_alloc_bytes - self.counters.total_free_bytes
@@ -1807,7 +1831,6 @@ impl Heap {
             heap_objects: mallocs - frees,
             mallocs,
             frees,
-            tiny_allocs: c.tiny_alloc_count,
             stack_in_use_bytes: self.pages.stack_pages * PAGE_SIZE_BYTES,
         }
     }
@@ -1898,12 +1921,17 @@ pub struct MemStats {
     /// block counts in both, as in Go.
     pub mallocs: u64,
     pub frees: u64,
-    /// Tiny allocations packed into an existing block (`tinyAllocs`): in
-    /// `Mallocs` and `Frees`, but not in runtime/metrics'
-    /// `/gc/heap/allocs:objects`, which counts tiny blocks only.
-    pub tiny_allocs: u64,
     /// `StackInuse`.
     pub stack_in_use_bytes: u64,
+}
+
+/// Objects as runtime/metrics counts them ([`Heap::metrics_object_counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    /// `/gc/heap/allocs:objects`.
+    pub allocs: u64,
+    /// `/gc/heap/objects:objects`: allocated and not yet swept free.
+    pub live: u64,
 }
 
 /// One size class's objects by mark colour at a moment ([`Heap::class_marking`]).

@@ -57,6 +57,6 @@ pub use collector::{
 pub use graph::{
     AllocLoopOutcome, AllocOne, Allocation, LoopStop, NewRing, ObjectShape, PtrLoc, RingId,
 };
-pub use heap::{ClassMarking, MemStats, ObjRef, SpanId, SweepWork};
+pub use heap::{ClassMarking, MemStats, ObjRef, ObjectCounts, SpanId, SweepWork};
 pub use mark::{AssistOutcome, Color, DrainOutcome, ParkAssist, ScanWork};
 pub use pacer::{TriggerKind, WorkerMode, WorkerPlan};

@@ -6,7 +6,7 @@ mod common;
 use common::{MIB, new_gc, runtime_gc};
 use sim_core::ids::{Goid, PId};
 use sim_gc::heap::{HEAP_GROWTH_CHUNK_PAGES, STACK_POOL_SPAN_BYTES};
-use sim_gc::sizeclass::{PAGE_SIZE_BYTES, SizeClass};
+use sim_gc::sizeclass::{PAGE_SIZE_BYTES, SizeClass, SpanClass, objects_per_span};
 use sim_gc::{AllocOne, Allocation, Gc, ObjectShape, PtrLoc};
 
 const G: Goid = Goid(1);
@@ -307,4 +307,43 @@ fn sweeping_counts_the_spans_it_frees() {
     }
     assert_eq!((swept.spans, swept.freed_spans), (3, 2));
     assert_eq!(swept.freed_objects, 14);
+}
+
+#[test]
+fn runtime_metrics_count_a_span_s_objects_when_it_leaves_the_mcache() {
+    let mut gc = started_gc();
+    // Class 6 (64 B) noscan: 126 objects per 8 KiB span after its inline
+    // mark bits. Objects in the cached span are in Mallocs (ReadMemStats
+    // flushes the mcaches first) but not yet in /gc/heap/allocs:objects.
+    let per_span = objects_per_span(SpanClass::new(SizeClass(6), true));
+    assert_eq!(per_span, 126);
+    for i in 0..100 {
+        alloc(&mut gc, ObjectShape::noscan(64), i);
+    }
+    assert_eq!(gc.heap.mem_stats().mallocs, 100);
+    assert_eq!(gc.heap.metrics_object_counts().allocs, 0);
+    // The first object past the span's capacity refills: the full span's
+    // objects are counted.
+    for i in 100..=per_span {
+        alloc(&mut gc, ObjectShape::noscan(64), i);
+    }
+    let counts = gc.heap.metrics_object_counts();
+    assert_eq!(
+        (counts.allocs, counts.live),
+        (u64::from(per_span), u64::from(per_span))
+    );
+    // A large object counts at once.
+    alloc(&mut gc, ObjectShape::noscan(40 << 10), per_span + 1);
+    assert_eq!(
+        gc.heap.metrics_object_counts().allocs,
+        u64::from(per_span) + 1
+    );
+    // A cycle's mark termination flushes every mcache: all of them are
+    // counted, and the figures agree with MemStats again.
+    runtime_gc(&mut gc, 1_000_000);
+    let all = u64::from(per_span) + 2;
+    let stats = gc.heap.mem_stats();
+    let counts = gc.heap.metrics_object_counts();
+    assert_eq!((counts.allocs, counts.live), (all, all));
+    assert_eq!((stats.mallocs, stats.heap_objects), (all, all));
 }

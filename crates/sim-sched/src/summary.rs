@@ -58,16 +58,11 @@ impl World {
             metrics::GC_PAUSES.to_string(),
             MetricValue::Histogram(self.stats.gc_pauses.summarize_as_go_time_histogram()),
         );
-        // heapStatsAggregate.totalAllocs: small and large objects; a tiny
-        // object packed into an existing block is not one (Mallocs counts it).
-        m.insert(
-            metrics::GC_HEAP_ALLOCS.to_string(),
-            count(mem.mallocs - mem.tiny_allocs),
-        );
-        m.insert(
-            metrics::GC_HEAP_OBJECTS.to_string(),
-            count(mem.heap_objects),
-        );
+        // runtime/metrics is read before ReadMemStats flushes the mcaches:
+        // objects in spans still cached are not counted yet.
+        let objects = gc.heap.metrics_object_counts();
+        m.insert(metrics::GC_HEAP_ALLOCS.to_string(), count(objects.allocs));
+        m.insert(metrics::GC_HEAP_OBJECTS.to_string(), count(objects.live));
         m.insert(
             metrics::MEMORY_STACKS.to_string(),
             count(mem.stack_in_use_bytes),
