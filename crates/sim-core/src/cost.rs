@@ -49,8 +49,10 @@ pub struct CostModel {
     /// The `usleep(3)` a thief makes before taking a running P's runnext
     /// (the timer slack below is added on top, as for every timed sleep).
     pub runnext_steal_backoff_ns: u64,
-    /// Linux timer slack: every timed sleep (usleep, futex or epoll timeouts)
-    /// lasts this much longer than asked. 50 µs is the default for normal threads.
+    /// Linux timer slack: every timed sleep (usleep, futex timeouts) lasts
+    /// this much longer than asked. 50 µs is the default for normal threads.
+    /// An epoll_wait timeout's slack is 0.1% of the timeout when that is more
+    /// (sim-sched's `epoll_slack_ns`).
     pub os_timer_slack_ns: u64,
     /// Creating an OS thread for a new M until it runs a goroutine (newm,
     /// clone, the thread's first run on an idle CPU, a steal). `gmpsim

@@ -232,7 +232,10 @@ impl World {
 
     /// M `m` (without a P) blocks in netpoll until `until_ns`: epoll_wait's
     /// timeout is in whole milliseconds (at least 1 for a positive delay,
-    /// truncated above that), and the kernel adds its timer slack.
+    /// truncated above that), and the kernel lets it end as late as its
+    /// slack ([`epoll_slack_ns`]: 0.1% of the timeout), which on an idle CPU
+    /// it does: nothing else interrupts the CPU before the timer's last
+    /// moment.
     /// Without a timer it blocks until network data arrives. Whichever ends
     /// the wait, the thread then has to be woken on its idle CPU (the
     /// thread wake-up latency for how long it slept, one draw for the one
@@ -246,12 +249,14 @@ impl World {
         let wake_latency = |asleep_ns| scale_ppm(cost.thread_wake_median_ns(asleep_ns), ratio_ppm);
         let timeout_at = until_ns.map(|until| {
             let delay_ns = until.saturating_sub(now);
-            let wait_ns = if delay_ns == 0 {
+            let timeout_ns = if delay_ns == 0 {
                 0
-            } else if delay_ns < MILLISECOND_NS {
-                MILLISECOND_NS + self.config.cost.os_timer_slack_ns
             } else {
-                (delay_ns / MILLISECOND_NS) * MILLISECOND_NS + self.config.cost.os_timer_slack_ns
+                (delay_ns / MILLISECOND_NS).max(1) * MILLISECOND_NS
+            };
+            let wait_ns = match timeout_ns {
+                0 => 0,
+                t => t + epoll_slack_ns(t, self.config.cost.os_timer_slack_ns),
             };
             now + wait_ns + wake_latency(wait_ns)
         });
@@ -426,9 +431,20 @@ fn thread_latency_ratio_ppm(u: u64, c: &sim_core::cost::CostModel) -> u64 {
     sim_core::cost::piecewise_linear(u, &points)
 }
 
+/// Linux's slack for a poll, select or epoll_wait timeout
+/// (`select_estimate_accuracy` in fs/select.c): 0.1% of the timeout for a
+/// thread of nice 0, at least the thread's timer slack
+/// (`thread_slack_ns`, 50 µs by default) and at most 100 ms. A 2 s wait may
+/// end 2 ms late, a 1 ms one 50 µs late. Other timed sleeps (futex,
+/// nanosleep) get only the thread's timer slack.
+pub fn epoll_slack_ns(timeout_ns: u64, thread_slack_ns: u64) -> u64 {
+    const MAX_SLACK_NS: u64 = 100 * MILLISECOND_NS;
+    (timeout_ns / 1_000).max(thread_slack_ns).min(MAX_SLACK_NS)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::thread_latency_ratio_ppm;
+    use super::{epoll_slack_ns, thread_latency_ratio_ppm};
     use crate::find_runnable_tests::world_with_cost;
     use sim_core::cost::CostModel;
     use sim_core::ids::MId;
@@ -491,5 +507,14 @@ mod tests {
             assert!(at(u) >= last);
             last = at(u);
         }
+    }
+
+    #[test]
+    fn an_epoll_timeout_s_slack_is_a_thousandth_of_it_within_bounds() {
+        const MS: u64 = 1_000_000;
+        assert_eq!(epoll_slack_ns(MS, 50_000), 50_000);
+        assert_eq!(epoll_slack_ns(10 * MS, 50_000), 50_000);
+        assert_eq!(epoll_slack_ns(1_999 * MS, 50_000), 1_999_000);
+        assert_eq!(epoll_slack_ns(1_000_000 * MS, 50_000), 100 * MS);
     }
 }
