@@ -401,7 +401,8 @@ impl Gc {
             Some(span) => StackHandle::min_in_pool_span(span),
             None => {
                 let env = self.alloc_env();
-                self.heap.stack_alloc(STACK_MIN_BYTES, &env)
+                self.heap
+                    .stack_alloc(STACK_MIN_BYTES, STACK_MIN_BYTES, &env)
             }
         };
         self.pacer.add_scannable_stack(stack.size_bytes as i64);
@@ -560,7 +561,9 @@ impl Gc {
         self.graph.reserved_g_objects.push_back(g);
         if self.graph.free_stacks.is_empty() {
             let env = self.alloc_env();
-            let stack = self.heap.stack_alloc(STACK_MIN_BYTES, &env);
+            let stack = self
+                .heap
+                .stack_alloc(STACK_MIN_BYTES, STACK_MIN_BYTES, &env);
             self.graph.free_stacks.push(stack.min_pool_span());
         }
     }
@@ -624,13 +627,14 @@ impl Gc {
         state.stack_used_bytes = used_bytes;
         let old = state.stack;
         if used_bytes <= old.size_bytes {
+            self.heap.stack_touch(old, used_bytes);
             return None;
         }
         let mut new_size = old.size_bytes * 2;
         while new_size < used_bytes {
             new_size *= 2;
         }
-        Some(self.replace_stack(g, new_size))
+        Some(self.replace_stack(g, new_size, used_bytes))
     }
 
     /// A thread starts (`allocm` and `mpreinit`): its 32 KiB signal stack
@@ -641,9 +645,15 @@ impl Gc {
     /// them as scannable stack.
     pub fn thread_created(&mut self, m: MId, os_g0_stack: bool) {
         let env = self.alloc_env();
-        let mut stacks = vec![self.heap.stack_alloc(GSIGNAL_STACK_BYTES, &env)];
+        // Counted as touched whole (how much of them signal handlers and
+        // runtime calls reach is not modelled).
+        let mut stacks =
+            vec![
+                self.heap
+                    .stack_alloc(GSIGNAL_STACK_BYTES, GSIGNAL_STACK_BYTES, &env),
+            ];
         if !os_g0_stack {
-            stacks.push(self.heap.stack_alloc(G0_STACK_BYTES, &env));
+            stacks.push(self.heap.stack_alloc(G0_STACK_BYTES, G0_STACK_BYTES, &env));
         }
         let index = m.index();
         if self.graph.thread_stacks.len() <= index {
@@ -664,9 +674,16 @@ impl Gc {
         }
     }
 
-    pub(crate) fn replace_stack(&mut self, g: Goid, new_size_bytes: u64) -> StackGrowth {
+    /// `copystack`: goroutine `g` moves to a new stack of `new_size_bytes`,
+    /// whose top `used_bytes` its frames fill.
+    pub(crate) fn replace_stack(
+        &mut self,
+        g: Goid,
+        new_size_bytes: u64,
+        used_bytes: u64,
+    ) -> StackGrowth {
         let env = self.alloc_env();
-        let new = self.heap.stack_alloc(new_size_bytes, &env);
+        let new = self.heap.stack_alloc(new_size_bytes, used_bytes, &env);
         let state = self.g_state(g);
         let old = std::mem::replace(&mut state.stack, new);
         let gc_off = self.phase == GcPhase::Off;

@@ -37,10 +37,17 @@
 //!   scavenger releases the highest free pages first. Go finds them through
 //!   radix summaries and a chunk index; the model searches the runs. The
 //!   randomised heap base padding of the first arena is not modelled.
-//! - Statistics are exact at every allocation (Go batches them per mcache until
-//!   `refill`; `ReadMemStats` flushes them, so MemStats agree). The pacer's
-//!   `totalAlloc`, which feeds the memory-limit goal, is updated at `refill`,
-//!   `allocLarge` and `releaseAll` as in Go.
+//! - MemStats figures are exact at every allocation (Go batches them per
+//!   mcache until `refill`; `ReadMemStats` flushes them, so they agree). What
+//!   runtime/metrics reads unflushed is batched as in Go: the pacer's
+//!   `totalAlloc` (it feeds the memory-limit goal) and the object counts
+//!   behind `/gc/heap/allocs:objects`, added at `refill`, `allocLarge` and
+//!   `releaseAll`.
+//! - The OS backs a page on its first touch, which the model tracks per
+//!   page: ready pages that nothing has touched since they were released
+//!   (only a stack's pages below its deepest frame) fault in when touched.
+//!   A heap span counts as touched whole at allocation; so does a stack pool
+//!   span (Go's 2-16 KiB stacks touch their 4 KiB OS pages unevenly).
 //! - Span structs are recycled through a free list as Go recycles `mspan`s, so a
 //!   [`SpanId`] names a different span after its span was freed; no object
 //!   reference outlives its span (sweep frees only unreachable objects).
@@ -466,6 +473,11 @@ pub struct PageHeap {
     free_runs: Runs,
     /// Released pages (each also free), as runs by first page.
     released_runs: Runs,
+    /// Pages Go counts as ready (free, in a span or in a stack) that nothing
+    /// has touched since they were last released: the OS backs each on its
+    /// first touch. Only a stack leaves pages so (the part below the depth
+    /// its goroutine has reached); a heap span touches all of its pages.
+    untouched_runs: Runs,
 }
 
 /// Disjoint runs of pages, `first page -> pages`; no two runs touch.
@@ -493,6 +505,11 @@ impl Runs {
     /// Removes whatever of `[first, first + pages)` the runs hold; returns
     /// how many pages that was.
     fn remove(&mut self, first: u64, pages: u64) -> u64 {
+        self.remove_runs(first, pages).iter().map(|&(_, n)| n).sum()
+    }
+
+    /// [`Runs::remove`], returning the pieces removed, lowest first.
+    fn remove_runs(&mut self, first: u64, pages: u64) -> Vec<(u64, u64)> {
         let end = first + pages;
         let mut overlapping: Vec<(u64, u64)> = Vec::new();
         if let Some((&a, &len)) = self.0.range(..first).next_back()
@@ -501,7 +518,7 @@ impl Runs {
             overlapping.push((a, len));
         }
         overlapping.extend(self.0.range(first..end).map(|(&a, &len)| (a, len)));
-        let mut removed = 0;
+        let mut removed = Vec::with_capacity(overlapping.len());
         for (a, len) in overlapping {
             let b = a + len;
             self.0.remove(&a);
@@ -511,7 +528,7 @@ impl Runs {
             if b > end {
                 self.0.insert(end, b - end);
             }
-            removed += b.min(end) - a.max(first);
+            removed.push((a.max(first), b.min(end) - a.max(first)));
         }
         removed
     }
@@ -532,6 +549,9 @@ struct PagesTaken {
     base_page: u64,
     /// Pages that came from released memory (`scav`), made ready again.
     scavenged_pages: u64,
+    /// Pages the OS backs now: the touched ones among those released or
+    /// never touched since.
+    faulted_pages: u64,
     /// Bytes the heap grew by to satisfy the request.
     growth_bytes: u64,
 }
@@ -557,7 +577,10 @@ impl PageHeap {
 
     /// `pageAlloc.alloc`: the free run at the lowest address that fits, the
     /// heap grown first when none does (whatever the free pages add up to).
-    fn take(&mut self, npages: u64) -> PagesTaken {
+    /// The top `touched_pages` of the run are touched now (faulted in if
+    /// unbacked); released pages below them become ready but untouched.
+    fn take(&mut self, npages: u64, touched_pages: u64) -> PagesTaken {
+        debug_assert!(touched_pages <= npages);
         let mut taken = PagesTaken::default();
         let base = match self.free_runs.first_fit(npages) {
             Some(base) => base,
@@ -570,13 +593,29 @@ impl PageHeap {
         };
         self.free_runs.remove(base, npages);
         taken.base_page = base;
-        taken.scavenged_pages = self.released_runs.remove(base, npages);
+        let split = base + npages - touched_pages;
+        let below = self.released_runs.remove_runs(base, split - base);
+        let touched_released = self.released_runs.remove(split, touched_pages);
+        let mut untouched_below = 0;
+        for (a, n) in below {
+            self.untouched_runs.insert(a, n);
+            untouched_below += n;
+        }
+        taken.scavenged_pages = untouched_below + touched_released;
+        taken.faulted_pages = touched_released + self.touch(split, touched_pages);
         self.free_pages -= npages - taken.scavenged_pages;
         self.released_pages -= taken.scavenged_pages;
         taken
     }
 
-    /// `pageAlloc.free`: the pages are free again, still backed by memory.
+    /// Touches `[first, first + pages)`, which Go counts as ready: returns
+    /// how many of them the OS backs only now.
+    fn touch(&mut self, first: u64, pages: u64) -> u64 {
+        self.untouched_runs.remove(first, pages)
+    }
+
+    /// `pageAlloc.free`: the pages are free again, still backed by memory
+    /// (or still untouched).
     fn give_back(&mut self, base_page: u64, npages: u64) {
         self.free_runs.insert(base_page, npages);
         self.free_pages += npages;
@@ -607,6 +646,7 @@ impl PageHeap {
                 let pages = todo.min(top - (a + n));
                 if pages > 0 {
                     self.released_runs.insert(top - pages, pages);
+                    self.untouched_runs.remove(top - pages, pages);
                     todo -= pages;
                 }
                 top = a;
@@ -942,8 +982,8 @@ impl Heap {
             sweep.add(self.reclaim(npages));
         }
         let mapped_ready_before = self.mapped_ready_bytes();
-        let taken = self.pages.take(npages);
-        self.counters.faulted_in_pages += taken.scavenged_pages;
+        let taken = self.pages.take(npages, npages);
+        self.counters.faulted_in_pages += taken.faulted_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.in_use_pages += npages;
         let id = match self.dead_spans.pop() {
@@ -1646,8 +1686,17 @@ impl Heap {
     // Stacks
     // ---------------------------------------------------------------
 
-    /// `stackalloc`: a stack of `size_bytes` (a power of two, at least 2 KiB).
-    pub(crate) fn stack_alloc(&mut self, size_bytes: u64, env: &AllocEnv) -> StackHandle {
+    /// `stackalloc`: a stack of `size_bytes` (a power of two, at least 2 KiB),
+    /// of which the top `touched_bytes` are written at once (the frames
+    /// copied into it). A pool span's pages all count as touched when it is
+    /// carved; a dedicated span's lower pages fault in when the goroutine's
+    /// calls reach them ([`Heap::stack_touch`]).
+    pub(crate) fn stack_alloc(
+        &mut self,
+        size_bytes: u64,
+        touched_bytes: u64,
+        env: &AllocEnv,
+    ) -> StackHandle {
         debug_assert!(size_bytes.is_power_of_two() && size_bytes >= STACK_MIN_BYTES);
         let order = (size_bytes / STACK_MIN_BYTES).trailing_zeros() as usize;
         if order < NUM_STACK_ORDERS {
@@ -1657,7 +1706,7 @@ impl Heap {
                 Some(i) => i as usize,
                 None => {
                     let pages = STACK_POOL_SPAN_BYTES / PAGE_SIZE_BYTES;
-                    let base_page = self.take_stack_pages(pages, env);
+                    let base_page = self.take_stack_pages(pages, pages, env);
                     let stacks = &mut self.stacks;
                     let fresh = StackPoolSpan {
                         in_use: Some(0),
@@ -1691,7 +1740,9 @@ impl Heap {
                 },
             }
         } else {
-            let base_page = self.take_stack_pages(size_bytes / PAGE_SIZE_BYTES, env);
+            let npages = size_bytes / PAGE_SIZE_BYTES;
+            let touched = touched_bytes.div_ceil(PAGE_SIZE_BYTES).clamp(1, npages);
+            let base_page = self.take_stack_pages(npages, touched, env);
             StackHandle {
                 size_bytes,
                 home: StackHome::Dedicated {
@@ -1701,14 +1752,27 @@ impl Heap {
         }
     }
 
-    /// Pages for a stack span; returns its first page.
-    fn take_stack_pages(&mut self, npages: u64, env: &AllocEnv) -> u64 {
+    /// Pages for a stack span, the top `touched_pages` touched now; returns
+    /// its first page.
+    fn take_stack_pages(&mut self, npages: u64, touched_pages: u64, env: &AllocEnv) -> u64 {
         let mapped_ready_before = self.mapped_ready_bytes();
-        let taken = self.pages.take(npages);
-        self.counters.faulted_in_pages += taken.scavenged_pages;
+        let taken = self.pages.take(npages, touched_pages);
+        self.counters.faulted_in_pages += taken.faulted_pages;
         self.scavenge_assist(taken, mapped_ready_before, env);
         self.pages.stack_pages += npages;
         taken.base_page
+    }
+
+    /// A goroutine's calls reach `used_bytes` below the top of `stack`: a
+    /// dedicated stack's pages down to there are backed from now on (a pool
+    /// span's were when it was carved).
+    pub(crate) fn stack_touch(&mut self, stack: StackHandle, used_bytes: u64) {
+        if let StackHome::Dedicated { base_page } = stack.home {
+            let npages = stack.size_bytes / PAGE_SIZE_BYTES;
+            let touched = used_bytes.div_ceil(PAGE_SIZE_BYTES).clamp(1, npages);
+            let first = u64::from(base_page) + npages - touched;
+            self.counters.faulted_in_pages += self.pages.touch(first, touched);
+        }
     }
 
     fn return_stack_pages(&mut self, base_page: u64, npages: u64) {
@@ -2000,7 +2064,7 @@ mod tests {
     fn heap_with_eight_pages_in_use() -> PageHeap {
         let mut heap = PageHeap::default();
         for page in 0..8 {
-            let taken = heap.take(1);
+            let taken = heap.take(1, 1);
             assert_eq!(taken.base_page, page);
             assert_eq!(taken.scavenged_pages, 1, "fresh memory faults in");
         }
@@ -2009,27 +2073,52 @@ mod tests {
     }
 
     #[test]
+    fn untouched_pages_fault_in_when_touched_and_are_released_by_the_scavenger() {
+        let mut heap = PageHeap::default();
+        // A 16-page stack of fresh memory whose top 13 pages are touched:
+        // all 16 are ready in Go's accounting, 13 backed by the OS.
+        let taken = heap.take(16, 13);
+        assert_eq!(
+            (taken.base_page, taken.scavenged_pages, taken.faulted_pages),
+            (0, 16, 13)
+        );
+        assert_eq!(heap.touch(0, 16), 3);
+        assert_eq!(heap.touch(0, 16), 0, "touched once is backed");
+        // Freed and scavenged again, then taken untouched below 4 pages: the
+        // scavenger's release leaves nothing counted as untouched twice.
+        heap.give_back(0, 16);
+        let chunk_bytes = HEAP_GROWTH_CHUNK_PAGES * PAGE_SIZE_BYTES;
+        assert_eq!(heap.scavenge(chunk_bytes), 16 * PAGE_SIZE_BYTES);
+        let taken = heap.take(16, 4);
+        assert_eq!((taken.scavenged_pages, taken.faulted_pages), (16, 4));
+        heap.give_back(0, 16);
+        heap.scavenge(chunk_bytes);
+        assert_eq!(heap.take(16, 16).faulted_pages, 16);
+        assert_eq!(heap.touch(0, 16), 0);
+    }
+
+    #[test]
     fn pages_come_from_the_lowest_free_address_that_fits() {
         let mut heap = heap_with_eight_pages_in_use();
         heap.give_back(5, 2);
         heap.give_back(1, 1);
-        assert_eq!(heap.take(1).base_page, 1);
-        let taken = heap.take(2);
+        assert_eq!(heap.take(1, 1).base_page, 1);
+        let taken = heap.take(2, 2);
         assert_eq!((taken.base_page, taken.scavenged_pages), (5, 0));
         // Nothing below page 8 is free now: the chunk's untouched rest.
-        assert_eq!(heap.take(1).base_page, 8);
+        assert_eq!(heap.take(1, 1).base_page, 8);
     }
 
     #[test]
     fn a_fragmented_heap_grows_though_its_free_pages_add_up() {
         let mut heap = PageHeap::default();
-        let all = heap.take(HEAP_GROWTH_CHUNK_PAGES);
+        let all = heap.take(HEAP_GROWTH_CHUNK_PAGES, HEAP_GROWTH_CHUNK_PAGES);
         assert_eq!(all.base_page, 0);
         for page in (0..HEAP_GROWTH_CHUNK_PAGES).step_by(2) {
             heap.give_back(page, 1);
         }
         assert_eq!(heap.free_pages, HEAP_GROWTH_CHUNK_PAGES / 2);
-        let taken = heap.take(2);
+        let taken = heap.take(2, 2);
         assert_eq!(taken.base_page, HEAP_GROWTH_CHUNK_PAGES);
         assert_eq!(
             taken.growth_bytes,
@@ -2049,9 +2138,9 @@ mod tests {
             (1, HEAP_GROWTH_CHUNK_PAGES - 8 + 2)
         );
         // Page 6 and then page 3 went back to the OS; page 2 is still ready.
-        let low = heap.take(1);
+        let low = heap.take(1, 1);
         assert_eq!((low.base_page, low.scavenged_pages), (2, 0));
-        let next = heap.take(1);
+        let next = heap.take(1, 1);
         assert_eq!((next.base_page, next.scavenged_pages), (3, 1));
         // Nothing ready is left to release.
         assert_eq!(heap.scavenge(PAGE_SIZE_BYTES), 0);

@@ -801,7 +801,7 @@ impl Gc {
             state.stack_scanned = true;
         }
         if size / 2 >= STACK_MIN_BYTES && used < size / 4 {
-            self.replace_stack(g, size / 2);
+            self.replace_stack(g, size / 2, used);
         }
         ScanWork {
             stack_bytes: used,

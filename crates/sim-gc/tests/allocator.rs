@@ -207,6 +207,36 @@ fn goroutine_stacks_come_from_32_kib_pool_spans_and_grow_by_doubling() {
 }
 
 #[test]
+fn a_grown_stack_s_pages_fault_in_as_its_calls_reach_them() {
+    let mut gc = started_gc();
+    let g2 = Goid(2);
+    gc.goroutine_created(g2, 256);
+    let faulted = |gc: &Gc| gc.heap.counters.faulted_in_pages;
+    let before = faulted(&gc);
+    // 100 KiB of calls: a fresh 128 KiB stack (16 pages) whose top 13 pages
+    // the frames reach; the 3 below stay untouched.
+    gc.set_stack_used(g2, 100 * 1024).unwrap();
+    assert_eq!(faulted(&gc) - before, 13);
+    // The calls return; deeper ones later reach 2 more pages.
+    gc.set_stack_used(g2, 1024);
+    assert_eq!(faulted(&gc) - before, 13);
+    gc.set_stack_used(g2, 120 * 1024);
+    assert_eq!(faulted(&gc) - before, 15);
+    // The goroutine exits: the stack's pages are free and count as ready
+    // (not released), one of them still untouched. A 128 KiB object taking
+    // them touches every page: that one faults in.
+    gc.goroutine_exited(P0, g2);
+    let stats = gc.heap.mem_stats();
+    assert_eq!(
+        stats.heap_idle_bytes - stats.heap_released_bytes,
+        16 * PAGE_SIZE_BYTES
+    );
+    let before = faulted(&gc);
+    alloc(&mut gc, ObjectShape::noscan(128 * 1024), 0);
+    assert_eq!(faulted(&gc) - before, 1);
+}
+
+#[test]
 fn fragmentation_figures_on_a_fixed_mix() {
     let mut gc = started_gc();
     // 100 pointerful 33-byte objects: class 5 (48 bytes), 15 bytes lost each.
