@@ -379,6 +379,49 @@ func goStatementFresh() float64 {{
 
 func waitFor(gate chan struct{{}}) {{ <-gate }}
 
+// stackGrowth is what growing a goroutine's stack costs per KiB copied: a
+// chain of 100 calls of 1000-byte frames grows a 2 KiB stack to 128 KiB,
+// copying 2 + 4 + ... + 64 = 126 KiB. Each of 1,000 goroutines in turn
+// runs the chain twice, the second time on the grown stack: the difference
+// is the growth. A goroutine exits before the next starts, so its stacks
+// come from memory the one before freed (no page faults; the first round
+// only warms that memory). The median of three rounds.
+func stackGrowth() float64 {{
+	const goroutines = 1000
+	rounds := make([]float64, 0, 3)
+	for r := 0; r < 4; r++ {{
+		var growing, plain int64
+		done := make(chan struct{{}})
+		for i := 0; i < goroutines; i++ {{
+			go func() {{
+				t0 := clock()
+				b := frameChain(100)
+				t1 := clock()
+				b += frameChain(100)
+				growing += t1 - t0
+				plain += clock() - t1
+				sink = b
+				done <- struct{{}}{{}}
+			}}()
+			<-done
+		}}
+		if r > 0 {{
+			rounds = append(rounds, float64(growing-plain)/goroutines/126)
+		}}
+	}}
+	return median(rounds)
+}}
+
+//go:noinline
+func frameChain(depth int) byte {{
+	var frame [1000]byte
+	frame[depth%1000] = byte(depth)
+	if depth > 1 {{
+		frame[0] += frameChain(depth - 1)
+	}}
+	return frame[depth%1000] + frame[0]
+}}
+
 // threadWake is the median wake-up latency of a thread that slept 300 µs:
 // what the runtime's notewakeup costs when it wakes a parked M. It also
 // reports the latency's percentiles and the waker's FUTEX_WAKE call.
@@ -568,6 +611,7 @@ func main() {{
 		}}
 	}})))
 	report("go_statement_fresh", goStatementFresh())
+	report("stack_growth_per_kib", stackGrowth())
 	report("chan_handoff", ns(testing.Benchmark(func(b *testing.B) {{
 		c, d := make(chan int), make(chan int)
 		go func() {{
@@ -858,6 +902,14 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         d.malloc_marking_ns,
         mm,
         format!("64 B malloc during mark minus outside: {mm:.1} ns"),
+    );
+    let growth = get("stack_growth_per_kib")?;
+    set(
+        "stack_copy_ns_per_kib",
+        &mut m.stack_copy_ns_per_kib,
+        d.stack_copy_ns_per_kib,
+        growth,
+        format!("2 -> 128 KiB stack growth on reused memory: {growth:.0} ns per KiB copied"),
     );
     let walk = get("g_list_walk")?;
     set(
@@ -1329,7 +1381,7 @@ mod tests {
     #[test]
     fn the_fit_recovers_known_costs_from_synthetic_output() {
         let mut out = String::from(
-            "go_statement 700\ngo_statement_fresh 2400\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\ng_list_walk 41.6\n",
+            "go_statement 700\ngo_statement_fresh 2400\nchan_handoff 1000\nmutex_uncontended 20\ngosched 300\nmalloc_tiny 7\nmalloc_marking 21.4\nstore_marking 17.2\nstw_gc_pause 15000\nsweep_span 250\nthread_wake 41000\nthread_wake_p10 20500\nthread_wake_p90 82000\nthread_wake_p99 205000\nthread_wake_after_5us 20500\nthread_wake_after_20us 28700\nthread_wake_after_100us 36900\nthread_wake_after_1ms 61500\nthread_wake_after_10ms 82000\nfutex_wake_call 7000\nsignal_send 6500\nthread_create 35000\ncpu_interruptions_per_s 900\ncpu_interruption_p10 1500\ncpu_interruption_p50 30000\ncpu_interruption_p90 60000\ncpu_interruption_p99 150000\ncpu_interruption_p999 1000000\nstderr_write 600\ng_list_walk 41.6\nstack_growth_per_kib 95\n",
         );
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
@@ -1392,6 +1444,7 @@ mod tests {
             (900, 1_500, 30_000, 60_000, 150_000, 1_000_000)
         );
         assert_eq!(m.stderr_write_ns, 600);
+        assert_eq!(m.stack_copy_ns_per_kib, 95);
         assert!(fitted.iter().any(|f| f.field == "go_statement_ns"));
         assert!(
             residuals
