@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use sim_core::ids::{Goid, ProgramId};
-use sim_core::trace::{Placement, TraceEvent, TraceRecord, WaitReason};
+use sim_core::trace::{Placement, StwKind, TraceEvent, TraceRecord, WaitReason};
 use sim_core::workload::Op;
 use sim_sched::World;
 
@@ -151,12 +151,45 @@ fn a_running_goroutine_parks_for_its_stack_scan_and_resumes_on_the_scanners_p() 
 #[test]
 fn without_async_preemption_a_loop_without_calls_holds_up_marking() {
     // Without signals, sweep termination's stop-the-world would wait for a
-    // loop that is already spinning; this one starts after the second
-    // cycle's sweep termination (at about 9.53 ms, in cycle 2's mark phase:
-    // main's 2,000 fresh goroutines take it until 4.4 ms to start them).
+    // loop that is already spinning; this one starts just after the second
+    // cycle's sweep termination, in cycle 2's mark phase, before the
+    // workers reach its stack. A first run, whose spinner only sleeps,
+    // says when that is.
+    let probe = run(
+        vec![Op::Sleep {
+            duration_ns: 30 * MS,
+        }],
+        "asyncpreemptoff=1",
+    );
+    let created_ns = probe
+        .trace()
+        .iter()
+        .find_map(|r| match r.event {
+            TraceEvent::GoCreate {
+                program: Some(ProgramId(1)),
+                ..
+            } => Some(r.at_ns),
+            _ => None,
+        })
+        .expect("the spinner was created");
+    let mark2_ns = probe
+        .trace()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.event,
+                TraceEvent::StwDone {
+                    kind: StwKind::GcSweepTermination,
+                    ..
+                }
+            )
+        })
+        .nth(1)
+        .expect("a second cycle")
+        .at_ns;
     let late_loop = vec![
         Op::Sleep {
-            duration_ns: 5_130 * US,
+            duration_ns: mark2_ns + 20 * US - created_ns,
         },
         compute(10 * MS, false),
     ];
