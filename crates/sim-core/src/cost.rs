@@ -232,8 +232,23 @@ pub struct CostModel {
     /// Mark work per object of at most 512 bytes greyed and scanned: Green
     /// Tea scans their spans a span at a time. `gmpsim calibrate`: an array
     /// of pointers to 64 B objects with one nil pointer, minus noscan
-    /// targets and the word read.
+    /// targets and the word read, and minus its share of the span scans
+    /// (`mark_ns_per_span` over the objects a span holds).
     pub mark_ns_per_object: u64,
+    /// A Green Tea span scan (`scanSpan`), on top of its objects: the span's
+    /// metadata and mark bits, and objects that are not neighbours in
+    /// memory, so that a span holding few live objects costs far more per
+    /// object than a full one. `gmpsim calibrate`: an array of pointers to
+    /// 64 B objects of which one in 16 allocated was kept, against the same
+    /// with every one kept, over the extra spans. A probe on the reference
+    /// VM (2026-12-07 16:31 UTC, quiet): 12.7-12.9 ns per live object at
+    /// full density, 25.0 at a quarter, 50.0 at a sixteenth. `gmpsim
+    /// calibrate`, three runs 16:33-16:37 UTC (load 0.7-1.0, calibrate's
+    /// own): 339 / 174 / 198 ns per span scan, median 198; the same runs
+    /// put `mark_ns_per_object` at -1.3 / 0.3 / 2.1 ns (1, the fit's floor,
+    /// for the first two), so its default went from 2 to 1, the rest of the
+    /// old figure being the span scans' share (198 / 124 objects).
+    pub mark_ns_per_span: u64,
     /// Mark work per larger object, scanned one by one (its malloc header,
     /// then its pointers: cache misses), on top of its words' share of
     /// `mark_ns_per_kib`. `gmpsim calibrate`: an array of pointers to 1 KiB
@@ -413,9 +428,10 @@ impl Default for CostModel {
             write_barrier_ns: 5,
             malloc_marking_ns: 18,
             mark_ns_per_kib: 489,
-            mark_ns_per_object: 2,
+            mark_ns_per_object: 1,
             mark_ns_per_pointer: 5,
             mark_ns_per_large_object: 121,
+            mark_ns_per_span: 198,
             stw_sweep_termination_ns: 7_495,
             stw_mark_termination_ns: 7_495,
             stderr_write_ns: 578,

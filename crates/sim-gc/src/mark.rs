@@ -233,6 +233,10 @@ pub struct ScanWork {
     /// smaller objects a span at a time, larger ones one by one through
     /// their malloc header (`heapBitsInSpan`'s 512-byte limit).
     pub large_objects_scanned: u64,
+    /// Green Tea span scans (`scanSpan`): each reads the span's metadata
+    /// and mark bits and then its grey objects, which in a sparse span lie
+    /// far apart.
+    pub spans_scanned: u64,
     /// Non-nil pointers found (in heap objects, stacks and globals) and
     /// followed to their object: each one looks up its span and checks or
     /// sets a mark bit, whether or not the object was marked already.
@@ -256,6 +260,7 @@ impl ScanWork {
         self.objects_scanned += other.objects_scanned;
         self.stacks_scanned += other.stacks_scanned;
         self.large_objects_scanned += other.large_objects_scanned;
+        self.spans_scanned += other.spans_scanned;
         self.pointers_followed += other.pointers_followed;
     }
 }
@@ -837,6 +842,7 @@ impl Gc {
             }));
         }
         let marked = slots.len() as u64;
+        done.spans_scanned = u64::from(marked > 0);
         if self.config.dense_span_scan && marked > 1 && marked >= u64::from(nelems / 8) {
             let whole = marked * elem_bytes;
             done.dense_extra_bytes = whole.saturating_sub(done.heap_bytes);

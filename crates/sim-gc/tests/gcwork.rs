@@ -140,6 +140,7 @@ fn a_dense_span_scan_counts_whole_objects_as_scan_work_but_reads_only_pointers()
         let mut gc = objects_in_one_span(64, dense);
         let work = gc.mark_worker_drain(P0, 1).work;
         assert_eq!(work.objects_scanned, 64, "the whole span at once");
+        assert_eq!(work.spans_scanned, 1);
         assert_eq!(work.heap_bytes, heap_bytes, "dense_span_scan = {dense}");
         assert_eq!(work.scanned_bytes(), 64 * 8);
         assert!(gc.mark_done_ready());
@@ -150,6 +151,7 @@ fn a_dense_span_scan_counts_whole_objects_as_scan_work_but_reads_only_pointers()
         let work = gc.mark_worker_drain(P0, 1).work;
         assert_eq!(work.objects_scanned, u64::from(n));
         assert_eq!(work.heap_bytes, 8 * u64::from(n));
+        assert_eq!(work.spans_scanned, 1, "one span scan however few objects");
     }
 }
 
@@ -243,6 +245,7 @@ fn other_ps_steal_only_the_spans_a_ps_ring_spilled_to_its_chain() {
     while gc.has_mark_work() {
         let work = gc.mark_worker_drain(P1, 1).work;
         assert_eq!(work.objects_scanned, 1, "one span, one object");
+        assert_eq!(work.spans_scanned, 1);
         stolen += 1;
     }
     assert_eq!(stolen, 16);

@@ -370,6 +370,7 @@ impl World {
             + (work.objects_scanned - work.large_objects_scanned + work.stacks_scanned)
                 * c.mark_ns_per_object
             + work.large_objects_scanned * c.mark_ns_per_large_object
+            + work.spans_scanned * c.mark_ns_per_span
             + work.pointers_followed * c.mark_ns_per_pointer
     }
 

@@ -19,7 +19,11 @@ use std::time::Duration;
 pub const MALLOC_SIZES: [u64; 10] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /// Targets of the mark benchmark's arrays (see `markArray` in the program).
-const MARK_KINDS: [&str; 4] = ["nil", "noscan", "scan", "large"];
+const MARK_KINDS: [&str; 5] = ["nil", "noscan", "scan", "sparse", "large"];
+/// The "sparse" mark benchmark keeps one in this many objects it allocates.
+const SPARSE_STRIDE: u32 = 16;
+/// The benchmarks' `node`: a pointer and six pointer-sized words of padding.
+const NODE_BYTES: u64 = 56;
 
 /// The generated Go program: prints `name value` lines (ns per operation).
 pub fn go_source() -> String {
@@ -198,9 +202,12 @@ func markCPU() float64 {{
 // "noscan" targets (each word followed and its 64-byte object marked, nothing
 // to scan in it), "scan" targets (the same, and each object's one nil
 // pointer word scanned) and "large" targets (1 KiB objects of 128 nil
-// pointer words, scanned one by one rather than a span at a time). The four
-// separate the cost of reading a word, following a pointer, scanning a small
-// object and scanning a large one. n = 0 is the roots alone.
+// pointer words, scanned one by one rather than a span at a time). "sparse"
+// targets are "scan" targets of which only one in {sparse_stride} allocated
+// is kept, so their spans hold a {sparse_stride}th as many live objects. The
+// five separate the cost of reading a word, following a pointer, scanning a
+// span, scanning a small object and scanning a large one. n = 0 is the roots
+// alone.
 func markArray(kind string, n int) float64 {{
 	var keep any
 	switch kind {{
@@ -211,6 +218,16 @@ func markArray(kind string, n int) float64 {{
 		for i := range a {{
 			a[i] = new([64]byte)
 		}}
+		keep = a
+	case "sparse":
+		a := make([]*node, n)
+		for i := range a {{
+			for j := 1; j < {sparse_stride}; j++ {{
+				sink = &node{{}}
+			}}
+			a[i] = &node{{}}
+		}}
+		sink = nil
 		keep = a
 	case "large":
 		a := make([]*[128]*node, n)
@@ -713,6 +730,9 @@ func main() {{
 			if kind == "large" {{
 				sizes = []int{{1 << 13, 1 << 14, 1 << 15, 1 << 16}} // 8..64 MiB
 			}}
+			if kind == "sparse" {{
+				sizes = []int{{1 << 15, 1 << 16, 1 << 17, 1 << 18}} // 32..256 MiB allocated
+			}}
 			for _, n := range sizes {{
 				fmt.Printf("mark %s %d %.0f\n", kind, n, markArray(kind, n)-roots)
 			}}
@@ -721,7 +741,8 @@ func main() {{
 }}
 "#,
         sizes = sizes.join(", "),
-        mark_kinds = mark_kinds.join(", ")
+        mark_kinds = mark_kinds.join(", "),
+        sparse_stride = SPARSE_STRIDE
     )
 }
 
@@ -1150,15 +1171,25 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         }
         Ok(sxy / sxx)
     };
-    let (nil, noscan, scan, large) = (
+    let (nil, noscan, scan, sparse, large) = (
         slope("nil")?,
         slope("noscan")?,
         slope("scan")?,
+        slope("sparse")?,
         slope("large")?,
     );
     let word = nil;
     let pointer = noscan - nil;
-    let object = scan - noscan - nil;
+    // A sparse target costs what a scan target does plus (stride - 1) / per
+    // span more span scans: its span holds a stride-th as many of them.
+    let per_span = f64::from(sim_gc::sizeclass::objects_per_span(
+        sim_gc::sizeclass::SpanClass::new(
+            sim_gc::sizeclass::size_to_class(NODE_BYTES).expect("a small object"),
+            false,
+        ),
+    ));
+    let span = (sparse - scan) * per_span / f64::from(SPARSE_STRIDE - 1);
+    let object = scan - noscan - nil - span / per_span;
     let large_object = large - noscan - 128.0 * nil;
     set(
         "mark_ns_per_kib",
@@ -1186,6 +1217,15 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         ),
     );
     set(
+        "mark_ns_per_span",
+        &mut m.mark_ns_per_span,
+        d.mark_ns_per_span,
+        span,
+        format!(
+            "one in {SPARSE_STRIDE} of those objects kept, minus all kept, over the extra spans ({per_span:.0} objects a span): {span:.0} ns per span scan"
+        ),
+    );
+    set(
         "mark_ns_per_large_object",
         &mut m.mark_ns_per_large_object,
         d.mark_ns_per_large_object,
@@ -1199,6 +1239,7 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             "nil" => nil,
             "noscan" => noscan,
             "scan" => scan,
+            "sparse" => sparse,
             _ => large,
         };
         residuals.push(Residual {
@@ -1386,11 +1427,15 @@ mod tests {
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
         }
-        // 2 ns per word read, 7 per pointer followed, 9 per object scanned.
+        // 2 ns per word read, 7 per pointer followed, 7 per object scanned
+        // and 248 per span scan (2 per object in a full span of 124: the
+        // scan targets cost 2 + 7 + 7 + 2 + 2; the sparse ones' spans hold
+        // a sixteenth as many, 30 ns more each).
         for n in [1000.0, 2000.0, 4000.0] {
             let _ = writeln!(out, "mark nil {n} {}", n * 2.0);
             let _ = writeln!(out, "mark noscan {n} {}", n * 9.0);
             let _ = writeln!(out, "mark scan {n} {}", n * 20.0);
+            let _ = writeln!(out, "mark sparse {n} {}", n * 50.0);
             // and 150 per large object: 2 + 7 + 150 + 128 * 2.
             let _ = writeln!(out, "mark large {n} {}", n * 415.0);
         }
@@ -1399,7 +1444,8 @@ mod tests {
         assert_eq!(m.mutex_op_ns, 10);
         assert_eq!(m.malloc_small_ns, 20);
         assert_eq!(m.malloc_ns_per_kib, 300);
-        assert_eq!(m.mark_ns_per_object, 9);
+        assert_eq!(m.mark_ns_per_object, 7);
+        assert_eq!(m.mark_ns_per_span, 248);
         assert_eq!(m.mark_ns_per_pointer, 7);
         assert_eq!(m.mark_ns_per_kib, 256);
         assert_eq!(m.mark_ns_per_large_object, 150);
