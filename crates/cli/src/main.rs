@@ -137,7 +137,7 @@ gmpsim calibrate --out host.toml && gmpsim validate --cost-model host.toml"
     Validate(validate::ValidateArgs),
     /// Run Go micro-benchmarks on this machine (go statement with reused and
     /// with fresh goroutines, stack growth, channel hand-off, mutex, Gosched,
-    /// malloc by size, allocation while the GC marks, GC mark (dense and sparse spans), sweep, STW, a cold walk
+    /// malloc by size, allocation while the GC marks, GC mark (dense, sparse and wide-object spans), sweep, STW, a cold walk
     /// of a list of g-sized nodes, thread wake-up (both sides, after sleeps
     /// of 5 µs to 10 ms) and creation, a signal, CPU interruptions, a stderr
     /// write), fit the cost model to them, print the fit and its residuals,

@@ -243,12 +243,24 @@ pub struct CostModel {
     /// with every one kept, over the extra spans. A probe on the reference
     /// VM (2026-12-07 16:31 UTC, quiet): 12.7-12.9 ns per live object at
     /// full density, 25.0 at a quarter, 50.0 at a sixteenth. `gmpsim
-    /// calibrate`, three runs 16:33-16:37 UTC (load 0.7-1.0, calibrate's
-    /// own): 339 / 174 / 198 ns per span scan, median 198; the same runs
-    /// put `mark_ns_per_object` at -1.3 / 0.3 / 2.1 ns (1, the fit's floor,
-    /// for the first two), so its default went from 2 to 1, the rest of the
-    /// old figure being the span scans' share (198 / 124 objects).
+    /// calibrate` with the span-word benchmark below, three runs
+    /// 17:13-17:18 UTC (load 0.1-1.0, calibrate's own): 258 / 256 / 472 ns
+    /// per span scan, median 258 (three runs before it, 16:33-16:37, fit
+    /// 339 / 174 / 198). The same runs put `mark_ns_per_object` at 2.6 /
+    /// 9.2 / 4.1 ns, median 4 (it was 2 when the scan targets' word was
+    /// charged at `mark_ns_per_kib` and span scans were not charged).
     pub mark_ns_per_span: u64,
+    /// Mark work per KiB of pointer words read by span scans (objects of at
+    /// most 512 bytes, found through the span's inline pointer bitmap a span
+    /// at a time), instead of `mark_ns_per_kib`, which is word-by-word
+    /// scanning (large objects' oblets, stacks, globals). `gmpsim
+    /// calibrate`: an array of pointers to 256 B objects of 32 nil pointer
+    /// words, against the 64 B objects of one, over the 31 more words.
+    /// Three runs 17:13-17:18 UTC: 0.29 / 0.67 / -0.71 ns per word (38 / 86
+    /// / 1 per KiB), median 38; a probe at 16:45 UTC (while CI ran) put
+    /// such 256 B objects at 16-42 ns each against 12-16 for 64 B objects
+    /// of one pointer. Before, these words cost `mark_ns_per_kib` (489).
+    pub mark_ns_per_kib_in_span: u64,
     /// Mark work per larger object, scanned one by one (its malloc header,
     /// then its pointers: cache misses), on top of its words' share of
     /// `mark_ns_per_kib`. `gmpsim calibrate`: an array of pointers to 1 KiB
@@ -428,10 +440,11 @@ impl Default for CostModel {
             write_barrier_ns: 5,
             malloc_marking_ns: 18,
             mark_ns_per_kib: 489,
-            mark_ns_per_object: 1,
+            mark_ns_per_object: 4,
             mark_ns_per_pointer: 5,
             mark_ns_per_large_object: 121,
-            mark_ns_per_span: 198,
+            mark_ns_per_span: 258,
+            mark_ns_per_kib_in_span: 38,
             stw_sweep_termination_ns: 7_495,
             stw_mark_termination_ns: 7_495,
             stderr_write_ns: 578,

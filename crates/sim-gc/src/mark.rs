@@ -237,6 +237,11 @@ pub struct ScanWork {
     /// and mark bits and then its grey objects, which in a sparse span lie
     /// far apart.
     pub spans_scanned: u64,
+    /// Of the pointer words read (`scanned_bytes`), those read by span
+    /// scans, through the span's inline pointer bitmap, a span at a time:
+    /// far cheaper per word than scanning a large object, a stack or the
+    /// globals one word at a time.
+    pub in_span_bytes: u64,
     /// Non-nil pointers found (in heap objects, stacks and globals) and
     /// followed to their object: each one looks up its span and checks or
     /// sets a mark bit, whether or not the object was marked already.
@@ -261,6 +266,7 @@ impl ScanWork {
         self.stacks_scanned += other.stacks_scanned;
         self.large_objects_scanned += other.large_objects_scanned;
         self.spans_scanned += other.spans_scanned;
+        self.in_span_bytes += other.in_span_bytes;
         self.pointers_followed += other.pointers_followed;
     }
 }
@@ -843,6 +849,7 @@ impl Gc {
         }
         let marked = slots.len() as u64;
         done.spans_scanned = u64::from(marked > 0);
+        done.in_span_bytes = done.heap_bytes;
         if self.config.dense_span_scan && marked > 1 && marked >= u64::from(nelems / 8) {
             let whole = marked * elem_bytes;
             done.dense_extra_bytes = whole.saturating_sub(done.heap_bytes);

@@ -143,6 +143,11 @@ fn a_dense_span_scan_counts_whole_objects_as_scan_work_but_reads_only_pointers()
         assert_eq!(work.spans_scanned, 1);
         assert_eq!(work.heap_bytes, heap_bytes, "dense_span_scan = {dense}");
         assert_eq!(work.scanned_bytes(), 64 * 8);
+        assert_eq!(
+            work.in_span_bytes,
+            64 * 8,
+            "every word read through the span's bitmap"
+        );
         assert!(gc.mark_done_ready());
     }
     // 8 of 128: sparse, pointer words only; so is a span with one object.
@@ -152,6 +157,7 @@ fn a_dense_span_scan_counts_whole_objects_as_scan_work_but_reads_only_pointers()
         assert_eq!(work.objects_scanned, u64::from(n));
         assert_eq!(work.heap_bytes, 8 * u64::from(n));
         assert_eq!(work.spans_scanned, 1, "one span scan however few objects");
+        assert_eq!(work.in_span_bytes, 8 * u64::from(n));
     }
 }
 

@@ -366,7 +366,8 @@ impl World {
     /// CPU time of mark work.
     fn mark_cost_ns(&self, work: &sim_gc::ScanWork) -> u64 {
         let c = &self.config.cost;
-        work.scanned_bytes() * c.mark_ns_per_kib / 1024
+        (work.scanned_bytes() - work.in_span_bytes) * c.mark_ns_per_kib / 1024
+            + work.in_span_bytes * c.mark_ns_per_kib_in_span / 1024
             + (work.objects_scanned - work.large_objects_scanned + work.stacks_scanned)
                 * c.mark_ns_per_object
             + work.large_objects_scanned * c.mark_ns_per_large_object

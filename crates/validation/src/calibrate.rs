@@ -19,11 +19,13 @@ use std::time::Duration;
 pub const MALLOC_SIZES: [u64; 10] = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /// Targets of the mark benchmark's arrays (see `markArray` in the program).
-const MARK_KINDS: [&str; 5] = ["nil", "noscan", "scan", "sparse", "large"];
+const MARK_KINDS: [&str; 6] = ["nil", "noscan", "scan", "sparse", "wide", "large"];
 /// The "sparse" mark benchmark keeps one in this many objects it allocates.
 const SPARSE_STRIDE: u32 = 16;
 /// The benchmarks' `node`: a pointer and six pointer-sized words of padding.
 const NODE_BYTES: u64 = 56;
+/// The "wide" mark benchmark's objects: this many nil pointer words.
+const WIDE_WORDS: u64 = 32;
 
 /// The generated Go program: prints `name value` lines (ns per operation).
 pub fn go_source() -> String {
@@ -207,7 +209,8 @@ func markCPU() float64 {{
 // is kept, so their spans hold a {sparse_stride}th as many live objects. The
 // five separate the cost of reading a word, following a pointer, scanning a
 // span, scanning a small object and scanning a large one. n = 0 is the roots
-// alone.
+// alone. "wide" targets are {wide_words} nil pointer words each (256 B, a
+// span scan's pointer words read through its bitmap).
 func markArray(kind string, n int) float64 {{
 	var keep any
 	switch kind {{
@@ -228,6 +231,12 @@ func markArray(kind string, n int) float64 {{
 			a[i] = &node{{}}
 		}}
 		sink = nil
+		keep = a
+	case "wide":
+		a := make([]*[{wide_words}]*node, n)
+		for i := range a {{
+			a[i] = new([{wide_words}]*node)
+		}}
 		keep = a
 	case "large":
 		a := make([]*[128]*node, n)
@@ -730,6 +739,9 @@ func main() {{
 			if kind == "large" {{
 				sizes = []int{{1 << 13, 1 << 14, 1 << 15, 1 << 16}} // 8..64 MiB
 			}}
+			if kind == "wide" {{
+				sizes = []int{{1 << 16, 1 << 17, 1 << 18, 1 << 19}} // 16..128 MiB
+			}}
 			if kind == "sparse" {{
 				sizes = []int{{1 << 15, 1 << 16, 1 << 17, 1 << 18}} // 32..256 MiB allocated
 			}}
@@ -742,7 +754,8 @@ func main() {{
 "#,
         sizes = sizes.join(", "),
         mark_kinds = mark_kinds.join(", "),
-        sparse_stride = SPARSE_STRIDE
+        sparse_stride = SPARSE_STRIDE,
+        wide_words = WIDE_WORDS
     )
 }
 
@@ -1171,11 +1184,12 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         }
         Ok(sxy / sxx)
     };
-    let (nil, noscan, scan, sparse, large) = (
+    let (nil, noscan, scan, sparse, wide, large) = (
         slope("nil")?,
         slope("noscan")?,
         slope("scan")?,
         slope("sparse")?,
+        slope("wide")?,
         slope("large")?,
     );
     let word = nil;
@@ -1189,7 +1203,18 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         ),
     ));
     let span = (sparse - scan) * per_span / f64::from(SPARSE_STRIDE - 1);
-    let object = scan - noscan - nil - span / per_span;
+    // A scan target: nil + pointer + object + span / per_span + one word
+    // read in its span; a wide one the same with its span's share and 32
+    // words: the difference is 31 words read in a span.
+    let per_wide_span = f64::from(sim_gc::sizeclass::objects_per_span(
+        sim_gc::sizeclass::SpanClass::new(
+            sim_gc::sizeclass::size_to_class(WIDE_WORDS * 8).expect("a small object"),
+            false,
+        ),
+    ));
+    let span_word =
+        ((wide - span / per_wide_span) - (scan - span / per_span)) / (WIDE_WORDS - 1) as f64;
+    let object = scan - noscan - span / per_span - span_word;
     let large_object = large - noscan - 128.0 * nil;
     set(
         "mark_ns_per_kib",
@@ -1226,6 +1251,15 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
         ),
     );
     set(
+        "mark_ns_per_kib_in_span",
+        &mut m.mark_ns_per_kib_in_span,
+        d.mark_ns_per_kib_in_span,
+        span_word * 128.0,
+        format!(
+            "pointers to 256 B objects of {WIDE_WORDS} nil pointers, against 64 B objects of one: {span_word:.2} ns per word read in a span scan"
+        ),
+    );
+    set(
         "mark_ns_per_large_object",
         &mut m.mark_ns_per_large_object,
         d.mark_ns_per_large_object,
@@ -1240,6 +1274,7 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
             "noscan" => noscan,
             "scan" => scan,
             "sparse" => sparse,
+            "wide" => wide,
             _ => large,
         };
         residuals.push(Residual {
@@ -1427,15 +1462,18 @@ mod tests {
         for size in MALLOC_SIZES {
             let _ = writeln!(out, "malloc_{size} {}", 20.0 + 300.0 * size as f64 / 1024.0);
         }
-        // 2 ns per word read, 7 per pointer followed, 7 per object scanned
-        // and 248 per span scan (2 per object in a full span of 124: the
-        // scan targets cost 2 + 7 + 7 + 2 + 2; the sparse ones' spans hold
-        // a sixteenth as many, 30 ns more each).
+        // 2 ns per word read one by one, 1 per word read in a span scan, 7
+        // per pointer followed, 8 per object scanned and 248 per span scan
+        // (2 per object in a full span of 124: the scan targets cost
+        // 2 + 7 + 8 + 2 + 1; the sparse ones' spans hold a sixteenth as
+        // many, 30 ns more each; the wide ones, 31 to a span, cost
+        // 2 + 7 + 8 + 8 + 32).
         for n in [1000.0, 2000.0, 4000.0] {
             let _ = writeln!(out, "mark nil {n} {}", n * 2.0);
             let _ = writeln!(out, "mark noscan {n} {}", n * 9.0);
             let _ = writeln!(out, "mark scan {n} {}", n * 20.0);
             let _ = writeln!(out, "mark sparse {n} {}", n * 50.0);
+            let _ = writeln!(out, "mark wide {n} {}", n * 57.0);
             // and 150 per large object: 2 + 7 + 150 + 128 * 2.
             let _ = writeln!(out, "mark large {n} {}", n * 415.0);
         }
@@ -1444,8 +1482,9 @@ mod tests {
         assert_eq!(m.mutex_op_ns, 10);
         assert_eq!(m.malloc_small_ns, 20);
         assert_eq!(m.malloc_ns_per_kib, 300);
-        assert_eq!(m.mark_ns_per_object, 7);
+        assert_eq!(m.mark_ns_per_object, 8);
         assert_eq!(m.mark_ns_per_span, 248);
+        assert_eq!(m.mark_ns_per_kib_in_span, 128);
         assert_eq!(m.mark_ns_per_pointer, 7);
         assert_eq!(m.mark_ns_per_kib, 256);
         assert_eq!(m.mark_ns_per_large_object, 150);
