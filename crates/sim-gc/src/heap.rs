@@ -1741,7 +1741,7 @@ impl Heap {
             }
         } else {
             let npages = size_bytes / PAGE_SIZE_BYTES;
-            let touched = touched_bytes.div_ceil(PAGE_SIZE_BYTES).clamp(1, npages);
+            let touched = stack_top_pages(touched_bytes, npages);
             let base_page = self.take_stack_pages(npages, touched, env);
             StackHandle {
                 size_bytes,
@@ -1769,7 +1769,7 @@ impl Heap {
     pub(crate) fn stack_touch(&mut self, stack: StackHandle, used_bytes: u64) {
         if let StackHome::Dedicated { base_page } = stack.home {
             let npages = stack.size_bytes / PAGE_SIZE_BYTES;
-            let touched = used_bytes.div_ceil(PAGE_SIZE_BYTES).clamp(1, npages);
+            let touched = stack_top_pages(used_bytes, npages);
             let first = u64::from(base_page) + npages - touched;
             self.counters.faulted_in_pages += self.pages.touch(first, touched);
         }
@@ -1987,6 +1987,12 @@ pub struct MemStats {
     pub frees: u64,
     /// `StackInuse`.
     pub stack_in_use_bytes: u64,
+}
+
+/// The pages of an `npages` stack that its top `used_bytes` lie in (at
+/// least the top one, where the first frame is).
+fn stack_top_pages(used_bytes: u64, npages: u64) -> u64 {
+    used_bytes.div_ceil(PAGE_SIZE_BYTES).clamp(1, npages)
 }
 
 /// Objects as runtime/metrics counts them ([`Heap::metrics_object_counts`]).

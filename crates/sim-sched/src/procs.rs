@@ -249,14 +249,11 @@ impl World {
         let wake_latency = |asleep_ns| scale_ppm(cost.thread_wake_median_ns(asleep_ns), ratio_ppm);
         let timeout_at = until_ns.map(|until| {
             let delay_ns = until.saturating_sub(now);
-            let timeout_ns = if delay_ns == 0 {
+            let wait_ns = if delay_ns == 0 {
                 0
             } else {
-                (delay_ns / MILLISECOND_NS).max(1) * MILLISECOND_NS
-            };
-            let wait_ns = match timeout_ns {
-                0 => 0,
-                t => t + epoll_slack_ns(t, self.config.cost.os_timer_slack_ns),
+                let timeout_ns = (delay_ns / MILLISECOND_NS).max(1) * MILLISECOND_NS;
+                timeout_ns + epoll_slack_ns(timeout_ns, self.config.cost.os_timer_slack_ns)
             };
             now + wait_ns + wake_latency(wait_ns)
         });
@@ -511,7 +508,7 @@ mod tests {
 
     #[test]
     fn an_epoll_timeout_s_slack_is_a_thousandth_of_it_within_bounds() {
-        const MS: u64 = 1_000_000;
+        const MS: u64 = sim_core::time::MILLISECOND_NS;
         assert_eq!(epoll_slack_ns(MS, 50_000), 50_000);
         assert_eq!(epoll_slack_ns(10 * MS, 50_000), 50_000);
         assert_eq!(epoll_slack_ns(1_999 * MS, 50_000), 1_999_000);

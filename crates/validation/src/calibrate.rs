@@ -1196,22 +1196,17 @@ pub fn fit(output: &str) -> Result<(CostModel, Vec<Fitted>, Vec<Residual>), Stri
     let pointer = noscan - nil;
     // A sparse target costs what a scan target does plus (stride - 1) / per
     // span more span scans: its span holds a stride-th as many of them.
-    let per_span = f64::from(sim_gc::sizeclass::objects_per_span(
-        sim_gc::sizeclass::SpanClass::new(
-            sim_gc::sizeclass::size_to_class(NODE_BYTES).expect("a small object"),
-            false,
-        ),
-    ));
+    let objects_per_span = |size_bytes: u64| {
+        let class = sim_gc::sizeclass::size_to_class(size_bytes).expect("a small object");
+        let pointerful = sim_gc::sizeclass::SpanClass::new(class, false);
+        f64::from(sim_gc::sizeclass::objects_per_span(pointerful))
+    };
+    let per_span = objects_per_span(NODE_BYTES);
     let span = (sparse - scan) * per_span / f64::from(SPARSE_STRIDE - 1);
     // A scan target: nil + pointer + object + span / per_span + one word
     // read in its span; a wide one the same with its span's share and 32
     // words: the difference is 31 words read in a span.
-    let per_wide_span = f64::from(sim_gc::sizeclass::objects_per_span(
-        sim_gc::sizeclass::SpanClass::new(
-            sim_gc::sizeclass::size_to_class(WIDE_WORDS * 8).expect("a small object"),
-            false,
-        ),
-    ));
+    let per_wide_span = objects_per_span(WIDE_WORDS * 8);
     let span_word =
         ((wide - span / per_wide_span) - (scan - span / per_span)) / (WIDE_WORDS - 1) as f64;
     let object = scan - noscan - span / per_span - span_word;
