@@ -355,19 +355,32 @@ fn print_report(report: &ScenarioReport, verbose: bool) {
         let verdict = match c.judgement {
             Judgement::Pass => "ok",
             Judgement::Fail => "FAIL",
-            Judgement::NotCompared => "-",
+            Judgement::NotCompared | Judgement::FewRealSamples { .. } => "-",
         };
+        let model = c.simulated.map_or("no samples".to_string(), show);
+        let rule = match c.judgement {
+            Judgement::FewRealSamples {
+                reporting_runs,
+                runs,
+            } => format!("not compared: samples in {reporting_runs} of {runs} real runs"),
+            _ => format!("rule: {:?} {}", c.rule.kind, c.rule.tolerance),
+        };
+        if c.real.runs == 0 {
+            println!(
+                "  {verdict:<4} {:<46} model {model:>14} real {:>14}  {rule}",
+                c.figure, "no samples"
+            );
+            continue;
+        }
         println!(
-            "  {:<4} {:<46} model {:>14} real {:>14} ({} – {}, CV {:.1}%)  rule: {:?} {}",
+            "  {:<4} {:<46} model {:>14} real {:>14} ({} – {}, CV {:.1}%)  {rule}",
             verdict,
             c.figure,
-            show(c.simulated),
+            model,
             show(c.real.mean),
             show(c.real.min),
             show(c.real.max),
             100.0 * c.real_cv,
-            c.rule.kind,
-            c.rule.tolerance
         );
     }
 }

@@ -38,7 +38,10 @@ pub struct Figure {
 const HISTOGRAM_FIELDS: [&str; 5] = ["count", "p50", "p99", "max", "mean"];
 
 /// The summary's metrics (not the model-only ones) as figures, in metric-name
-/// order, a histogram's fields in the order count, p50, p99, max, mean.
+/// order, a histogram's fields in the order count, p50, p99, max, mean. A
+/// histogram that holds no samples has a count and nothing else: its
+/// quantiles and mean do not exist (its summary's zeros are placeholders),
+/// so a run without samples does not pull a mean over runs towards zero.
 pub fn figures(summary: &Summary) -> Vec<Figure> {
     let mut out = Vec::new();
     for (metric, value) in &summary.metrics {
@@ -60,7 +63,8 @@ pub fn figures(summary: &Summary) -> Vec<Figure> {
             }),
             MetricValue::Histogram(h) => {
                 let values = [h.count as f64, h.p50, h.p99, h.max, h.mean];
-                for (field, v) in HISTOGRAM_FIELDS.iter().zip(values) {
+                let fields = if h.count == 0 { 1 } else { values.len() };
+                for (field, v) in HISTOGRAM_FIELDS.iter().zip(values).take(fields) {
                     out.push(Figure {
                         name: format!("{metric} {field}"),
                         unit: if *field == "count" {
@@ -245,6 +249,29 @@ mod tests {
                 "/sched/latencies:seconds mean",
             ]
         );
+    }
+
+    #[test]
+    fn an_empty_histogram_has_a_count_and_no_quantiles() {
+        let mut empty = summary(1.0, 3, 0.0);
+        empty.metrics.insert(
+            "/sched/latencies:seconds".to_string(),
+            MetricValue::Histogram(HistogramSummary {
+                count: 0,
+                p50: 0.0,
+                p99: 0.0,
+                max: 0.0,
+                mean: 0.0,
+            }),
+        );
+        let sampled = summary(2.0, 3, 0.03);
+        let stats = figure_stats(&[&empty, &sampled]);
+        let get = |name: &str| stats.iter().find(|s| s.name == name).unwrap();
+        let count = get("/sched/latencies:seconds count");
+        assert_eq!((count.runs, count.mean), (2, 50.0));
+        // Only the run with samples has a p99: its value, not half of it.
+        let p99 = get("/sched/latencies:seconds p99");
+        assert_eq!((p99.runs, p99.mean), (1, 0.03));
     }
 
     #[test]

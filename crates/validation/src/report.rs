@@ -73,7 +73,7 @@ pub fn sensitivity(reports: &[ScenarioReport]) -> Vec<SweepStep> {
     let find = |scenario: &str, figure: &str| -> Option<(f64, f64)> {
         let r = reports.iter().find(|r| r.scenario == scenario)?;
         let c = r.comparisons.iter().find(|c| c.figure == figure)?;
-        Some((c.simulated, c.real.mean))
+        Some((c.simulated?, c.real.mean))
     };
     let mut steps = Vec::new();
     for (settings, figures) in sweeps {
@@ -333,6 +333,7 @@ fn table(rows: &[(&str, &Comparison)], with_scenario: bool) -> String {
             Judgement::Pass => ("pass", "ok"),
             Judgement::Fail => ("fail", "FAIL"),
             Judgement::NotCompared => ("none", "not compared"),
+            Judgement::FewRealSamples { .. } => ("none", "not compared: few real samples"),
         };
         let _ = write!(t, "<tr class='{class}'>");
         if with_scenario {
@@ -347,7 +348,8 @@ fn table(rows: &[(&str, &Comparison)], with_scenario: bool) -> String {
             t,
             "<td>{}</td><td>{}</td><td>{}</td><td>{}–{}</td><td>{:.1}%</td><td title='{}'>{:?} {}</td><td>{verdict}</td><td>{}</td></tr>",
             esc(&c.figure),
-            fmt_value(c.simulated, unit),
+            c.simulated
+                .map_or("no samples".to_string(), |v| fmt_value(v, unit)),
             fmt_value(c.real.mean, unit),
             fmt_value(c.real.min, unit),
             fmt_value(c.real.max, unit),
@@ -422,7 +424,7 @@ pub fn write(
             .filter_map(|(s, label)| {
                 let r = reports.iter().find(|r| r.scenario == *s)?;
                 let c = r.comparisons.iter().find(|c| c.figure == figure)?;
-                Some((label.to_string(), c.simulated * scale, c.real.mean * scale))
+                Some((label.to_string(), c.simulated? * scale, c.real.mean * scale))
             })
             .collect()
     };
@@ -462,7 +464,7 @@ pub fn write(
                 .find(|c| c.figure == "/sched/latencies:seconds p99")?;
             Some((
                 r.scenario.chars().take(9).collect(),
-                c.simulated * 1e6,
+                c.simulated? * 1e6,
                 c.real.mean * 1e6,
             ))
         })

@@ -20,13 +20,24 @@ pub enum Judgement {
     Fail,
     /// Shown, not judged (the rule's basis says why).
     NotCompared,
+    /// Shown, not judged: fewer than half of the completed real runs report
+    /// the figure (a distribution that held no samples in the others), so
+    /// its real value rests on a sample or two that Go's 1-in-8 sampling
+    /// happened to draw.
+    FewRealSamples {
+        reporting_runs: usize,
+        runs: usize,
+    },
 }
 
 /// One figure of one scenario, model beside real.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Comparison {
     pub figure: String,
-    pub simulated: f64,
+    /// The mean over the model's seeds that report the figure; none if no
+    /// seed does (a distribution without samples in every seed).
+    pub simulated: Option<f64>,
+    /// The real runs' spread; `runs` is 0 if no completed run reports it.
     pub real: FigureStats,
     /// The real runs' coefficient of variation.
     pub real_cv: f64,
@@ -92,6 +103,31 @@ pub fn judge(rule: &Rule, simulated: f64, real: &FigureStats) -> Judgement {
     }
 }
 
+/// Judges a figure that the model's seeds may lack (`simulated` is none:
+/// a distribution without samples in every seed) and that only some of the
+/// `real_completed` runs may report: fewer than half of them is too few to
+/// judge by; most of them with samples and no seed with any is a failure.
+pub fn judge_figure(
+    rule: &Rule,
+    simulated: Option<f64>,
+    real: &FigureStats,
+    real_completed: usize,
+) -> Judgement {
+    if rule.kind == RuleKind::Skip {
+        return Judgement::NotCompared;
+    }
+    if real.runs * 2 < real_completed {
+        return Judgement::FewRealSamples {
+            reporting_runs: real.runs,
+            runs: real_completed,
+        };
+    }
+    match simulated {
+        Some(value) => judge(rule, value, real),
+        None => Judgement::Fail,
+    }
+}
+
 /// Simulates `scenario` with `cost` (the committed default unless the user
 /// named a `--cost-model` file) and seeds 1..=N (N = the real runs, at least
 /// [`MIN_MODEL_SEEDS`]) and judges it against `baseline`: each figure is the
@@ -137,23 +173,70 @@ pub fn validate_scenario(
         list.dedup();
     }
     let stats = baseline.stats();
+    let real_completed = baseline.completed().len();
+    if real_completed == 0 {
+        // Real Go reported no figures (no run completed): outcomes only.
+        return Ok(ScenarioReport {
+            scenario: scenario.name.clone(),
+            comparisons: Vec::new(),
+            outcome: OutcomeCheck {
+                model: model_outcomes,
+                real: real_outcomes,
+            },
+            real_runs: baseline.runs.len(),
+            loads: baseline
+                .runs
+                .iter()
+                .filter_map(|r| r.background_load)
+                .collect(),
+        });
+    }
+    // The model's figures, then the fields of a distribution whose samples
+    // only real runs drew (the model's seeds report its count alone). A
+    // metric the model does not keep at all is not compared.
+    let mut names: Vec<(String, scenarios::measure::FigureUnit)> = model_stats
+        .iter()
+        .map(|f| (f.name.clone(), f.unit))
+        .collect();
+    for (real, _) in &stats {
+        let of_a_model_distribution = real.name.rsplit_once(' ').is_some_and(|(metric, _)| {
+            let count = format!("{metric} count");
+            model_stats.iter().any(|f| f.name == count)
+        });
+        if of_a_model_distribution && !names.iter().any(|(n, _)| *n == real.name) {
+            names.push((real.name.clone(), real.unit));
+        }
+    }
     let mut comparisons = Vec::new();
-    for figure in model_stats {
-        let Some((real, cv)) = stats.iter().find(|(s, _)| s.name == figure.name) else {
-            continue; // real Go did not report it (the program did not complete)
-        };
-        let rule = tolerances.rule_for(&figure.name).ok_or_else(|| {
+    for (name, unit) in names {
+        let rule = tolerances.rule_for(&name).ok_or_else(|| {
             format!(
-                "{}: no rule for the figure `{}`: add one to validation/tolerances.toml",
-                scenario.name, figure.name
+                "{}: no rule for the figure `{name}`: add one to validation/tolerances.toml",
+                scenario.name
             )
         })?;
+        let simulated = model_stats.iter().find(|f| f.name == name).map(|f| f.mean);
+        let (real, cv) = match stats.iter().find(|(s, _)| s.name == name) {
+            Some((real, cv)) => (real.clone(), *cv),
+            None => (
+                FigureStats {
+                    name: name.clone(),
+                    unit,
+                    mean: 0.0,
+                    min: 0.0,
+                    max: 0.0,
+                    runs: 0,
+                },
+                0.0,
+            ),
+        };
+        let judgement = judge_figure(rule, simulated, &real, real_completed);
         comparisons.push(Comparison {
-            judgement: judge(rule, figure.mean, real),
-            figure: figure.name,
-            simulated: figure.mean,
-            real: real.clone(),
-            real_cv: *cv,
+            judgement,
+            figure: name,
+            simulated,
+            real,
+            real_cv: cv,
             rule: rule.clone(),
         });
     }
@@ -193,7 +276,7 @@ impl Headline {
                         h.compared += 1;
                     }
                     Judgement::Fail => h.compared += 1,
-                    Judgement::NotCompared => {}
+                    Judgement::NotCompared | Judgement::FewRealSamples { .. } => {}
                 }
             }
             h.outcomes += 1;
@@ -306,6 +389,31 @@ mod tests {
         let zero = stats(0.0, 0.0, 0.0);
         assert_eq!(judge(&relative, 0.0, &zero), Judgement::Pass);
         assert_eq!(judge(&relative, 1.0, &zero), Judgement::Fail);
+    }
+
+    #[test]
+    fn a_figure_few_real_runs_report_is_not_judged_and_one_no_seed_reports_fails() {
+        let bound = rule(RuleKind::Bound, 3.0);
+        let mut real = stats(100.0, 50.0, 150.0);
+        real.runs = 2;
+        assert_eq!(
+            judge_figure(&bound, Some(1e9), &real, 5),
+            Judgement::FewRealSamples {
+                reporting_runs: 2,
+                runs: 5
+            }
+        );
+        real.runs = 3;
+        assert_eq!(judge_figure(&bound, Some(100.0), &real, 5), Judgement::Pass);
+        assert_eq!(judge_figure(&bound, Some(1e9), &real, 5), Judgement::Fail);
+        assert_eq!(judge_figure(&bound, None, &real, 5), Judgement::Fail);
+        // Half of an even number of runs is enough.
+        real.runs = 1;
+        assert_eq!(judge_figure(&bound, Some(100.0), &real, 2), Judgement::Pass);
+        assert_eq!(
+            judge_figure(&rule(RuleKind::Skip, 0.0), None, &real, 2),
+            Judgement::NotCompared
+        );
     }
 
     #[test]
