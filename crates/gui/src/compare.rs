@@ -4,7 +4,8 @@
 //!
 //! The figures are the validation crate's: `measure::compare` lines the
 //! model's summary up with the real runs' mean, min and max, and
-//! `verdict::judge` applies the tolerance rule. The model's side is the
+//! `verdict::judge_figure` applies the tolerance rule (a figure that fewer
+//! than half of the real runs have samples of is not judged). The model's side is the
 //! summary at the end of the recording, so it appears once the run ends.
 //! The baseline was recorded with the scenario's own settings; when the run
 //! uses others the panel says which, since the figures are then not like for
@@ -15,7 +16,7 @@ use egui::{Color32, Ui};
 use scenarios::measure::{FigureUnit, compare};
 use validation::baseline::Baseline;
 use validation::tolerance::Tolerances;
-use validation::verdict::{Judgement, judge};
+use validation::verdict::{Judgement, judge_figure};
 
 /// A scenario's real-Go record, as loaded (or why it could not be).
 #[derive(Clone, Debug)]
@@ -107,6 +108,7 @@ pub fn compare_view(ui: &mut Ui, real: &RealGo, recording: &Recording) {
         );
     }
     let stats: Vec<_> = baseline.stats().into_iter().map(|(s, _)| s).collect();
+    let completed_runs = baseline.completed().len();
     let rows = compare(&ending.summary, &stats);
     egui::ScrollArea::vertical()
         .id_salt("compare")
@@ -139,8 +141,8 @@ pub fn compare_view(ui: &mut Ui, real: &RealGo, recording: &Recording) {
                             }
                         }
                         let verdict = match (&real.tolerances, row.simulated, &row.real) {
-                            (Ok(t), Some(sim), Some(r)) => {
-                                t.rule_for(&row.name).map(|rule| match judge(rule, sim, r) {
+                            (Ok(t), Some(sim), Some(r)) => t.rule_for(&row.name).map(|rule| {
+                                match judge_figure(rule, Some(sim), r, completed_runs) {
                                     Judgement::Pass => {
                                         ("within tolerance", Color32::from_rgb(0x59, 0xa1, 0x4f))
                                     }
@@ -150,8 +152,12 @@ pub fn compare_view(ui: &mut Ui, real: &RealGo, recording: &Recording) {
                                     Judgement::NotCompared => {
                                         ("not compared", ui.visuals().weak_text_color())
                                     }
-                                })
-                            }
+                                    Judgement::FewRealSamples { .. } => (
+                                        "not compared: few real samples",
+                                        ui.visuals().weak_text_color(),
+                                    ),
+                                }
+                            }),
                             _ => None,
                         };
                         match verdict {

@@ -26,7 +26,10 @@
 //!
 //! Simplifications: only compute steps are CPU work; the scheduler's own
 //! costs (context switches, steals, parks) and sysmon run at full speed; no
-//! CPU affinity or time-slice granularity is modelled. A shootdown's cost
+//! CPU affinity or time-slice granularity is modelled. Linux often queues a
+//! woken thread on its waker's CPU even while another CPU is idle, where the
+//! two take turns (measured with `perf sched`: ARCHITECTURE.md, "CPUs"); the
+//! model gives a woken M a CPU of its own. A shootdown's cost
 //! does not grow with the number of CPUs interrupted, and an M that computes
 //! only briefly (a `go` statement, a spinning M's search) is not counted as
 //! running there; the interrupts are spread evenly over the initiator's
