@@ -343,6 +343,22 @@ pub struct CostModel {
     pub cpu_interruption_p90_ns: u64,
     pub cpu_interruption_p99_ns: u64,
     pub cpu_interruption_p999_ns: u64,
+    /// Parts per million of thread wake-ups (`startm`: futex wake or a new
+    /// thread) that Linux queues on the waker's CPU, where the two threads
+    /// share it until the next `cpu_balance_tick_ns`, even while another
+    /// CPU is idle. Reference VM, 2026-12-07 23:35-23:40 UTC (quiet): a
+    /// probe starts a goroutine while the other P is idle and it computes
+    /// 300 µs, 20 times a run; `perf sched record` shows the woken spinning
+    /// M queued on the computing thread's CPU, up to 0.37 ms, while the
+    /// other CPU idled. The computing goroutine took 335-575 µs instead of
+    /// 293-311 (its time at GOMAXPROCS=1) in 35 of 58 iterations over three
+    /// runs: 0.6.
+    pub wake_on_waker_cpu_ppm: u64,
+    /// The period of the scheduler tick that balances the CPUs: an idle CPU
+    /// pulls a thread queued behind another on a busy one (nohz idle
+    /// balancing, kicked from the busy CPU's tick). The reference kernel's
+    /// CONFIG_HZ is 250: 4 ms.
+    pub cpu_balance_tick_ns: u64,
     /// Not a cost but a property of the machine that changes how Go counts
     /// mark work: the CPU has the AVX-512 extensions (VL, BW, DQ, BITALG,
     /// VBMI, GFNI, with POPCNT) that Green Tea's packed span scan needs
@@ -464,6 +480,8 @@ impl Default for CostModel {
             cpu_interruption_p90_ns: 39_649,
             cpu_interruption_p99_ns: 114_770,
             cpu_interruption_p999_ns: 1_287_807,
+            wake_on_waker_cpu_ppm: 600_000,
+            cpu_balance_tick_ns: 4_000_000,
             avx512_span_scan: true,
         }
     }

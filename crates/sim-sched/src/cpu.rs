@@ -2,14 +2,23 @@
 //!
 //! Go's Ps are not CPUs: with GOMAXPROCS above the number of CPUs, more
 //! threads want to run than there are CPUs, and the kernel shares them. The
-//! model treats a goroutine's compute step as CPU work: while at most `ncpu`
-//! Ms compute, each proceeds at full speed; when `d > ncpu` do, each
-//! proceeds at `ncpu / d` of full speed (processor sharing, the fluid limit
-//! of Linux CFS time slices). Whenever an M starts or stops computing while
-//! the CPUs are oversubscribed (before or after the change), every computing
-//! M's remaining work is brought up to date and its end time recomputed;
-//! while every computing M has a CPU of its own, the others' end times do not
-//! move and only the M that starts is scheduled.
+//! model treats a goroutine's compute step as CPU work done on one of the
+//! `ncpu` CPUs: the Ms computing on the same CPU share it equally (processor
+//! sharing, the fluid limit of Linux's time slices), each at `1 / d` of full
+//! speed for `d` of them. When an M starts or stops computing, only the Ms
+//! on its CPU are brought up to date and their end times recomputed.
+//!
+//! Which CPU: an M computes where it last computed if nothing else does
+//! there, else on an idle CPU, else on the least loaded one. A thread woken
+//! by another (`startm`: a futex wake or a new thread) is, with probability
+//! `wake_on_waker_cpu_ppm`, queued on its waker's CPU instead and stays
+//! there until the next scheduler tick (`cpu_balance_tick_ns`), even while
+//! another CPU is idle: that is what Linux did on the reference VM
+//! (ARCHITECTURE.md, "CPUs"); the coin is the `wake-placement` stream's,
+//! like compute jitter a property of the host, not a choice of the runtime
+//! for `decide.rs`. A balance tick, and a CPU going idle
+//! (newidle balancing), moves the last M to start on a CPU that has more
+//! than one onto an idle CPU.
 //!
 //! Interruptions: a CPU running a compute loop is taken from it now and
 //! then (timer ticks, device interrupts, the hypervisor running another
@@ -25,11 +34,13 @@
 //! them ([`World::tlb_shootdowns`]).
 //!
 //! Simplifications: only compute steps are CPU work; the scheduler's own
-//! costs (context switches, steals, parks) and sysmon run at full speed; no
-//! CPU affinity or time-slice granularity is modelled. Linux often queues a
-//! woken thread on its waker's CPU even while another CPU is idle, where the
-//! two take turns (measured with `perf sched`: ARCHITECTURE.md, "CPUs"); the
-//! model gives a woken M a CPU of its own. A shootdown's cost
+//! costs (context switches, steals, parks, a woken M's spinning) and sysmon
+//! run at full speed and occupy no CPU, so a thread queued on a busy CPU
+//! slows the other only once it computes too; no time-slice granularity;
+//! ticks are one grid for all CPUs; placement is a coin with the measured
+//! odds, not Linux's rules (wake_affine, select_idle_sibling), whose
+//! outcome here depends on the host (a busy hypervisor makes an idle vCPU
+//! look unavailable). A shootdown's cost
 //! does not grow with the number of CPUs interrupted, and an M that computes
 //! only briefly (a `go` statement, a spinning M's search) is not counted as
 //! running there; the interrupts are spread evenly over the initiator's
@@ -72,28 +83,33 @@ impl TlbStorm {
 }
 
 impl World {
-    /// This moment's share of a CPU per computing M, as `num / den`.
-    fn cpu_share(&self) -> (u64, u64) {
-        let computing = self.computing.len() as u64;
-        let ncpu = u64::from(self.config.runtime.ncpu.max(1));
-        if computing <= ncpu {
-            (1, 1)
-        } else {
-            (ncpu, computing)
-        }
+    /// How many Ms compute on CPU `cpu`.
+    fn cpu_load(&self, cpu: u32) -> u64 {
+        self.computing
+            .iter()
+            .filter(|&&c| self.ms[c.index()].cpu == cpu)
+            .count() as u64
     }
 
-    /// Charges every computing M for the work it did since its last update.
-    ///
-    /// While every computing M has a CPU, an M's work left is only brought
-    /// up to date when that M starts or stops: at full speed the work done
-    /// is the time elapsed, and one subtraction over a long interval equals
-    /// several over its parts. Once the CPUs are oversubscribed, the shares'
-    /// rounding makes every change of share a settlement point for all.
-    fn settle_computing(&mut self) {
-        let (num, den) = self.cpu_share();
-        for i in 0..self.computing.len() {
-            self.settle_one(self.computing[i], num, den);
+    /// The computing Ms on CPU `cpu`, in the order they started.
+    fn on_cpu(&self, cpu: u32) -> Vec<MId> {
+        self.computing
+            .iter()
+            .copied()
+            .filter(|&c| self.ms[c.index()].cpu == cpu)
+            .collect()
+    }
+
+    /// Charges every M computing on CPU `cpu` for its work since its last
+    /// update, at its share of that CPU. While an M has its CPU alone, its
+    /// work left is only brought up to date when it starts or stops (at full
+    /// speed the work done is the time elapsed, and one subtraction over a
+    /// long interval equals several over its parts); when a CPU is shared,
+    /// every change of its share is a settlement point for all on it.
+    fn settle_cpu(&mut self, cpu: u32) {
+        let load = self.cpu_load(cpu);
+        for m in self.on_cpu(cpu) {
+            self.settle_one(m, 1, load);
         }
     }
 
@@ -129,56 +145,64 @@ impl World {
         self.schedule_m(m, at);
     }
 
-    /// Recomputes every computing M's end time at the current share and
-    /// reschedules its event (or its pending preemption, if that is sooner).
-    fn reschedule_computing(&mut self) {
-        let (num, den) = self.cpu_share();
-        for i in 0..self.computing.len() {
-            self.schedule_compute_end(self.computing[i], num, den);
+    /// Recomputes the end time of every M computing on CPU `cpu` at its
+    /// share and reschedules its event (or its pending preemption).
+    fn reschedule_cpu(&mut self, cpu: u32) {
+        let load = self.cpu_load(cpu);
+        for m in self.on_cpu(cpu) {
+            self.schedule_compute_end(m, 1, load);
         }
     }
 
-    /// Whether more Ms compute than there are CPUs.
-    fn oversubscribed(&self) -> bool {
-        let (num, den) = self.cpu_share();
-        num != den
+    /// The CPU M `m`'s compute step runs on: the one Linux queued it on
+    /// when it was woken, until the next balance tick; else its last CPU if
+    /// nothing else computes there, else an idle CPU, else the least loaded
+    /// (its own first, then the lowest number).
+    fn choose_cpu(&self, m: MId) -> u32 {
+        let mm = &self.ms[m.index()];
+        let ncpu = self.config.runtime.ncpu.max(1);
+        if mm.stacked_until_ns > self.now_ns || self.cpu_load(mm.cpu) == 0 {
+            return mm.cpu;
+        }
+        let mut best = mm.cpu;
+        let mut best_load = self.cpu_load(mm.cpu);
+        for cpu in 0..ncpu {
+            let load = self.cpu_load(cpu);
+            if load < best_load {
+                best = cpu;
+                best_load = load;
+            }
+        }
+        best
     }
 
     /// M `m` starts `work_ns` of compute.
     pub(crate) fn compute_start(&mut self, m: MId, work_ns: u64) {
         let work_ns = work_ns + self.tlb_storm_loss_ns(m, work_ns);
-        let ncpu = u64::from(self.config.runtime.ncpu.max(1));
-        if self.oversubscribed() || self.computing.len() as u64 + 1 > ncpu {
-            self.settle_computing();
-        }
         debug_assert!(!self.computing.contains(&m), "{m} is already computing");
+        let cpu = self.choose_cpu(m);
+        // The others on that CPU are charged at their old share first.
+        self.settle_cpu(cpu);
         self.computing.push(m);
         let mm = &mut self.ms[m.index()];
+        mm.cpu = cpu;
         mm.compute_work_left_ns = work_ns;
         mm.compute_since_ns = self.now_ns;
         mm.interrupt_at_ns = None;
-        if self.oversubscribed() {
-            self.reschedule_computing();
-        } else {
-            // Everyone already had a CPU and still has: only m's end is new.
-            self.schedule_compute_end(m, 1, 1);
-        }
+        self.reschedule_cpu(cpu);
+        self.schedule_balance_if_needed();
     }
 
     /// M `m`'s compute ends now, finished or interrupted; returns the work
     /// it had left.
     pub(crate) fn compute_stop(&mut self, m: MId) -> u64 {
-        if self.oversubscribed() {
-            self.settle_computing();
-        } else {
-            self.settle_one(m, 1, 1);
-        }
+        let cpu = self.ms[m.index()].cpu;
+        self.settle_cpu(cpu);
         let at = self
             .computing
             .iter()
             .position(|&c| c == m)
             .expect("the M was computing");
-        let was_oversubscribed = self.oversubscribed();
         self.computing.remove(at);
         let mm = &mut self.ms[m.index()];
         mm.interrupt_at_ns = None;
@@ -187,11 +211,88 @@ impl World {
         } else {
             mm.compute_work_left_ns
         };
-        if was_oversubscribed {
-            // The others' share grows: their ends come sooner.
-            self.reschedule_computing();
+        // The others on this CPU get a larger share: their ends come sooner.
+        self.reschedule_cpu(cpu);
+        if self.cpu_load(cpu) == 0 {
+            // A CPU going idle pulls a thread waiting on another one
+            // (newidle balancing).
+            self.pull_to(cpu);
         }
         left
+    }
+
+    /// Moves the last-started M off the most loaded CPU that has more than
+    /// one onto idle CPU `to`, if there is such a CPU.
+    fn pull_to(&mut self, to: u32) {
+        let ncpu = self.config.runtime.ncpu.max(1);
+        let Some(from) = (0..ncpu)
+            .filter(|&c| self.cpu_load(c) >= 2)
+            .max_by_key(|&c| (self.cpu_load(c), std::cmp::Reverse(c)))
+        else {
+            return;
+        };
+        let m = *self.on_cpu(from).last().expect("loaded");
+        self.settle_cpu(from);
+        let mm = &mut self.ms[m.index()];
+        mm.cpu = to;
+        mm.stacked_until_ns = 0;
+        self.reschedule_cpu(from);
+        self.reschedule_cpu(to);
+    }
+
+    /// Whether a CPU is idle while another has more than one M computing.
+    fn imbalanced(&self) -> bool {
+        let ncpu = self.config.runtime.ncpu.max(1);
+        let loads: Vec<u64> = (0..ncpu).map(|c| self.cpu_load(c)).collect();
+        loads.contains(&0) && loads.iter().any(|&l| l >= 2)
+    }
+
+    /// If the CPUs are imbalanced, the next scheduler tick's balancing
+    /// (`cpu_balance_tick_ns`: nohz idle balancing, kicked from a busy
+    /// CPU's tick) is due.
+    pub(crate) fn schedule_balance_if_needed(&mut self) {
+        if self.balance_pending || !self.imbalanced() {
+            return;
+        }
+        let tick = self.config.cost.cpu_balance_tick_ns.max(1);
+        let at = (self.now_ns / tick + 1) * tick;
+        self.balance_pending = true;
+        self.queue.push(at, crate::world::Ev::Balance);
+    }
+
+    /// A scheduler tick's balancing: every idle CPU pulls a thread from a
+    /// CPU that has more than one.
+    pub(crate) fn balance_tick(&mut self) {
+        self.balance_pending = false;
+        let ncpu = self.config.runtime.ncpu.max(1);
+        for cpu in 0..ncpu {
+            if self.cpu_load(cpu) == 0 {
+                self.pull_to(cpu);
+            }
+        }
+    }
+
+    /// Linux's placement of thread `wakee`, woken now by the thread running
+    /// (`acting_m`): with probability `wake_on_waker_cpu_ppm` it is queued
+    /// on the waker's CPU and stays there until the next balance tick, even
+    /// while another CPU is idle; else it runs where it ran last or on an
+    /// idle CPU (`choose_cpu`).
+    pub(crate) fn place_woken_thread(&mut self, wakee: MId) {
+        let Some(waker) = self.acting_m else {
+            return;
+        };
+        if waker == wakee || self.config.runtime.ncpu < 2 {
+            return;
+        }
+        let draw = self.placement.next_u64() % 1_000_000;
+        if draw >= self.config.cost.wake_on_waker_cpu_ppm {
+            return;
+        }
+        let tick = self.config.cost.cpu_balance_tick_ns.max(1);
+        let cpu = self.ms[waker.index()].cpu;
+        let mm = &mut self.ms[wakee.index()];
+        mm.cpu = cpu;
+        mm.stacked_until_ns = (self.now_ns / tick + 1) * tick;
     }
 
     /// M `m` is about to run `own_ns` of work during which it changes the
@@ -221,16 +322,16 @@ impl World {
         };
         // Expired storms are dropped when the next compute starts.
         self.tlb_storms.push(storm);
-        let (num, den) = self.cpu_share();
         for i in 0..self.computing.len() {
             let o = self.computing[i];
             if o == m {
                 continue;
             }
-            self.settle_one(o, num, den);
+            let load = self.cpu_load(self.ms[o.index()].cpu);
+            self.settle_one(o, 1, load);
             let work_left_ns = self.ms[o.index()].compute_work_left_ns;
             self.ms[o.index()].compute_work_left_ns += storm.loss_ns(work_left_ns, self.now_ns);
-            self.schedule_compute_end(o, num, den);
+            self.schedule_compute_end(o, 1, load);
         }
         initiator_ns
     }

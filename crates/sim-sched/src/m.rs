@@ -102,4 +102,10 @@ pub struct M {
     pub asleep_since_ns: u64,
     /// The trail of a findRunnable paused in a steal back-off.
     pub pending_trail: Vec<sim_core::trace::TrailStep>,
+    /// The CPU this M's thread last computed on, or was queued on when it
+    /// was woken (`cpu.rs`).
+    pub cpu: u32,
+    /// Until this time the thread stays on `cpu`, where Linux queued it
+    /// when it was woken, even if another CPU is idle (0: not held).
+    pub stacked_until_ns: u64,
 }

@@ -145,6 +145,7 @@ impl World {
                 m
             }
         };
+        self.place_woken_thread(m);
         let mm = &mut self.ms[m.index()];
         mm.state = MState::Starting;
         mm.nextp = Some(p);

@@ -44,6 +44,8 @@ pub(crate) enum Ev {
     M { m: MId, epoch: u32 },
     /// sysmon wakes from usleep or deep sleep.
     Sysmon { epoch: u32 },
+    /// A scheduler tick balances the CPUs (`cpu.rs`).
+    Balance,
 }
 
 /// The global scheduler (`schedt`).
@@ -210,6 +212,14 @@ pub struct World {
     /// The `cpu-interruptions` stream: when the CPUs running compute steps
     /// are interrupted, and for how long.
     pub(crate) interruptions: sim_core::rng::SimRng,
+    /// The `wake-placement` stream: whether Linux queues a woken thread on
+    /// its waker's CPU (`cpu.rs`).
+    pub(crate) placement: sim_core::rng::SimRng,
+    /// The M whose event is being handled: the thread running now, the
+    /// waker of any thread it wakes.
+    pub(crate) acting_m: Option<MId>,
+    /// A balance tick is queued.
+    pub(crate) balance_pending: bool,
     /// The collector and allocator (sim-gc).
     pub(crate) gc: sim_gc::Gc,
     /// What the scheduler keeps to run the collector.
@@ -360,6 +370,9 @@ impl World {
             netpoll_seq: 0,
             jitter: seeds.stream("workload-jitter"),
             interruptions: seeds.stream("cpu-interruptions"),
+            placement: seeds.stream("wake-placement"),
+            acting_m: None,
+            balance_pending: false,
             computing: Vec::new(),
             tlb_storms: Vec::new(),
             decider: crate::decide::Decider::new(strategy, record, seeds),
@@ -465,8 +478,18 @@ impl World {
         let next = self.break_tie(next);
         self.stats.events += 1;
         match next.event {
-            Ev::M { m, .. } => self.handle_m_event(m),
-            Ev::Sysmon { .. } => self.sysmon_wake(),
+            Ev::M { m, .. } => {
+                self.acting_m = Some(m);
+                self.handle_m_event(m);
+            }
+            Ev::Sysmon { .. } => {
+                self.acting_m = None;
+                self.sysmon_wake();
+            }
+            Ev::Balance => {
+                self.acting_m = None;
+                self.balance_tick();
+            }
         }
         self.outcome.is_none()
     }
@@ -476,6 +499,7 @@ impl World {
         match *event {
             Ev::M { m, epoch } => self.ms[m.index()].epoch == epoch,
             Ev::Sysmon { epoch } => self.sysmon.epoch == epoch,
+            Ev::Balance => true,
         }
     }
 
@@ -499,7 +523,7 @@ impl World {
             .iter()
             .map(|s| match s.event {
                 Ev::M { m, .. } => Some(m),
-                Ev::Sysmon { .. } => None,
+                Ev::Sysmon { .. } | Ev::Balance => None,
             })
             .collect();
         let chosen = tied.remove(self.choose_tie(&ms));
@@ -664,6 +688,8 @@ impl World {
             locked_handoff_by: None,
             asleep_since_ns: 0,
             pending_trail: Vec::new(),
+            cpu: 0,
+            stacked_until_ns: 0,
         });
         // M0 runs on the process's main thread stack; every other M's g0
         // stack, and every M's signal stack, come from the stack allocator.
