@@ -353,6 +353,13 @@ struct RunArgs {
     /// Record this run in a replay file (`gmpsim replay FILE` reproduces it).
     #[arg(long, value_name = "FILE")]
     save_replay: Option<PathBuf>,
+    /// Simulate the generated Go program's measuring harness before the
+    /// scenario, as `gmpsim validate` and `compare` do: main first runs the
+    /// two 25 ms compute-loop calibrations, then startMeasuring() starts the
+    /// clock and the latency baseline, so the figures cover what real Go's
+    /// measure. Not with --save-replay.
+    #[arg(long, conflicts_with = "save_replay")]
+    go_harness: bool,
     /// Use the cost model in FILE (TOML) instead of the committed defaults.
     #[arg(long, value_name = "FILE")]
     cost_model: Option<PathBuf>,
@@ -536,6 +543,7 @@ fn run(args: RunArgs) -> ExitCode {
         &args.output,
         args.save_replay.as_deref(),
         None,
+        args.go_harness,
     )
 }
 
@@ -557,11 +565,14 @@ fn replay(args: ReplayArgs) -> ExitCode {
         &args.output,
         None,
         Some(&recorded),
+        false,
     )
 }
 
 /// Simulates, prints, writes the requested files; with `expected`, checks
-/// the run reproduced that recording.
+/// the run reproduced that recording; with `go_harness`, main first runs
+/// the generated Go program's harness (`World::with_go_harness`).
+#[allow(clippy::too_many_arguments)]
 fn simulate_and_report(
     scenario: &scenarios::Scenario,
     config: SimConfig,
@@ -570,6 +581,7 @@ fn simulate_and_report(
     outputs: &OutputArgs,
     save_replay: Option<&std::path::Path>,
     expected: Option<&Replay>,
+    go_harness: bool,
 ) -> ExitCode {
     // The trace is kept only when something reads it: it costs memory in
     // proportion to the run's length.
@@ -581,8 +593,15 @@ fn simulate_and_report(
             || expected.is_some(),
         ..config
     };
-    let mut world =
-        World::with_strategy(&scenario.workload, config.clone(), strategy.clone(), false);
+    let build = |strategy: Strategy| {
+        let world = World::with_strategy(&scenario.workload, config.clone(), strategy, false);
+        if go_harness {
+            world.with_go_harness()
+        } else {
+            world
+        }
+    };
+    let mut world = build(strategy.clone());
     world.run();
     print!("{}", world.stderr());
     if outputs.events {
@@ -591,6 +610,11 @@ fn simulate_and_report(
         }
     }
     let summary = world.summary();
+    if go_harness {
+        println!(
+            "harness: main ran the Go program's compute-loop calibration and startMeasuring() first; the figures are measured from there, as in `gmpsim validate`"
+        );
+    }
     print_summary(&scenario.name, &config, &summary, world.events_processed());
     print_gc_cycles(world.gc_cycles(), &summary);
     let assertions_hold = check_assertions(&world, &scenario.assertions);
@@ -653,7 +677,7 @@ fn simulate_and_report(
         }
     }
     if outputs.check_determinism {
-        let mut again = World::with_strategy(&scenario.workload, config.clone(), strategy, false);
+        let mut again = build(strategy);
         again.run();
         match first_difference(&world, &again) {
             None => println!(

@@ -65,6 +65,42 @@ fn run_prints_schedtrace_lines_then_a_summary_and_the_same_seed_prints_the_same_
 }
 
 #[test]
+fn go_harness_runs_the_calibration_loops_before_the_scenario() {
+    let events = |args: &[&str]| -> u64 {
+        let o = gmpsim(args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let text = stdout(&o);
+        let line = text
+            .lines()
+            .find(|l| l.contains("main returned at"))
+            .unwrap_or_else(|| panic!("no outcome line: {text}"));
+        let n = line.rsplit_once('(').unwrap().1;
+        n.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let plain = events(&["run", "select-timeout"]);
+    let harnessed = events(&[
+        "run",
+        "select-timeout",
+        "--go-harness",
+        "--check-determinism",
+    ]);
+    // sysmon preempts the 50 ms of calibration loops and the runtime's own
+    // goroutines start during them: more events than the scenario alone.
+    assert!(harnessed > plain, "{harnessed} vs {plain} events");
+    let o = gmpsim(&["run", "select-timeout", "--go-harness"]);
+    assert!(stdout(&o).contains("harness: main ran the Go program's compute-loop calibration"));
+    let o = gmpsim(&[
+        "run",
+        "select-timeout",
+        "--go-harness",
+        "--save-replay",
+        "x.replay",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
+
+#[test]
 fn check_determinism_reports_identical_runs() {
     let o = gmpsim(&[
         "run",
