@@ -160,13 +160,12 @@ impl World {
     /// (its own first, then the lowest number).
     fn choose_cpu(&self, m: MId) -> u32 {
         let mm = &self.ms[m.index()];
-        let ncpu = self.config.runtime.ncpu.max(1);
-        if mm.stacked_until_ns > self.now_ns || self.cpu_load(mm.cpu) == 0 {
+        let own_load = self.cpu_load(mm.cpu);
+        if mm.stacked_until_ns > self.now_ns || own_load == 0 {
             return mm.cpu;
         }
-        let mut best = mm.cpu;
-        let mut best_load = self.cpu_load(mm.cpu);
-        for cpu in 0..ncpu {
+        let (mut best, mut best_load) = (mm.cpu, own_load);
+        for cpu in 0..self.config.runtime.ncpu.max(1) {
             let load = self.cpu_load(cpu);
             if load < best_load {
                 best = cpu;
@@ -254,8 +253,7 @@ impl World {
         if self.balance_pending || !self.imbalanced() {
             return;
         }
-        let tick = self.config.cost.cpu_balance_tick_ns.max(1);
-        let at = (self.now_ns / tick + 1) * tick;
+        let at = self.next_balance_tick_ns();
         self.balance_pending = true;
         self.queue.push(at, crate::world::Ev::Balance);
     }
@@ -288,11 +286,17 @@ impl World {
         if draw >= self.config.cost.wake_on_waker_cpu_ppm {
             return;
         }
-        let tick = self.config.cost.cpu_balance_tick_ns.max(1);
         let cpu = self.ms[waker.index()].cpu;
+        let until_ns = self.next_balance_tick_ns();
         let mm = &mut self.ms[wakee.index()];
         mm.cpu = cpu;
-        mm.stacked_until_ns = (self.now_ns / tick + 1) * tick;
+        mm.stacked_until_ns = until_ns;
+    }
+
+    /// The first scheduler tick after now (ticks on one grid for all CPUs).
+    fn next_balance_tick_ns(&self) -> u64 {
+        let tick = self.config.cost.cpu_balance_tick_ns.max(1);
+        (self.now_ns / tick + 1) * tick
     }
 
     /// M `m` is about to run `own_ns` of work during which it changes the

@@ -174,30 +174,18 @@ pub fn validate_scenario(
     }
     let stats = baseline.stats();
     let real_completed = baseline.completed().len();
-    if real_completed == 0 {
-        // Real Go reported no figures (no run completed): outcomes only.
-        return Ok(ScenarioReport {
-            scenario: scenario.name.clone(),
-            comparisons: Vec::new(),
-            outcome: OutcomeCheck {
-                model: model_outcomes,
-                real: real_outcomes,
-            },
-            real_runs: baseline.runs.len(),
-            loads: baseline
-                .runs
-                .iter()
-                .filter_map(|r| r.background_load)
-                .collect(),
-        });
-    }
     // The model's figures, then the fields of a distribution whose samples
     // only real runs drew (the model's seeds report its count alone). A
-    // metric the model does not keep at all is not compared.
-    let mut names: Vec<(String, scenarios::measure::FigureUnit)> = model_stats
-        .iter()
-        .map(|f| (f.name.clone(), f.unit))
-        .collect();
+    // metric the model does not keep at all is not compared, and nothing is
+    // when no real run completed (real Go reported no figures: outcomes only).
+    let mut names: Vec<(String, scenarios::measure::FigureUnit)> = if real_completed == 0 {
+        Vec::new()
+    } else {
+        model_stats
+            .iter()
+            .map(|f| (f.name.clone(), f.unit))
+            .collect()
+    };
     for (real, _) in &stats {
         let of_a_model_distribution = real.name.rsplit_once(' ').is_some_and(|(metric, _)| {
             let count = format!("{metric} count");
