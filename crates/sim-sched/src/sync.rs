@@ -105,12 +105,15 @@ pub enum SyncWait {
     /// Parked on a semaphore; `lifo` is how it queues again if it loses the
     /// count; `ticket` is set when the count was handed to it; `mutex` is the
     /// lockSlow state to continue with afterwards (None for RWMutex semas).
+    /// `since_ns` is when the semaphore wait began, `parked_ns` when this
+    /// park did (later, if the G woke without the count and parked again).
     Sema {
         sema: SemaRef,
         lifo: bool,
         ticket: bool,
         reason: WaitReason,
         since_ns: u64,
+        parked_ns: u64,
         then: Option<(MutexRef, bool, Option<u64>)>,
     },
 }
@@ -180,6 +183,7 @@ impl World {
             ticket: false,
             reason,
             since_ns: now,
+            parked_ns: now,
             then,
         });
         self.acquire_sudogs(m, 1);
@@ -198,9 +202,18 @@ impl World {
         if ticket {
             s.count -= 1;
         }
-        if let Some(SyncWait::Sema { ticket: t, .. }) = &mut self.gs[g.index()].rare_mut().sync_wait
+        let now = self.now_ns;
+        if let Some(SyncWait::Sema {
+            ticket: t,
+            parked_ns,
+            ..
+        }) = &mut self.gs[g.index()].rare_mut().sync_wait
         {
             *t = ticket;
+            // `/sync/mutex/wait/total` counts each park on a mutex until the
+            // G is readied (casgstatus, _Gwaiting -> _Grunnable): not its
+            // wait to run after that, nor its time awake between parks.
+            self.stats.mutex_wait_ns += now - *parked_ns;
         }
         self.ready(g, p, None);
         Some(g)
@@ -216,6 +229,7 @@ impl World {
             ticket,
             reason,
             since_ns,
+            parked_ns: _,
             then,
         }) = self.gs[g.index()].rare_mut().sync_wait.take()
         else {
@@ -243,6 +257,7 @@ impl World {
                 ticket: false,
                 reason,
                 since_ns,
+                parked_ns: self.now_ns,
                 then,
             });
             self.acquire_sudogs(m, 1);
@@ -250,7 +265,6 @@ impl World {
             self.schedule(m);
             return Err(OpResult::Parked);
         }
-        self.stats.mutex_wait_ns += self.now_ns - since_ns;
         if then.is_none() {
             // An RWMutex semaphore: the whole wait is this park.
             self.record_mutex_wait(g, since_ns);

@@ -129,7 +129,8 @@ pub(crate) struct Stats {
     pub g_transitions: u64,
     /// Scheduling decisions carried out (`execute` calls).
     pub decisions: u64,
-    /// Time goroutines spent blocked on mutexes and RWMutexes.
+    /// Time goroutines spent parked on mutexes and RWMutexes, each park
+    /// counted until the G was readied (Go's `/sync/mutex/wait/total`).
     pub mutex_wait_ns: u64,
     /// Time Ms slept waiting for runtime-internal locks (`sched.lock`);
     /// Go adds it to `/sync/mutex/wait/total`.

@@ -663,3 +663,93 @@ mod random_programs {
         }
     }
 }
+
+/// `/sync/mutex/wait/total` counts a park on a mutex until the waiter is
+/// readied, as casgstatus does (_Gwaiting -> _Grunnable): not the time the
+/// readied waiter then waits for its P. At GOMAXPROCS=1, main holds the lock
+/// while it sleeps, unlocks (readying the parked waiter) and computes 300 µs
+/// more before it lets the waiter run.
+#[test]
+fn mutex_wait_ends_when_the_waiter_is_readied_not_when_it_runs() {
+    let mu = MutexId(0);
+    let w = workload_sync(
+        vec![
+            program(
+                "main",
+                vec![
+                    Op::Lock { mutex: mu },
+                    Op::Spawn {
+                        program: ProgramId(1),
+                        count: 1,
+                    },
+                    Op::Sleep {
+                        duration_ns: 100 * US,
+                    },
+                    Op::Unlock { mutex: mu },
+                    compute(300 * US, true),
+                    Op::Sleep { duration_ns: MS },
+                ],
+            ),
+            program(
+                "waiter",
+                vec![Op::Lock { mutex: mu }, Op::Unlock { mutex: mu }],
+            ),
+        ],
+        &[],
+        &["mu"],
+        &[],
+    );
+    let mut world = world(&w, 1, 1, "");
+    assert_eq!(world.run().exit_code, 0);
+    let at = |pick: &dyn Fn(&TraceEvent) -> bool| {
+        world
+            .trace()
+            .iter()
+            .find(|r| pick(&r.event))
+            .map(|r| r.at_ns)
+            .expect("the event happened")
+    };
+    // The waiter is the one goroutine that parks on the mutex.
+    let parked = at(&|e| {
+        matches!(
+            e,
+            TraceEvent::GoBlock {
+                reason: WaitReason::SyncMutexLock,
+                ..
+            }
+        )
+    });
+    let readied = at(&|e| {
+        matches!(
+            e,
+            TraceEvent::GoUnblock {
+                reason: WaitReason::SyncMutexLock,
+                ..
+            }
+        )
+    });
+    let runs_at = world
+        .trace()
+        .iter()
+        .filter(|r| r.at_ns > readied)
+        .find(|r| {
+            matches!(
+                r.event,
+                TraceEvent::GoBlock {
+                    reason: WaitReason::Sleep,
+                    ..
+                }
+            )
+        })
+        .map(|r| r.at_ns)
+        .expect("main sleeps after its compute");
+    assert!(runs_at >= readied + 300 * US, "{readied} -> {runs_at}");
+    assert!(readied >= parked + 100 * US, "{parked} -> {readied}");
+    let total = match world.summary().metrics[sim_core::metrics::SYNC_MUTEX_WAIT_TOTAL] {
+        sim_core::metrics::MetricValue::Float(s) => s,
+        ref other => panic!("{other:?}"),
+    };
+    // Nanoseconds as seconds: exact to well under a nanosecond here.
+    let total_ns = (total * 1e9).round() as u64;
+    assert_eq!(total_ns, readied - parked, "{}", trace_text(&world));
+}
