@@ -302,6 +302,8 @@ impl Lanes {
                 TraceEvent::GoUnblock { .. }
                 | TraceEvent::MWake { .. }
                 | TraceEvent::MSchedLockWait { .. }
+                | TraceEvent::MCpuQueued { .. }
+                | TraceEvent::MCpuGranted { .. }
                 | TraceEvent::GcStackSuspend { .. }
                 | TraceEvent::StopBeforeTriggerTest { .. }
                 | TraceEvent::MLockedHandoff { .. }

@@ -359,6 +359,16 @@ pub struct CostModel {
     /// balancing, kicked from the busy CPU's tick). The reference kernel's
     /// CONFIG_HZ is 250: 4 ms.
     pub cpu_balance_tick_ns: u64,
+    /// The longest a thread woken while every CPU runs a thread waits
+    /// queued behind the one running on its CPU, if that one neither
+    /// blocks nor another CPU goes idle first: its time slice. Reference
+    /// VM, 2026-12-08 02:10 UTC (quiet): a thread woken by a spinning
+    /// thread on the same CPU (both pinned; the waker had just woken)
+    /// mostly runs within 14 µs, but in 3 of 300 wake-ups it waited
+    /// 3.1-4.0 ms; real waitgroup-barrier's woken spinning M waited
+    /// 3.1-3.3 ms in 3 of 3 phases (`perf sched`), until the thread it was
+    /// queued behind blocked.
+    pub cpu_slice_ns: u64,
     /// Not a cost but a property of the machine that changes how Go counts
     /// mark work: the CPU has the AVX-512 extensions (VL, BW, DQ, BITALG,
     /// VBMI, GFNI, with POPCNT) that Green Tea's packed span scan needs
@@ -482,6 +492,7 @@ impl Default for CostModel {
             cpu_interruption_p999_ns: 1_287_807,
             wake_on_waker_cpu_ppm: 600_000,
             cpu_balance_tick_ns: 4_000_000,
+            cpu_slice_ns: 3_000_000,
             avx512_span_scan: true,
         }
     }

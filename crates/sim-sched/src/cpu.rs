@@ -20,6 +20,13 @@
 //! (newidle balancing), moves the last M to start on a CPU that has more
 //! than one onto an idle CPU.
 //!
+//! A thread `startm` wakes while a thread of the process runs on every CPU
+//! (`on_a_cpu`: running, spinning or being woken, not blocked or parked)
+//! is queued on its waker's CPU and does not run until a CPU is free of
+//! other threads or it has waited `cpu_slice_ns`: what real Go's woken
+//! spinning Ms did in every phase of waitgroup-barrier on the reference VM
+//! (ARCHITECTURE.md, "CPUs").
+//!
 //! Interruptions: a CPU running a compute loop is taken from it now and
 //! then (timer ticks, device interrupts, the hypervisor running another
 //! guest), so a compute step lasts its duration plus the interruptions that
@@ -36,7 +43,10 @@
 //! Simplifications: only compute steps are CPU work; the scheduler's own
 //! costs (context switches, steals, parks, a woken M's spinning) and sysmon
 //! run at full speed and occupy no CPU, so a thread queued on a busy CPU
-//! slows the other only once it computes too; no time-slice granularity;
+//! by the wake coin slows the other only once it computes too; a CPU's
+//! threads are "the Ms whose `cpu` it is", the CPU a thread last computed
+//! on or was placed on; apart from a queued wake-up's slice, no time-slice
+//! granularity (Linux's EEVDF lag and slice protection are not modelled);
 //! ticks are one grid for all CPUs; placement is a coin with the measured
 //! odds, not Linux's rules (wake_affine, select_idle_sibling), whose
 //! outcome here depends on the host (a busy hypervisor makes an idle vCPU
@@ -49,8 +59,10 @@
 //! end at the same rate (its CPU share changing under oversubscription is
 //! not taken into account).
 
+use crate::m::MState;
 use crate::world::World;
 use sim_core::ids::MId;
+use sim_core::trace::{CpuGrant, TraceEvent};
 
 /// One M's batch of work whose TLB shootdowns interrupt the CPUs of the
 /// other computing Ms while it lasts.
@@ -282,8 +294,20 @@ impl World {
         if waker == wakee || self.config.runtime.ncpu < 2 {
             return;
         }
+        let Some(idle) = self.idle_cpu(wakee) else {
+            // Every CPU runs a thread: Linux queues the wakee on its
+            // waker's, and it waits there for a CPU (`waits_for_cpu`).
+            let cpu = self.ms[waker.index()].cpu;
+            let mm = &mut self.ms[wakee.index()];
+            mm.cpu = cpu;
+            mm.stacked_until_ns = 0;
+            mm.cpu_wait_since_ns = Some(self.now_ns);
+            return;
+        };
         let draw = self.placement.next_u64() % 1_000_000;
         if draw >= self.config.cost.wake_on_waker_cpu_ppm {
+            // It runs on the idle CPU.
+            self.ms[wakee.index()].cpu = idle;
             return;
         }
         let cpu = self.ms[waker.index()].cpu;
@@ -291,6 +315,98 @@ impl World {
         let mm = &mut self.ms[wakee.index()];
         mm.cpu = cpu;
         mm.stacked_until_ns = until_ns;
+    }
+
+    /// Whether M `m`'s thread is on a CPU: running Go code or the
+    /// scheduler, spinning, or being woken; not blocked in the kernel,
+    /// parked, or queued for a CPU.
+    fn on_a_cpu(&self, m: MId) -> bool {
+        let mm = &self.ms[m.index()];
+        match mm.state {
+            MState::Starting => mm.cpu_wait_since_ns.is_none(),
+            MState::Switching
+            | MState::RunningG
+            | MState::Spinning { .. }
+            | MState::StealBackoff { .. }
+            | MState::StackScanWait { .. }
+            | MState::Stw { stopped: true } => true,
+            MState::Sysmon
+            | MState::TemplateThread
+            | MState::LockedIdle
+            | MState::Exited
+            | MState::Idle
+            | MState::Syscall { .. }
+            | MState::Netpoll { .. }
+            | MState::Stw { stopped: false }
+            | MState::SafePointWait => false,
+        }
+    }
+
+    /// A CPU on which no thread of the process runs but `except`'s, if
+    /// there is one (its own first, then the lowest number).
+    fn idle_cpu(&self, except: MId) -> Option<u32> {
+        let busy = |cpu: u32| {
+            self.ms
+                .iter()
+                .any(|o| o.id != except && o.cpu == cpu && self.on_a_cpu(o.id))
+        };
+        let own = self.ms[except.index()].cpu;
+        std::iter::once(own)
+            .chain(0..self.config.runtime.ncpu.max(1))
+            .find(|&cpu| !busy(cpu))
+    }
+
+    /// At its wake-up, whether M `m`, queued for a CPU, has to wait: it
+    /// runs once a CPU is free of other threads (its own, or another that
+    /// pulls it) or once it has waited `cpu_slice_ns`; until then its
+    /// wake-up is put off to the slice's end (`grant_idle_cpus` brings it
+    /// forward when a CPU frees up).
+    pub(crate) fn waits_for_cpu(&mut self, m: MId) -> bool {
+        let Some(since_ns) = self.ms[m.index()].cpu_wait_since_ns else {
+            return false;
+        };
+        let slice_end_ns = since_ns + self.config.cost.cpu_slice_ns;
+        if self.now_ns >= slice_end_ns {
+            let cpu = self.ms[m.index()].cpu;
+            self.grant_cpu(m, cpu, CpuGrant::SliceEnded);
+            return false;
+        }
+        if let Some(cpu) = self.idle_cpu(m) {
+            let why = if cpu == self.ms[m.index()].cpu {
+                CpuGrant::CpuFreed
+            } else {
+                CpuGrant::PulledByIdleCpu
+            };
+            self.grant_cpu(m, cpu, why);
+            return false;
+        }
+        if !self.cpu_waiters.contains(&m) {
+            self.cpu_waiters.push(m);
+            let cpu = self.ms[m.index()].cpu;
+            self.emit(TraceEvent::MCpuQueued { m, cpu });
+        }
+        self.schedule_m(m, slice_end_ns);
+        true
+    }
+
+    /// Queued thread `m` gets CPU `cpu` now.
+    fn grant_cpu(&mut self, m: MId, cpu: u32, why: CpuGrant) {
+        let mm = &mut self.ms[m.index()];
+        mm.cpu_wait_since_ns = None;
+        mm.cpu = cpu;
+        self.cpu_waiters.retain(|&w| w != m);
+        self.emit(TraceEvent::MCpuGranted { m, cpu, why });
+    }
+
+    /// After an M's event: each CPU no thread runs on goes to the first
+    /// thread queued for one, which runs now.
+    pub(crate) fn grant_idle_cpus(&mut self) {
+        for m in self.cpu_waiters.clone() {
+            if self.idle_cpu(m).is_some() && !self.waits_for_cpu(m) {
+                // Granted: its wake-up happens now.
+                self.schedule_m(m, self.now_ns);
+            }
+        }
     }
 
     /// The first scheduler tick after now (ticks on one grid for all CPUs).

@@ -29,6 +29,9 @@ impl World {
     pub(crate) fn handle_m_event(&mut self, m: MId) {
         match self.ms[m.index()].state {
             MState::Starting => {
+                if self.waits_for_cpu(m) {
+                    return;
+                }
                 let p = self.ms[m.index()]
                     .nextp
                     .take()

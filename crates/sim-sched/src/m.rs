@@ -108,4 +108,7 @@ pub struct M {
     /// Until this time the thread stays on `cpu`, where Linux queued it
     /// when it was woken, even if another CPU is idle (0: not held).
     pub stacked_until_ns: u64,
+    /// Woken while every CPU ran a thread: Linux queued it on `cpu` at
+    /// this time, and it waits there for a CPU (`cpu.rs`).
+    pub cpu_wait_since_ns: Option<u64>,
 }

@@ -221,6 +221,8 @@ pub struct World {
     pub(crate) acting_m: Option<MId>,
     /// A balance tick is queued.
     pub(crate) balance_pending: bool,
+    /// Woken threads waiting for a CPU, in the order they were queued.
+    pub(crate) cpu_waiters: Vec<MId>,
     /// The collector and allocator (sim-gc).
     pub(crate) gc: sim_gc::Gc,
     /// What the scheduler keeps to run the collector.
@@ -374,6 +376,7 @@ impl World {
             placement: seeds.stream("wake-placement"),
             acting_m: None,
             balance_pending: false,
+            cpu_waiters: Vec::new(),
             computing: Vec::new(),
             tlb_storms: Vec::new(),
             decider: crate::decide::Decider::new(strategy, record, seeds),
@@ -482,6 +485,9 @@ impl World {
             Ev::M { m, .. } => {
                 self.acting_m = Some(m);
                 self.handle_m_event(m);
+                if !self.cpu_waiters.is_empty() {
+                    self.grant_idle_cpus();
+                }
             }
             Ev::Sysmon { .. } => {
                 self.acting_m = None;
@@ -691,6 +697,7 @@ impl World {
             pending_trail: Vec::new(),
             cpu: 0,
             stacked_until_ns: 0,
+            cpu_wait_since_ns: None,
         });
         // M0 runs on the process's main thread stack; every other M's g0
         // stack, and every M's signal stack, come from the stack allocator.

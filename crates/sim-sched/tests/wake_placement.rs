@@ -3,8 +3,11 @@
 
 mod common;
 
-use common::{US, compute, fanout};
+use common::{MS, US, WG, compute, fanout, program, workload};
 use sim_core::cost::CostModel;
+use sim_core::ids::ProgramId;
+use sim_core::trace::TraceEvent;
+use sim_core::workload::Op;
 
 /// When two goroutines of 300 µs of compute, started by main at
 /// GOMAXPROCS=2 on two CPUs, are done.
@@ -46,4 +49,70 @@ fn a_thread_queued_on_its_wakers_cpu_shares_it_until_a_balance_tick() {
         );
     }
     assert!(apart < by_tick[0] && by_tick[6] < stacked, "{by_tick:?}");
+}
+
+/// One phase of waitgroup-barrier at GOMAXPROCS=4 on two CPUs: main starts
+/// three 1 ms goroutines and one of 5 ms, which main's own thread runs. The
+/// first woken thread takes the idle CPU; the ones woken after it find both
+/// CPUs running a thread and wait queued (real Go on the reference VM, `perf
+/// sched`: 1.9-3.3 ms in every phase of three runs), so the first thread
+/// runs the three short goroutines one after another and the long one keeps
+/// its CPU: about 5 ms. With a time slice shorter than the wait, the
+/// queued threads share the CPUs and the long goroutine takes longer.
+#[test]
+fn threads_woken_while_every_cpu_is_busy_wait_for_one() {
+    let phase = |cpu_slice_ns: u64| {
+        let w = workload(vec![
+            program(
+                "main",
+                vec![
+                    Op::WaitGroupAdd {
+                        wait_group: WG,
+                        delta: 4,
+                    },
+                    Op::Spawn {
+                        program: ProgramId(1),
+                        count: 3,
+                    },
+                    Op::Spawn {
+                        program: ProgramId(2),
+                        count: 1,
+                    },
+                    Op::WaitGroupWait { wait_group: WG },
+                ],
+            ),
+            program(
+                "quick",
+                vec![compute(MS, true), Op::WaitGroupDone { wait_group: WG }],
+            ),
+            program(
+                "slow",
+                vec![compute(5 * MS, true), Op::WaitGroupDone { wait_group: WG }],
+            ),
+        ]);
+        let cost = CostModel {
+            wake_on_waker_cpu_ppm: 0,
+            cpu_slice_ns,
+            compute_jitter_ppm: 0,
+            cpu_interruptions_per_s: 0,
+            ..CostModel::default()
+        };
+        let mut world = common::world_with_cost(&w, 4, 1, "", cost);
+        world.run();
+        assert_eq!(world.summary().outcome.exit_code, 0);
+        let queued = world
+            .trace()
+            .iter()
+            .filter(|r| matches!(r.event, TraceEvent::MCpuQueued { .. }))
+            .count();
+        (world.now_ns(), queued)
+    };
+    let (waiting_ns, queued) = phase(10 * MS);
+    assert!(queued >= 1, "no thread was queued for a CPU");
+    assert!(
+        (5 * MS..5 * MS + 300 * US).contains(&waiting_ns),
+        "{waiting_ns} ns"
+    );
+    let (sharing_ns, _) = phase(50 * US);
+    assert!(sharing_ns > waiting_ns + 500 * US, "{sharing_ns} ns");
 }

@@ -143,6 +143,8 @@ pub fn chrome_trace_json(records: &[TraceRecord], end_ns: u64) -> String {
             TraceEvent::MCreate { m, .. }
             | TraceEvent::MPark { m }
             | TraceEvent::MSchedLockWait { m, .. }
+            | TraceEvent::MCpuQueued { m, .. }
+            | TraceEvent::MCpuGranted { m, .. }
             | TraceEvent::NetpollBlock { m, .. }
             | TraceEvent::MLockedPark { m, .. }
             | TraceEvent::MExit { m, .. }

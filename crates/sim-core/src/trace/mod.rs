@@ -208,6 +208,30 @@ impl fmt::Display for StwKind {
     }
 }
 
+/// Why a thread queued for a CPU got one (see `MCpuGranted`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CpuGrant {
+    /// The thread running on its CPU blocked (or went to sleep).
+    CpuFreed,
+    /// Another CPU went idle and pulled it (newidle balancing).
+    PulledByIdleCpu,
+    /// It waited a whole time slice (`cpu_slice_ns`): the thread running
+    /// there was preempted for it.
+    SliceEnded,
+}
+
+impl fmt::Display for CpuGrant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CpuGrant::CpuFreed => "the thread running there blocked",
+            CpuGrant::PulledByIdleCpu => "that CPU went idle and pulled it (newidle balancing)",
+            CpuGrant::SliceEnded => {
+                "it waited a whole time slice, so the thread running there was preempted"
+            }
+        })
+    }
+}
+
 /// What an M held `sched.lock` for, long enough that another M had to
 /// sleep for it (see `MSchedLockWait`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -568,6 +592,11 @@ pub enum TraceEvent {
         slept_ns: u64,
         delay_ns: u64,
     },
+    /// The M was woken while every CPU ran a thread: Linux queued it on
+    /// `cpu`, where it waits for the CPU before it runs.
+    MCpuQueued { m: MId, cpu: u32 },
+    /// The M, queued for a CPU, gets `cpu` (`why`).
+    MCpuGranted { m: MId, cpu: u32, why: CpuGrant },
     /// The M, without a P, blocks in netpoll until the next timer is due.
     NetpollBlock { m: MId, until_ns: u64 },
     /// An M locked to `g` has nothing to run: it hands its P off and parks
@@ -753,6 +782,13 @@ impl fmt::Display for TraceEvent {
                 f,
                 "MExit {m}: {g} exited while locked to it (LockOSThread without Unlock), so the thread exits"
             ),
+            TraceEvent::MCpuQueued { m, cpu } => write!(
+                f,
+                "MCpuQueued {m}: woken while every CPU runs a thread; Linux queues it on CPU {cpu}, where it waits"
+            ),
+            TraceEvent::MCpuGranted { m, cpu, why } => {
+                write!(f, "MCpuGranted {m} runs on CPU {cpu}: {why}")
+            }
             TraceEvent::NetpollBlock { m, until_ns } => write!(
                 f,
                 "NetpollBlock {m}: no work found, sleeps in netpoll until the next timer at {until_ns}"
