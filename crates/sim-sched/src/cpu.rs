@@ -389,13 +389,16 @@ impl World {
         true
     }
 
-    /// Queued thread `m` gets CPU `cpu` now.
+    /// Thread `m`, woken for a CPU, gets CPU `cpu` now (the trace says so
+    /// if it had to wait for it).
     fn grant_cpu(&mut self, m: MId, cpu: u32, why: CpuGrant) {
         let mm = &mut self.ms[m.index()];
         mm.cpu_wait_since_ns = None;
         mm.cpu = cpu;
-        self.cpu_waiters.retain(|&w| w != m);
-        self.emit(TraceEvent::MCpuGranted { m, cpu, why });
+        if let Some(at) = self.cpu_waiters.iter().position(|&w| w == m) {
+            self.cpu_waiters.remove(at);
+            self.emit(TraceEvent::MCpuGranted { m, cpu, why });
+        }
     }
 
     /// After an M's event: each CPU no thread runs on goes to the first
