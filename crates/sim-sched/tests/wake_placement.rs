@@ -7,7 +7,26 @@ use common::{MS, US, WG, compute, fanout, program, workload};
 use sim_core::cost::CostModel;
 use sim_core::ids::ProgramId;
 use sim_core::trace::TraceEvent;
-use sim_core::workload::Op;
+use sim_core::workload::{Op, Workload};
+use sim_sched::World;
+
+/// The default costs on a host whose compute steps neither vary nor are
+/// interrupted, so that only placement moves the times.
+fn quiet_host() -> CostModel {
+    CostModel {
+        compute_jitter_ppm: 0,
+        cpu_interruptions_per_s: 0,
+        ..CostModel::default()
+    }
+}
+
+/// `w` run to its end at `gomaxprocs` with `cost` (seed 1).
+fn finished(w: &Workload, gomaxprocs: u32, cost: CostModel) -> World {
+    let mut world = common::world_with_cost(w, gomaxprocs, 1, "", cost);
+    world.run();
+    assert_eq!(world.summary().outcome.exit_code, 0);
+    world
+}
 
 /// When two goroutines of 300 µs of compute, started by main at
 /// GOMAXPROCS=2 on two CPUs, are done.
@@ -16,14 +35,9 @@ fn makespan_ns(wake_on_waker_cpu_ppm: u64, cpu_balance_tick_ns: u64) -> u64 {
     let cost = CostModel {
         wake_on_waker_cpu_ppm,
         cpu_balance_tick_ns,
-        compute_jitter_ppm: 0,
-        cpu_interruptions_per_s: 0,
-        ..CostModel::default()
+        ..quiet_host()
     };
-    let mut world = common::world_with_cost(&w, 2, 1, "", cost);
-    world.run();
-    assert_eq!(world.summary().outcome.exit_code, 0);
-    world.now_ns()
+    finished(&w, 2, cost).now_ns()
 }
 
 #[test]
@@ -93,13 +107,9 @@ fn threads_woken_while_every_cpu_is_busy_wait_for_one() {
         let cost = CostModel {
             wake_on_waker_cpu_ppm: 0,
             cpu_slice_ns,
-            compute_jitter_ppm: 0,
-            cpu_interruptions_per_s: 0,
-            ..CostModel::default()
+            ..quiet_host()
         };
-        let mut world = common::world_with_cost(&w, 4, 1, "", cost);
-        world.run();
-        assert_eq!(world.summary().outcome.exit_code, 0);
+        let world = finished(&w, 4, cost);
         let queued = world
             .trace()
             .iter()
